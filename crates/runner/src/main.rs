@@ -1,0 +1,36 @@
+//! `loran`: the loran-lab command line.
+
+mod commands;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// LoRA / LoRAN experiments on CPU.
+#[derive(Debug, Parser)]
+#[command(name = "loran", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Fetch the offline model and datasets into $LORAN_HOME (idempotent).
+    Assets(commands::assets::AssetsArgs),
+    /// Continue a prompt with a base model.
+    Generate(commands::generate::GenerateArgs),
+    /// Perplexity of a text under a base model.
+    Perplexity(commands::perplexity::PerplexityArgs),
+    /// Forward-pass throughput of a base model (tokens/s).
+    BenchModel(commands::bench::BenchArgs),
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Assets(args) => commands::assets::run(args),
+        Command::Generate(args) => commands::generate::run(args),
+        Command::Perplexity(args) => commands::perplexity::run(args),
+        Command::BenchModel(args) => commands::bench::run(args),
+    }
+}
