@@ -11,6 +11,7 @@ pub mod block;
 pub mod chat;
 pub mod config;
 pub mod error;
+pub mod fixtures;
 pub mod generate;
 pub mod kernels;
 pub mod linear;

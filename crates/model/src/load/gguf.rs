@@ -69,7 +69,12 @@ impl GgufFile {
         let float = |key: &str, default: f64| -> Result<f64> {
             match self.meta(key) {
                 None => Ok(default),
-                Some(v) => v.to_f32().map(f64::from).or_else(|_| v.to_f64()).map_err(|e| bad(format!("`{key}`: {e}"))),
+                // An f32 is widened through its shortest decimal form, so 1e-5 stays 1e-5.
+                Some(v) => v
+                    .to_f32()
+                    .map(|f| f.to_string().parse::<f64>().unwrap_or(f as f64))
+                    .or_else(|_| v.to_f64())
+                    .map_err(|e| bad(format!("`{key}`: {e}"))),
             }
         };
         let token_id = |key: &str| self.meta(key).and_then(|v| v.to_u32().ok());
