@@ -1,1 +1,3 @@
-
+//! loran-datasets: tasks (news-standfirst, mailing-list-topics, samsum, ...)
+//! as prompt/target pairs. It knows nothing of candle models; the runner
+//! feeds its batches to a model.

@@ -124,7 +124,7 @@ pub fn random_weights(cfg: &LlamaConfig, seed: u64) -> HashMap<String, Tensor> {
     let (h, i) = (cfg.hidden_size, cfg.intermediate_size);
     let (q, kv) = (cfg.num_attention_heads * cfg.head_dim, cfg.num_key_value_heads * cfg.head_dim);
     let w = |fan_in: usize| 1.0 / (fan_in as f32).sqrt();
-    put("model.embed_tokens.weight".into(), &[cfg.vocab_size, h], 1.0, 0.0);
+    put("model.embed_tokens.weight".into(), &[cfg.vocab_size, h], 0.1, 0.0);
     for l in 0..cfg.num_hidden_layers {
         let p = format!("model.layers.{l}");
         put(format!("{p}.input_layernorm.weight"), &[h], 0.2, 1.0);

@@ -1,0 +1,37 @@
+# loran-lab recipes. `just --list` shows them all.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# The release build of the `loran` command.
+loran := "cargo run --release --quiet -p loran-runner --bin loran --"
+
+# Threads for matmuls; recorded in every result. Override: `just threads=1 reproduce`.
+threads := env_var_or_default("RAYON_NUM_THREADS", "2")
+
+default:
+    @just --list
+
+# Fetch the offline model and datasets into $LORAN_HOME (default ~/.cache/loran-lab); idempotent.
+assets:
+    {{loran}} assets
+
+# The main job: fetch what is missing, then run the base-model sanity checks.
+reproduce: assets
+    RAYON_NUM_THREADS={{threads}} {{loran}} generate --chat --prompt "What is the capital of France?"
+    RAYON_NUM_THREADS={{threads}} {{loran}} perplexity --text "The cat sat on the mat. It was a sunny day, and the children were playing in the park."
+
+# Every test: no network, no real assets (CI runs exactly this).
+test:
+    cargo test --workspace
+
+# The tests that need the real assets (SmolLM2 against the transformers reference).
+test-assets: assets
+    cargo test --workspace -- --ignored
+
+# SmolLM2-135M forward throughput at 1x128 and 8x128 (printed, never asserted).
+bench-model: assets
+    RAYON_NUM_THREADS={{threads}} {{loran}} bench-model --shapes 1x128,8x128
+
+# Chat with the base model: `just chat "Why is the sky blue?"`.
+chat prompt:
+    {{loran}} generate --chat --prompt "{{prompt}}"
