@@ -1,5 +1,24 @@
 //! loran-adapters: low-rank adapters that wrap the named linears of a
-//! `loran-model` network through its `LinearAdapter` seam.
+//! `loran-model` network through its [`loran_model::LinearAdapter`] seam.
 //!
-//! It depends on `loran-model` only; the runner builds on it. The methods
-//! themselves arrive with the training issue (LoRA) and the LoRAN issue.
+//! - [`AdapterConfig`]: the `adapter:` section of a run (method, r, α, dropout, targets, layers);
+//! - [`registry`]: methods by name (`none`, `lora`, ...): one file plus one line per method;
+//! - [`AdapterSet`]: attach, parameters, train/eval, exact merge and unmerge;
+//! - [`peft`]: PEFT's file layout.
+
+pub mod adapter;
+pub mod config;
+pub mod dropout;
+pub mod error;
+pub mod lora;
+pub mod peft;
+pub mod registry;
+pub mod seeding;
+pub mod set;
+pub mod targets;
+
+pub use adapter::Adapter;
+pub use config::{AdapterConfig, LayerSelection};
+pub use error::{AdapterError, Result};
+pub use registry::{find_method, METHODS};
+pub use set::AdapterSet;

@@ -4,16 +4,28 @@ use candle_core::{Result, Tensor};
 use std::fmt::Debug;
 use std::sync::Arc;
 
-/// A frozen linear layer `y = x·Wᵀ` whose weight never receives gradients.
+/// A frozen linear layer `y = x·Wᵀ (+ b)` whose weight never receives gradients.
 #[derive(Debug, Clone)]
 pub struct FrozenLinear {
     weight: Tensor,
+    bias: Option<Tensor>,
 }
 
 impl FrozenLinear {
     /// Wraps a `[out_features, in_features]` weight.
     pub fn new(weight: Tensor) -> Self {
-        Self { weight }
+        Self { weight, bias: None }
+    }
+
+    /// Adds a `[out_features]` bias.
+    pub fn with_bias(mut self, bias: Tensor) -> Self {
+        self.bias = Some(bias);
+        self
+    }
+
+    /// The bias, if any.
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
     }
 
     /// The dense weight `[out, in]` in the compute dtype.
@@ -40,9 +52,13 @@ impl FrozenLinear {
         self.weight.dim(0).unwrap_or(0)
     }
 
-    /// `x·Wᵀ` for `x` of shape `[..., in]`.
+    /// `x·Wᵀ (+ b)` for `x` of shape `[..., in]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        matmul_t(x, &self.weight)
+        let y = matmul_t(x, &self.weight)?;
+        match &self.bias {
+            Some(b) => y.broadcast_add(b),
+            None => Ok(y),
+        }
     }
 }
 

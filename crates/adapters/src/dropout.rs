@@ -1,0 +1,91 @@
+//! Inverted dropout driven by a seeded generator, on only while training.
+
+use candle_core::{Result, Tensor};
+use rand::rngs::StdRng;
+use rand::Rng;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A switch shared by every adapter of a set: training (dropout on) or evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct TrainingFlag(Arc<AtomicBool>);
+
+impl TrainingFlag {
+    /// Whether adapters are in training mode.
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Switches training mode on or off.
+    pub fn set(&self, training: bool) {
+        self.0.store(training, Ordering::Relaxed)
+    }
+}
+
+/// Zeroes each element with probability `p` and scales the rest by `1/(1-p)`.
+#[derive(Debug)]
+pub struct SeededDropout {
+    p: f32,
+    rng: Mutex<StdRng>,
+    training: TrainingFlag,
+}
+
+impl SeededDropout {
+    /// Dropout with probability `p`, its own generator, and the set's training flag.
+    pub fn new(p: f64, rng: StdRng, training: TrainingFlag) -> Self {
+        Self { p: p as f32, rng: Mutex::new(rng), training }
+    }
+
+    /// The drop probability.
+    pub fn p(&self) -> f32 {
+        self.p
+    }
+
+    /// `x` itself in evaluation or when `p = 0`; a masked copy otherwise.
+    pub fn apply(&self, x: &Tensor) -> Result<Tensor> {
+        if self.p == 0.0 || !self.training.get() {
+            return Ok(x.clone());
+        }
+        let keep = 1.0 - self.p;
+        let scale = 1.0 / keep;
+        let mask: Vec<f32> = {
+            let mut rng = self.rng.lock().expect("dropout rng poisoned");
+            (0..x.elem_count()).map(|_| if rng.random::<f32>() < keep { scale } else { 0.0 }).collect()
+        };
+        let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
+        x * mask
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seeding::stream;
+    use candle_core::Device;
+
+    #[test]
+    fn identity_in_eval_and_unbiased_in_training() {
+        let flag = TrainingFlag::default();
+        let d = SeededDropout::new(0.25, stream(0, "l", "dropout"), flag.clone());
+        let x = Tensor::ones((200, 100), candle_core::DType::F32, &Device::Cpu).unwrap();
+        assert_eq!(d.apply(&x).unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap(), 20_000.0);
+        flag.set(true);
+        let y: Vec<f32> = d.apply(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let dropped = y.iter().filter(|&&v| v == 0.0).count() as f64 / y.len() as f64;
+        assert!((dropped - 0.25).abs() < 0.02, "dropped {dropped}");
+        assert!(y.iter().all(|&v| v == 0.0 || (v - 4.0 / 3.0).abs() < 1e-6));
+    }
+
+    #[test]
+    fn same_seed_same_masks() {
+        let masks = |seed| {
+            let flag = TrainingFlag::default();
+            flag.set(true);
+            let d = SeededDropout::new(0.5, stream(seed, "l", "dropout"), flag);
+            let x = Tensor::ones(64, candle_core::DType::F32, &Device::Cpu).unwrap();
+            (d.apply(&x).unwrap().to_vec1::<f32>().unwrap(), d.apply(&x).unwrap().to_vec1::<f32>().unwrap())
+        };
+        assert_eq!(masks(7), masks(7));
+        assert_ne!(masks(7), masks(8));
+    }
+}

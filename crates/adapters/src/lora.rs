@@ -1,0 +1,76 @@
+//! LoRA with PEFT semantics: `y = W0·x + s·B·A·dropout(x)`, s = α/r (rsLoRA: α/√r).
+
+use crate::adapter::Adapter;
+use crate::dropout::SeededDropout;
+use crate::registry::LayerSpec;
+use crate::seeding::{kaiming_uniform_a_sqrt5, stream};
+use candle_core::{DType, Result, Tensor, Var};
+use loran_model::linear::matmul_t;
+use loran_model::{FrozenLinear, LinearAdapter};
+
+/// One LoRA pair `A [r, in]`, `B [out, r]` with its scale and dropout.
+#[derive(Debug)]
+pub struct LoraLinear {
+    a: Var,
+    b: Var,
+    scale: f64,
+    dropout: SeededDropout,
+}
+
+impl LoraLinear {
+    /// Wraps existing A and B (f32) with scale `s` and dropout.
+    pub fn new(a: Var, b: Var, scale: f64, dropout: SeededDropout) -> Self {
+        Self { a, b, scale, dropout }
+    }
+
+    /// A `[r, in]`.
+    pub fn a(&self) -> &Var {
+        &self.a
+    }
+
+    /// B `[out, r]`.
+    pub fn b(&self) -> &Var {
+        &self.b
+    }
+
+    /// The scale s.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// `s·B·A·dropout(x)` in f32, for `x` of shape `[..., in]`.
+    pub fn delta(&self, x: &Tensor) -> Result<Tensor> {
+        let x = self.dropout.apply(&x.to_dtype(DType::F32)?)?;
+        let h = matmul_t(&x, self.a.as_tensor())?;
+        matmul_t(&h, self.b.as_tensor())? * self.scale
+    }
+}
+
+impl LinearAdapter for LoraLinear {
+    fn forward(&self, x: &Tensor, base: &FrozenLinear) -> Result<Tensor> {
+        let y = base.forward(x)?;
+        let delta = self.delta(x)?.to_dtype(y.dtype())?;
+        y + delta
+    }
+}
+
+impl Adapter for LoraLinear {
+    fn parameters(&self) -> Vec<(String, Var)> {
+        vec![("lora_A.weight".into(), self.a.clone()), ("lora_B.weight".into(), self.b.clone())]
+    }
+
+    fn merged_delta(&self, _base: &FrozenLinear) -> Result<Option<Tensor>> {
+        Ok(Some((self.b.as_tensor().matmul(self.a.as_tensor())? * self.scale)?))
+    }
+}
+
+/// Builds a fresh LoRA pair: A kaiming-uniform(a=√5), B zero (so the layer starts as the base).
+pub fn build(spec: &LayerSpec) -> Result<std::sync::Arc<dyn Adapter>> {
+    let r = spec.config.r;
+    let mut init = stream(spec.seed, spec.name, "init");
+    let a = kaiming_uniform_a_sqrt5(&mut init, r, spec.in_features);
+    let a = Var::from_tensor(&Tensor::from_vec(a, (r, spec.in_features), spec.device)?)?;
+    let b = Var::zeros((spec.out_features, r), DType::F32, spec.device)?;
+    let dropout = SeededDropout::new(spec.config.dropout, stream(spec.seed, spec.name, "dropout"), spec.training.clone());
+    Ok(std::sync::Arc::new(LoraLinear::new(a, b, spec.config.scale(), dropout)))
+}

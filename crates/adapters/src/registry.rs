@@ -1,0 +1,55 @@
+//! Adapter methods by name. Adding a method: one file with a `build` function, plus one line here.
+
+use crate::adapter::Adapter;
+use crate::config::AdapterConfig;
+use crate::dropout::TrainingFlag;
+use crate::error::{AdapterError, Result};
+use candle_core::Device;
+use std::sync::Arc;
+
+/// Everything a method needs to build the adapter of one layer.
+#[derive(Debug)]
+pub struct LayerSpec<'a> {
+    /// HF name of the wrapped linear (seeds its random streams).
+    pub name: &'a str,
+    /// Input width of the linear.
+    pub in_features: usize,
+    /// Output width of the linear.
+    pub out_features: usize,
+    /// The adapter settings.
+    pub config: &'a AdapterConfig,
+    /// Run seed.
+    pub seed: u64,
+    /// The set's training switch (for dropout).
+    pub training: TrainingFlag,
+    /// Where the parameters live.
+    pub device: &'a Device,
+}
+
+/// Builds one layer's adapter.
+pub type BuildFn = fn(&LayerSpec) -> candle_core::Result<Arc<dyn Adapter>>;
+
+/// A registered method.
+#[derive(Debug, Clone, Copy)]
+pub struct Method {
+    /// Name used in `adapter.method`.
+    pub name: &'static str,
+    /// Constructor; `None` means "attach nothing" (the frozen base model).
+    pub build: Option<BuildFn>,
+    /// One line for docs and errors.
+    pub description: &'static str,
+}
+
+/// Every adapter method.
+pub const METHODS: &[Method] = &[
+    Method { name: "none", build: None, description: "no adapter: the frozen base model (zero-shot floor)" },
+    Method { name: "lora", build: Some(crate::lora::build), description: "LoRA (PEFT semantics): y = W0·x + s·B·A·dropout(x)" },
+];
+
+/// Looks a method up; the error lists the known names.
+pub fn find_method(name: &str) -> Result<&'static Method> {
+    METHODS.iter().find(|m| m.name == name).ok_or_else(|| AdapterError::UnknownMethod {
+        name: name.into(),
+        known: METHODS.iter().map(|m| m.name).collect::<Vec<_>>().join(", "),
+    })
+}
