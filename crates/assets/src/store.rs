@@ -108,6 +108,17 @@ impl Store {
         Ok(path)
     }
 
+    /// Declares the package folder complete as it stands, without downloading or verifying.
+    ///
+    /// For test fixtures and hand-built mirrors: fill [`Store::package_dir`] first.
+    pub fn mark_complete(&self, asset: &Asset) -> Result<PathBuf, AssetError> {
+        let dir = self.package_dir(asset);
+        create_dir(&dir)?;
+        let marker = dir.join(COMPLETE_MARKER);
+        fs::write(&marker, asset.sha256).map_err(|e| AssetError::io(&marker, e))?;
+        Ok(dir)
+    }
+
     /// Makes sure the package is downloaded, verified and extracted. Idempotent.
     pub fn ensure(&self, asset: &Asset) -> Result<Outcome, AssetError> {
         if self.is_ready(asset) {

@@ -1,3 +1,34 @@
-//! loran-datasets: tasks (news-standfirst, mailing-list-topics, samsum, ...)
-//! as prompt/target pairs. It knows nothing of candle models; the runner
-//! feeds its batches to a model.
+//! loran-datasets: tasks (news-standfirst, mailing-list-topics, ...) as
+//! prompt/target pairs, their prompt templates, tokenization with a loss mask
+//! on the target, and batching. It knows nothing of candle models; the
+//! runner feeds its batches to a model.
+//!
+//! The usual path: [`load_task`] → [`LoadedTask`] (examples in seeded
+//! hash-based splits, with the data's sha256) → [`tokenize_for_training`] /
+//! [`tokenize_prompt`] with the task's [`PromptTemplate`] → [`BatchIter`] for
+//! training; after generation, [`parse_label`] for classification.
+
+pub mod answer;
+pub mod batching;
+pub mod error;
+pub mod fixtures;
+pub mod hashing;
+pub mod loaders;
+pub mod mail;
+pub mod options;
+pub mod prompt;
+pub mod registry;
+pub mod split;
+pub mod task;
+pub mod text;
+pub mod tokenize;
+
+pub use answer::parse_label;
+pub use batching::{batches_in_order, collate, Batch, BatchIter};
+pub use error::DatasetError;
+pub use options::{MailingListOptions, NewsStandfirstOptions, TaskOptions};
+pub use prompt::{PromptParts, PromptStyle, PromptTemplate};
+pub use registry::{find_task, load_task, task_names, TaskInfo, TASKS};
+pub use split::{assign_split, split_examples, split_unit, Split};
+pub use task::{label_counts, mean_input_chars, Example, FilterStep, LoadedTask, Splits, TaskKind};
+pub use tokenize::{tokenize_for_training, tokenize_prompt, TokenLimits, TokenizedExample};

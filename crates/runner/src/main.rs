@@ -23,6 +23,10 @@ enum Command {
     Perplexity(commands::perplexity::PerplexityArgs),
     /// Forward-pass throughput of a base model (tokens/s).
     BenchModel(commands::bench::BenchArgs),
+    /// Plan or run experiment grids.
+    Grid(commands::grid::GridArgs),
+    /// Re-render a grid's summary and figures without training.
+    Report(commands::report::ReportArgs),
 }
 
 fn main() -> Result<()> {
@@ -32,5 +36,7 @@ fn main() -> Result<()> {
         Command::Generate(args) => commands::generate::run(args),
         Command::Perplexity(args) => commands::perplexity::run(args),
         Command::BenchModel(args) => commands::bench::run(args),
+        Command::Grid(args) => commands::grid::run(args),
+        Command::Report(args) => commands::report::run(args),
     }
 }

@@ -3,5 +3,7 @@
 pub mod assets;
 pub mod bench;
 pub mod generate;
+pub mod grid;
 pub mod model_args;
 pub mod perplexity;
+pub mod report;

@@ -1,0 +1,111 @@
+//! Errors of the dataset layer. Each message is one line that names the task,
+//! file or setting involved and says how to fix it.
+
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong while loading, rendering or tokenizing a task.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    /// The task name is not in the registry.
+    #[error("unknown task `{name}`; known tasks: {known}")]
+    UnknownTask {
+        /// The name asked for.
+        name: String,
+        /// The registered names, comma-separated.
+        known: String,
+    },
+    /// The asset holding the data is missing (its message says to run `just assets`).
+    #[error(transparent)]
+    Asset(#[from] loran_assets::AssetError),
+    /// Reading a file or folder failed.
+    #[error("{path}: {source}; run `just assets` if the file is missing")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A zip archive could not be read.
+    #[error("{path}: cannot read the archive ({detail}); delete its package folder and run `just assets` again")]
+    Archive {
+        /// The archive.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A CSV file could not be parsed.
+    #[error("{path}: cannot parse the CSV ({detail}); delete its package folder and run `just assets` again")]
+    Csv {
+        /// The file (for a member of an archive: `archive!member`).
+        path: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A CSV file lacks a column the loader needs.
+    #[error(
+        "{path}: column `{column}` is missing (columns: {found}); this is not the expected file"
+    )]
+    MissingColumn {
+        /// The file.
+        path: String,
+        /// The missing column.
+        column: String,
+        /// The columns that are there.
+        found: String,
+    },
+    /// A JSON file could not be parsed.
+    #[error(
+        "{path}: invalid JSON ({detail}); delete its package folder and run `just assets` again"
+    )]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+    /// Filtering left no examples.
+    #[error("task `{task}`: no examples left in {origin} after the filter `{filter}`; check the data and the task options")]
+    EmptyDataset {
+        /// The task.
+        task: String,
+        /// The file or folder read.
+        origin: String,
+        /// The filter that removed the last examples.
+        filter: String,
+    },
+    /// The asset catalog of `crates/assets` lacks a package a loader needs.
+    #[error("asset `{key}` is not in the catalog of crates/assets; add it to crates/assets/src/catalog.rs")]
+    NotInCatalog {
+        /// The asset key.
+        key: String,
+    },
+    /// The task options are inconsistent.
+    #[error("invalid task options: {0}")]
+    Options(String),
+    /// The tokenizer failed.
+    #[error("tokenizer failed on {what}: {detail}")]
+    Tokenizer {
+        /// What was being tokenized.
+        what: String,
+        /// The tokenizer's message.
+        detail: String,
+    },
+    /// The fixed prompt tokens do not fit the token limits.
+    #[error("token limits too small: {0}")]
+    TokenBudget(String),
+    /// The ChatML prompt style needs a special token the tokenizer does not have.
+    #[error("prompt style `chatml` needs the special token `{token}`, which the tokenizer lacks; use `prompt_style: plain` or a ChatML tokenizer")]
+    MissingSpecialToken {
+        /// The token text.
+        token: String,
+    },
+}
+
+impl DatasetError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        DatasetError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

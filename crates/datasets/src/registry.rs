@@ -1,0 +1,106 @@
+//! The task registry: names the runner and the YAML grids use.
+//! Adding a task is one loader module plus one [`TASKS`] entry.
+
+use crate::error::DatasetError;
+use crate::loaders::{mailing_list_topics, news_standfirst};
+pub use crate::options::{MailingListOptions, NewsStandfirstOptions, TaskOptions};
+use crate::task::LoadedTask;
+use loran_assets::Store;
+
+/// A registered task.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskInfo {
+    /// Registry name.
+    pub name: &'static str,
+    /// The paper dataset it stands in for, if any.
+    pub stands_in_for: &'static str,
+    /// The `crates/assets` key of its data.
+    pub asset: &'static str,
+    /// One line on what the task is.
+    pub description: &'static str,
+    /// Loads it.
+    pub load: fn(&Store, &TaskOptions) -> Result<LoadedTask, DatasetError>,
+}
+
+/// Every task [`load_task`] knows.
+pub const TASKS: &[TaskInfo] = &[
+    TaskInfo {
+        name: news_standfirst::TASK,
+        stands_in_for: "SAMSum",
+        asset: news_standfirst::ASSET,
+        description:
+            "news article -> its one-sentence standfirst (NewsArticles, Feb 2017, BBC excluded)",
+        load: news_standfirst::load,
+    },
+    TaskInfo {
+        name: mailing_list_topics::TASK,
+        stands_in_for: "20 Newsgroups",
+        asset: mailing_list_topics::ASSET,
+        description: "mailing-list post body -> which of 7 lists it was sent to (SpamAssassin ham)",
+        load: mailing_list_topics::load,
+    },
+];
+
+/// The registered task names.
+pub fn task_names() -> Vec<&'static str> {
+    TASKS.iter().map(|t| t.name).collect()
+}
+
+/// Looks a task up by name.
+pub fn find_task(name: &str) -> Result<&'static TaskInfo, DatasetError> {
+    TASKS
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| DatasetError::UnknownTask {
+            name: name.to_string(),
+            known: task_names().join(", "),
+        })
+}
+
+/// Loads task `name` from `store` with `opts`.
+pub fn load_task(
+    name: &str,
+    store: &Store,
+    opts: &TaskOptions,
+) -> Result<LoadedTask, DatasetError> {
+    let info = find_task(name)?;
+    opts.validate()?;
+    (info.load)(store, opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_task_lists_the_known_ones() {
+        let store = Store::new("/nonexistent");
+        let err = load_task("samsum-typo", &store, &TaskOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("samsum-typo"), "{err}");
+        assert!(
+            err.contains("news-standfirst") && err.contains("mailing-list-topics"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_assets_say_how_to_fetch_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        for name in task_names() {
+            let err = load_task(name, &store, &TaskOptions::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("just assets"), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn every_task_asset_is_in_the_catalog() {
+        for t in TASKS {
+            assert!(loran_assets::find(t.asset).is_some(), "{}", t.asset);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! `loran grid plan|run FILE...`: list or run the cells of experiment grids.
+
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
+use loran_runner::grid::{expand, read_grid, run_grid, GridOptions};
+use loran_runner::report;
+use loran_runner::run::execute::Resources;
+use std::path::PathBuf;
+
+/// Arguments of `loran grid`.
+#[derive(Debug, Args)]
+pub struct GridArgs {
+    #[command(subcommand)]
+    action: GridAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum GridAction {
+    /// List the cells of grid files without running them.
+    Plan {
+        /// Grid YAML files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Run grid files; finished cells are skipped, failures recorded.
+    Run {
+        /// Grid YAML files, run in order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where `<grid>/` folders go.
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+        /// Re-run finished cells.
+        #[arg(long)]
+        force: bool,
+        /// Only cells whose run id contains this text.
+        #[arg(long)]
+        only: Option<String>,
+    },
+}
+
+/// Runs the command.
+pub fn run(args: GridArgs) -> Result<()> {
+    match args.action {
+        GridAction::Plan { files } => {
+            for file in files {
+                let grid = read_grid(&file)?;
+                let cells = expand(&grid)?;
+                println!("{} ({}): {} runs", grid.spec.name, file.display(), cells.len());
+                for c in cells {
+                    let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    println!("  {}  {}", c.run_id, labels.join(" "));
+                }
+            }
+            Ok(())
+        }
+        GridAction::Run { files, results, force, only } => {
+            let grids = files.iter().map(|f| read_grid(f)).collect::<Result<Vec<_>>>()?;
+            let opts = GridOptions { results_root: results, force, only };
+            let mut resources = Resources::new(loran_assets::Store::from_env());
+            let mut failures = Vec::new();
+            let mut log = |line: &str| eprintln!("{line}");
+            for grid in &grids {
+                eprintln!("== grid {} ({})", grid.spec.name, grid.path.display());
+                let outcome = run_grid(grid, &opts, &mut resources, &mut log)?;
+                let dir = opts.results_root.join(&grid.spec.name);
+                let rendered = report::render(&dir)?;
+                eprintln!(
+                    "== {}: {} ok, {} skipped, {} diverged, {} failed; report in {}",
+                    grid.spec.name,
+                    outcome.ok.len(),
+                    outcome.skipped.len(),
+                    outcome.diverged.len(),
+                    outcome.failed.len(),
+                    dir.display()
+                );
+                let _ = rendered;
+                failures.extend(outcome.failed.into_iter().map(|(id, e)| format!("{}/{id}: {e}", grid.spec.name)));
+            }
+            if !failures.is_empty() {
+                bail!("{} run(s) failed:\n  {}", failures.len(), failures.join("\n  "));
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! `loran report DIR`: re-render a grid's summary and figures from its run folders.
+
+use anyhow::Result;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Arguments of `loran report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A grid folder, e.g. `results/quick-lora`.
+    dir: PathBuf,
+}
+
+/// Runs the command.
+pub fn run(args: ReportArgs) -> Result<()> {
+    let rendered = loran_runner::report::render(&args.dir)?;
+    println!("{rendered:#?}");
+    Ok(())
+}

@@ -1,0 +1,264 @@
+//! Expanding a grid into cells: axes × bundles, minus exclusions, times seeds.
+//!
+//! Bundles are variants whose values are applied together. A bundle entry that
+//! sets an axis key only combines with cells having that axis value (so
+//! `{adapter.method: loran, adapter.activation: {name: sinter}}` gives the
+//! `loran` cells their activation); a cell that no bundle entry fits is kept
+//! as the axes made it.
+
+use crate::grid::spec::GridFile;
+use crate::run::config::RunConfig;
+use anyhow::{anyhow, bail, Result};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// One run of a grid: a resolved config at one seed.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// The cell without its seed: what tables aggregate over.
+    pub group: String,
+    /// `<group>-s<seed>-<hash8>`: the run folder name.
+    pub run_id: String,
+    /// sha256 (hex) of the resolved config.
+    pub config_hash: String,
+    /// The varying keys of this cell and their values, as text.
+    pub labels: Vec<(String, String)>,
+    /// The resolved config.
+    pub config: RunConfig,
+}
+
+/// Sets `value` at the dotted `key` inside `root`, creating objects as needed.
+pub fn set_dotted(root: &mut Value, key: &str, value: Value) -> Result<()> {
+    let mut node = root;
+    let parts: Vec<&str> = key.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let obj = node.as_object_mut().ok_or_else(|| anyhow!("`{}` is not a section", parts[..i].join(".")))?;
+        if i + 1 == parts.len() {
+            obj.insert(part.to_string(), value);
+            return Ok(());
+        }
+        node = obj.entry(part.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        if node.is_null() {
+            *node = Value::Object(Map::new());
+        }
+    }
+    Ok(())
+}
+
+/// A value as a short label: strings bare, objects by their `name` field when they have one.
+pub fn label_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => match o.get("name") {
+            Some(Value::String(n)) => n.clone(),
+            _ => value.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn slug(labels: &[(String, String)]) -> String {
+    if labels.is_empty() {
+        return "base".into();
+    }
+    let raw = labels.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join("-");
+    let cleaned: String = raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
+    cleaned.trim_matches('_').to_string()
+}
+
+/// sha256 of the config's canonical JSON (object keys sorted).
+pub fn config_hash(config: &RunConfig) -> String {
+    fn canonical(v: &Value) -> Value {
+        match v {
+            Value::Object(o) => {
+                let mut keys: Vec<&String> = o.keys().collect();
+                keys.sort();
+                Value::Object(keys.into_iter().map(|k| (k.clone(), canonical(&o[k]))).collect())
+            }
+            Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+            other => other.clone(),
+        }
+    }
+    let json = canonical(&serde_json::to_value(config).expect("config serializes"));
+    hex::encode(Sha256::digest(json.to_string().as_bytes()))
+}
+
+/// The keys that name cells: axis keys whose value varies, plus bundle keys that
+/// vary between cells with the same axis values (a bundle key fixed by the axes,
+/// like a per-task setting, adds nothing to a name).
+fn label_keys(assignments: &[Vec<(String, Value)>], axis_keys: Vec<String>) -> Vec<String> {
+    let get = |a: &Vec<(String, Value)>, k: &str| a.iter().find(|(ak, _)| ak == k).map(|(_, v)| v.clone());
+    let axis_values = |a: &Vec<(String, Value)>| axis_keys.iter().map(|k| get(a, k)).collect::<Vec<_>>();
+    let mut keys: Vec<String> = axis_keys
+        .iter()
+        .filter(|k| assignments.iter().any(|a| get(a, k) != get(&assignments[0], k)))
+        .cloned()
+        .collect();
+    for a in assignments {
+        for (k, _) in a {
+            if keys.contains(k) || axis_keys.contains(k) {
+                continue;
+            }
+            let independent = assignments.iter().any(|b| axis_values(a) == axis_values(b) && get(a, k) != get(b, k));
+            if independent {
+                keys.push(k.clone());
+            }
+        }
+    }
+    keys
+}
+
+/// Every cell of the grid, in a stable order (axes in file order, then bundles, then seeds).
+pub fn expand(grid: &GridFile) -> Result<Vec<Cell>> {
+    let spec = &grid.spec;
+    let base = serde_json::to_value(&spec.base)?;
+    // Cartesian product of the axes.
+    let mut combos: Vec<Vec<(String, Value)>> = vec![Vec::new()];
+    for (key, values) in &spec.axes {
+        let values = values.as_array().expect("checked when parsing");
+        combos = combos
+            .into_iter()
+            .flat_map(|c| values.iter().map(move |v| {
+                let mut c = c.clone();
+                c.push((key.clone(), v.clone()));
+                c
+            }))
+            .collect();
+    }
+    // Bundles: each combo takes every fitting entry, or stays as it is when none fits.
+    let mut assignments: Vec<Vec<(String, Value)>> = Vec::new();
+    for combo in combos {
+        let fitting: Vec<&Map<String, Value>> = spec
+            .bundles
+            .iter()
+            .filter(|b| b.iter().all(|(k, v)| combo.iter().find(|(ck, _)| ck == k).is_none_or(|(_, cv)| cv == v)))
+            .collect();
+        if fitting.is_empty() {
+            assignments.push(combo);
+            continue;
+        }
+        for bundle in fitting {
+            let mut a = combo.clone();
+            for (k, v) in bundle {
+                if !a.iter().any(|(ak, _)| ak == k) {
+                    a.push((k.clone(), v.clone()));
+                }
+            }
+            assignments.push(a);
+        }
+    }
+    assignments.retain(|a| !spec.exclude.iter().any(|ex| ex.iter().all(|(k, v)| a.iter().any(|(ak, av)| ak == k && av == v))));
+    if assignments.is_empty() {
+        bail!("{}: every cell is excluded; check `exclude`", grid.locate("exclude"));
+    }
+    let varying = label_keys(&assignments, spec.axes.keys().cloned().collect());
+    let mut cells = Vec::new();
+    let mut seen_groups = std::collections::HashSet::new();
+    for a in &assignments {
+        let mut value = base.clone();
+        for (k, v) in a {
+            set_dotted(&mut value, k, v.clone()).map_err(|e| anyhow!("{}: key `{k}`: {e}", grid.locate(k)))?;
+        }
+        let labels: Vec<(String, String)> =
+            varying.iter().filter_map(|k| a.iter().find(|(ak, _)| ak == k).map(|(_, v)| (k.clone(), label_text(v)))).collect();
+        let group = slug(&labels);
+        if !seen_groups.insert(group.clone()) {
+            bail!("{}: two cells are both called `{group}`; make the axis values distinct", grid.path.display());
+        }
+        for &seed in &spec.seeds {
+            let mut value = value.clone();
+            set_dotted(&mut value, "seed", Value::from(seed))?;
+            let config: RunConfig = serde_json::from_value(value).map_err(|e| {
+                let key = a.iter().map(|(k, _)| k.as_str()).find(|k| e.to_string().contains(k.rsplit('.').next().unwrap_or(k)));
+                let place = key.map(|k| grid.locate(k)).unwrap_or_else(|| grid.path.display().to_string());
+                anyhow!("{place}: cell `{group}`: {e}")
+            })?;
+            let hash = config_hash(&config);
+            cells.push(Cell {
+                run_id: format!("{group}-s{seed}-{}", &hash[..8]),
+                group: group.clone(),
+                config_hash: hash,
+                labels: labels.clone(),
+                config,
+            });
+        }
+    }
+    Ok(cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::spec::GridSpec;
+
+    fn grid(yaml: &str) -> GridFile {
+        let spec: GridSpec = serde_saphyr::from_str(yaml).unwrap();
+        GridFile { path: "test.yaml".into(), text: yaml.to_string(), spec }
+    }
+
+    fn groups(cells: &[Cell]) -> Vec<String> {
+        let mut g: Vec<String> = cells.iter().map(|c| c.group.clone()).collect();
+        g.dedup();
+        g
+    }
+
+    #[test]
+    fn axes_form_a_product_in_file_order_times_seeds() {
+        let g = grid("name: t\naxes:\n  task: [news-standfirst, mailing-list-topics]\n  adapter.method: [none, lora]\nseeds: [0, 1]\n");
+        let cells = expand(&g).unwrap();
+        assert_eq!(cells.len(), 8);
+        assert_eq!(groups(&cells), vec!["news-standfirst-none", "news-standfirst-lora", "mailing-list-topics-none", "mailing-list-topics-lora"]);
+        assert_eq!(cells[1].config.seed, 1);
+        assert_eq!(cells[3].config.adapter.method, "lora");
+        assert!(cells[3].run_id.starts_with("news-standfirst-lora-s1-"));
+        // A different seed is a different config.
+        assert_ne!(cells[2].config_hash, cells[3].config_hash);
+    }
+
+    #[test]
+    fn bundles_attach_to_matching_cells_and_keep_the_rest() {
+        let g = grid(
+            "name: t\naxes:\n  adapter.method: [none, lora]\n  task: [news-standfirst, mailing-list-topics]\n\
+             bundles:\n  - { task: mailing-list-topics, eval.max_new_tokens: 8 }\n",
+        );
+        let cells = expand(&g).unwrap();
+        assert_eq!(cells.len(), 4);
+        let mail: Vec<_> = cells.iter().filter(|c| c.config.task == "mailing-list-topics").collect();
+        assert!(mail.iter().all(|c| c.config.eval.max_new_tokens == 8));
+        assert!(cells.iter().filter(|c| c.config.task == "news-standfirst").all(|c| c.config.eval.max_new_tokens == 64));
+        // The bundle key is fixed by the task axis, so it does not name cells.
+        assert_eq!(groups(&cells), vec!["none-news-standfirst", "none-mailing-list-topics", "lora-news-standfirst", "lora-mailing-list-topics"]);
+    }
+
+    #[test]
+    fn bundles_without_axis_keys_are_variants() {
+        let g = grid(
+            "name: t\naxes:\n  task: [news-standfirst]\nbundles:\n  - { adapter.method: lora, adapter.r: 8 }\n  - { adapter.method: lora, adapter.r: 16 }\n  - { adapter.method: none }\n",
+        );
+        let cells = expand(&g).unwrap();
+        assert_eq!(groups(&cells), vec!["lora-8", "lora-16", "none"]);
+        assert_eq!(cells[1].config.adapter.r, 16);
+    }
+
+    #[test]
+    fn exclusions_drop_cells() {
+        let g = grid("name: t\naxes:\n  adapter.method: [none, lora]\n  adapter.r: [8, 16]\nexclude:\n  - { adapter.method: none, adapter.r: 16 }\n");
+        assert_eq!(groups(&expand(&g).unwrap()), vec!["none-8", "lora-8", "lora-16"]);
+    }
+
+    #[test]
+    fn a_wrong_value_names_the_file_line_and_key() {
+        let g = grid("name: t\naxes:\n  adapter.r: [8, \"eight\"]\n");
+        let err = expand(&g).unwrap_err().to_string();
+        assert!(err.starts_with("test.yaml:3"), "{err}");
+        assert!(err.contains("eight"), "{err}");
+    }
+
+    #[test]
+    fn hash_is_stable_and_key_order_free() {
+        let c = RunConfig::default();
+        assert_eq!(config_hash(&c), config_hash(&c.clone()));
+        let other = RunConfig { seed: 1, ..RunConfig::default() };
+        assert_ne!(config_hash(&c), config_hash(&other));
+    }
+}

@@ -1,0 +1,9 @@
+//! Experiment grids: the YAML schema, its expansion into runs, and running them.
+
+pub mod expand;
+pub mod runner;
+pub mod spec;
+
+pub use expand::{expand, Cell};
+pub use runner::{run_grid, GridOptions, GridOutcome};
+pub use spec::{read_grid, GridFile, GridSpec, TableKind};

@@ -1,0 +1,83 @@
+//! Running every cell of a grid: skip finished ones, record failures, go on.
+
+use crate::grid::{expand, Cell, GridFile};
+use crate::run::dir::RunDir;
+use crate::run::execute::{run_cell, Resources};
+use crate::run::record::RunStatus;
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// How to run a grid.
+#[derive(Debug, Clone)]
+pub struct GridOptions {
+    /// Parent of `<grid name>/` (default `results`).
+    pub results_root: PathBuf,
+    /// Re-run cells that already finished.
+    pub force: bool,
+    /// Only cells whose run id contains this text.
+    pub only: Option<String>,
+}
+
+/// What happened to the cells of a grid.
+#[derive(Debug, Clone, Default)]
+pub struct GridOutcome {
+    /// Cells run now that finished `ok`.
+    pub ok: Vec<String>,
+    /// Cells skipped because a matching result.json existed.
+    pub skipped: Vec<String>,
+    /// Cells that diverged.
+    pub diverged: Vec<String>,
+    /// Cells that failed, with their error.
+    pub failed: Vec<(String, String)>,
+}
+
+/// The folder a grid writes to.
+pub fn grid_dir(grid: &GridFile, opts: &GridOptions) -> PathBuf {
+    opts.results_root.join(&grid.spec.name)
+}
+
+/// Whether `cell` already has a finished (ok or diverged) result with the same config hash.
+pub fn is_finished(dir: &Path, cell: &Cell) -> bool {
+    RunDir::new(dir, &cell.run_id)
+        .read_result()
+        .is_some_and(|r| r.config_hash == cell.config_hash && r.status != RunStatus::Failed)
+}
+
+/// Runs the grid's cells in order; a failed cell is recorded and the grid goes on.
+pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, log: &mut dyn FnMut(&str)) -> Result<GridOutcome> {
+    let cells: Vec<Cell> = expand(grid)?
+        .into_iter()
+        .filter(|c| opts.only.as_deref().is_none_or(|p| c.run_id.contains(p)))
+        .collect();
+    let dir = grid_dir(grid, opts);
+    std::fs::create_dir_all(&dir)?;
+    let mut outcome = GridOutcome::default();
+    let start = Instant::now();
+    for (i, cell) in cells.iter().enumerate() {
+        if !opts.force && is_finished(&dir, cell) {
+            log(&format!("[{}/{}] {} finished earlier, skipped", i + 1, cells.len(), cell.run_id));
+            outcome.skipped.push(cell.run_id.clone());
+            continue;
+        }
+        log(&format!("[{}/{}] {} ({:.0}s into the grid)", i + 1, cells.len(), cell.run_id, start.elapsed().as_secs_f64()));
+        let result = run_cell(cell, &grid.spec.name, &dir, resources, log);
+        let summary: Vec<String> = result.metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+        match result.status {
+            RunStatus::Ok => {
+                log(&format!("  ok in {:.0}s: {}", result.timings.total_s, summary.join(", ")));
+                outcome.ok.push(cell.run_id.clone());
+            }
+            RunStatus::Diverged => {
+                log(&format!("  DIVERGED: {}", result.error.clone().unwrap_or_default()));
+                outcome.diverged.push(cell.run_id.clone());
+            }
+            RunStatus::Failed => {
+                let error = result.error.clone().unwrap_or_default();
+                log(&format!("  FAILED: {error}"));
+                outcome.failed.push((cell.run_id.clone(), error));
+            }
+        }
+    }
+    Ok(outcome)
+}

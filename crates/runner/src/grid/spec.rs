@@ -1,0 +1,115 @@
+//! The grid YAML file: `name`, `base`, `axes`, `bundles`, `exclude`, `seeds`, `report`.
+//!
+//! Parsing is strict: unknown keys and wrong types are errors with file:line.
+
+use crate::run::config::RunConfig;
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+/// Which paper-shaped table a grid renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TableKind {
+    /// Methods as rows, per-task metrics as columns (the QLoRA-vs-LoRAN table).
+    #[default]
+    Main,
+    /// Activations as rows (the activation ablation).
+    Ablation,
+}
+
+/// The `report:` section.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSpec {
+    /// Table layout (default `main`).
+    pub table: TableKind,
+}
+
+/// A grid file as written, before expansion.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridSpec {
+    /// Results go to `results/<name>/`.
+    pub name: String,
+    /// One full run config; omitted keys take their documented defaults.
+    #[serde(default)]
+    pub base: RunConfig,
+    /// Cartesian product over dotted keys (`adapter.method: [lora, loran]`), in file order.
+    #[serde(default)]
+    pub axes: Map<String, Value>,
+    /// Variants of values applied together (see [`crate::grid::expand`]).
+    #[serde(default)]
+    pub bundles: Vec<Map<String, Value>>,
+    /// Partial assignments; a cell matching every key of one entry is dropped.
+    #[serde(default)]
+    pub exclude: Vec<Map<String, Value>>,
+    /// One run per seed (default `[0]`).
+    #[serde(default = "default_seeds")]
+    pub seeds: Vec<u64>,
+    /// Which table and figures to render.
+    #[serde(default)]
+    pub report: ReportSpec,
+}
+
+fn default_seeds() -> Vec<u64> {
+    vec![0]
+}
+
+/// A parsed grid and the file it came from.
+#[derive(Debug, Clone)]
+pub struct GridFile {
+    /// Path of the YAML file.
+    pub path: PathBuf,
+    /// Its text, kept to point at lines in later errors.
+    pub text: String,
+    /// The parsed content.
+    pub spec: GridSpec,
+}
+
+/// Reads and strictly parses a grid file.
+pub fn read_grid(path: &Path) -> Result<GridFile> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read the grid file", path.display()))?;
+    let spec: GridSpec = serde_saphyr::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), one_line(&e.to_string())))?;
+    let file = GridFile { path: path.to_path_buf(), text, spec };
+    file.check_shape()?;
+    Ok(file)
+}
+
+/// Collapses a multi-line parser message (with its source excerpt) to one line.
+fn one_line(msg: &str) -> String {
+    msg.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
+}
+
+impl GridFile {
+    /// `file:line` of the first line that mentions `key:` (best effort), for errors.
+    pub fn locate(&self, key: &str) -> String {
+        let needle = format!("{key}:");
+        let line = self.text.lines().position(|l| l.trim_start().starts_with(&needle) || l.contains(&format!(" {needle}")) || l.contains(&format!("{{{needle}")));
+        match line {
+            Some(i) => format!("{}:{}", self.path.display(), i + 1),
+            None => self.path.display().to_string(),
+        }
+    }
+
+    fn check_shape(&self) -> Result<()> {
+        let spec = &self.spec;
+        if spec.name.trim().is_empty() || spec.name.contains(['/', '\\']) {
+            bail!("{}: `name` must be a non-empty folder name without slashes", self.locate("name"));
+        }
+        if spec.seeds.is_empty() {
+            bail!("{}: `seeds` is empty; give at least one seed, e.g. [0]", self.locate("seeds"));
+        }
+        for (key, values) in &spec.axes {
+            match values {
+                Value::Array(v) if !v.is_empty() => {}
+                _ => bail!("{}: axis `{key}` must be a non-empty list of values", self.locate(key)),
+            }
+            if key == "seed" {
+                bail!("{}: use the top-level `seeds:` list instead of a `seed` axis", self.locate(key));
+            }
+        }
+        Ok(())
+    }
+}

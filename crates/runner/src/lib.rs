@@ -1,0 +1,4 @@
+//! Library side of the `loran` binary: grids, runs and reports.
+pub mod grid;
+pub mod report;
+pub mod run;

@@ -1,0 +1,393 @@
+//! `metric_bars.{svg,png}`: each task's primary metric, one bar per group.
+//!
+//! One panel per task, stacked vertically. Bars are horizontal so that long group names
+//! (`lora-news-standfirst`, …) sit on the left in full, one per row, without overlapping.
+//! A bar is the mean over the group's `ok` runs that report the metric; a black whisker shows
+//! ±1 sample standard deviation when n ≥ 2. The value is printed right of the bar as
+//! `mean ± std (n=…)`, with `of k runs` when some of the group's runs are missing (failed,
+//! diverged, or without the metric). Groups are sorted by name, top to bottom; the panel's
+//! metric is the `primary_metric` of the task's first run (by `run_id`).
+
+use super::canvas::{drawing_error, Figure};
+use super::layout::{
+    text, text_width, tick_label, title, GRID_BOLD, GRID_LIGHT, MARGIN, MAX_TICKS, TITLE_HEIGHT,
+    WIDTH,
+};
+use super::palette::GroupPalette;
+use super::rows::RowAxis;
+use crate::report::font::font;
+use crate::report::load::LoadedRun;
+use crate::report::stats::{mean, sample_std};
+use crate::run::record::RunStatus;
+use anyhow::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+use std::collections::BTreeMap;
+
+/// Height of one bar row, pixels.
+pub const ROW_HEIGHT: u32 = 40;
+/// Height of a panel besides its rows (caption and x axis), pixels.
+pub const PANEL_OVERHEAD: u32 = 120;
+/// File stem of the figure.
+pub const STEM: &str = "metric_bars";
+
+const LABEL_FONT: f64 = 14.0;
+const X_LABEL_AREA: u32 = 50;
+const RIGHT_MARGIN: u32 = 24;
+
+/// One bar: a group's primary metric over its ok runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarRow {
+    /// Group name.
+    pub group: String,
+    /// Mean over the ok runs that report the metric (`None` when there is none).
+    pub mean: Option<f64>,
+    /// Sample standard deviation (`None` when n < 2).
+    pub std: Option<f64>,
+    /// Runs behind the mean.
+    pub n: usize,
+    /// All finished runs of the group, whatever their status.
+    pub runs: usize,
+}
+
+impl BarRow {
+    /// The text printed next to the bar.
+    pub fn label(&self) -> String {
+        let count = if self.n == self.runs {
+            format!("n={}", self.n)
+        } else {
+            format!("n={} of {} runs", self.n, self.runs)
+        };
+        match (self.mean, self.std) {
+            (Some(m), Some(s)) => format!("{m:.3} ± {s:.3} ({count})"),
+            (Some(m), None) => format!("{m:.3} ({count})"),
+            (None, _) => format!("no ok run ({count})"),
+        }
+    }
+
+    fn upper(&self) -> Option<f64> {
+        self.mean.map(|m| m + self.std.unwrap_or(0.0))
+    }
+
+    fn lower(&self) -> Option<f64> {
+        self.mean.map(|m| m - self.std.unwrap_or(0.0))
+    }
+}
+
+/// The bars of one task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarPanel {
+    /// Task name.
+    pub task: String,
+    /// The metric shown (the task's primary metric).
+    pub metric: String,
+    /// One row per group, sorted by group name.
+    pub rows: Vec<BarRow>,
+}
+
+impl BarPanel {
+    fn height(&self) -> u32 {
+        PANEL_OVERHEAD + ROW_HEIGHT * self.rows.len() as u32
+    }
+}
+
+/// The whole bar figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarFigure {
+    /// Text of the title band.
+    pub title: String,
+    /// Task panels sorted by task name.
+    pub panels: Vec<BarPanel>,
+    /// Group colours.
+    pub palette: GroupPalette,
+}
+
+impl BarFigure {
+    /// Aggregates the runs per task and group; `None` when there is no run.
+    pub fn from_runs(runs: &[LoadedRun], palette: &GroupPalette, title: &str) -> Option<Self> {
+        let mut by_task: BTreeMap<&str, Vec<&LoadedRun>> = BTreeMap::new();
+        for run in runs {
+            by_task.entry(&run.result.task).or_default().push(run);
+        }
+        if by_task.is_empty() {
+            return None;
+        }
+        let panels = by_task
+            .into_iter()
+            .map(|(task, mut task_runs)| {
+                task_runs.sort_by(|a, b| a.result.run_id.cmp(&b.result.run_id));
+                let metric = task_runs[0].result.primary_metric.clone();
+                let mut groups: BTreeMap<&str, Vec<&LoadedRun>> = BTreeMap::new();
+                for run in &task_runs {
+                    groups.entry(&run.result.group).or_default().push(run);
+                }
+                let rows = groups
+                    .into_iter()
+                    .map(|(group, members)| bar_row(group, &members, &metric))
+                    .collect();
+                BarPanel {
+                    task: task.to_owned(),
+                    metric,
+                    rows,
+                }
+            })
+            .collect();
+        Some(Self {
+            title: title.to_owned(),
+            panels,
+            palette: palette.clone(),
+        })
+    }
+
+    fn label_area_width(&self) -> u32 {
+        let widest = self
+            .panels
+            .iter()
+            .flat_map(|p| p.rows.iter())
+            .map(|r| text_width(&r.group, LABEL_FONT))
+            .max()
+            .unwrap_or(0);
+        (widest + 20).clamp(80, WIDTH * 2 / 5)
+    }
+}
+
+fn bar_row(group: &str, members: &[&LoadedRun], metric: &str) -> BarRow {
+    let values: Vec<f64> = members
+        .iter()
+        .filter(|r| r.result.status == RunStatus::Ok)
+        .filter_map(|r| r.result.metrics.get(metric).copied())
+        .filter(|v| v.is_finite())
+        .collect();
+    BarRow {
+        group: group.to_owned(),
+        mean: mean(&values),
+        std: sample_std(&values),
+        n: values.len(),
+        runs: members.len(),
+    }
+}
+
+impl Figure for BarFigure {
+    fn size(&self) -> (u32, u32) {
+        let panels: u32 = self.panels.iter().map(BarPanel::height).sum();
+        (WIDTH, TITLE_HEIGHT + panels)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let (head, body) = root.split_vertically(TITLE_HEIGHT);
+        head.draw(&Text::new(
+            self.title.as_str(),
+            ((WIDTH / 2) as i32, (TITLE_HEIGHT / 2) as i32),
+            title(24.0),
+        ))
+        .map_err(drawing_error)?;
+        let mut breaks = Vec::new();
+        let mut y = 0;
+        for panel in self.panels.iter().take(self.panels.len().saturating_sub(1)) {
+            y += panel.height();
+            breaks.push(y);
+        }
+        let areas = body.split_by_breakpoints(Vec::<u32>::new(), breaks);
+        let label_area = self.label_area_width();
+        for (panel, area) in self.panels.iter().zip(areas) {
+            self.draw_panel(panel, &area, label_area)?;
+        }
+        Ok(())
+    }
+}
+
+impl BarFigure {
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        panel: &BarPanel,
+        area: &DrawingArea<DB, Shift>,
+        label_area: u32,
+    ) -> Result<()> {
+        let n = panel.rows.len();
+        let plot_px = WIDTH.saturating_sub(label_area + MARGIN + RIGHT_MARGIN) as f64;
+        let label_px = panel
+            .rows
+            .iter()
+            .map(|r| text_width(&r.label(), LABEL_FONT))
+            .max()
+            .unwrap_or(0) as f64
+            + 16.0;
+        let x_range = value_range(&panel.rows, plot_px, label_px);
+        let x_span = x_range.end - x_range.start;
+        let rows_axis = RowAxis { rows: n };
+        let mut chart = ChartBuilder::on(area)
+            .caption(
+                format!("task: {}  ·  {}", panel.task, panel.metric),
+                font(19.0),
+            )
+            .margin_top(MARGIN)
+            .margin_bottom(MARGIN)
+            .margin_left(MARGIN)
+            .margin_right(RIGHT_MARGIN)
+            .x_label_area_size(X_LABEL_AREA)
+            .y_label_area_size(label_area)
+            .build_cartesian_2d(x_range, rows_axis)
+            .map_err(drawing_error)?;
+        let x_fmt = |v: &f64| tick_label(*v, x_span);
+        let y_fmt = |v: &f64| {
+            rows_axis
+                .row_of(*v)
+                .map(|i| panel.rows[i].group.clone())
+                .unwrap_or_default()
+        };
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc(format!(
+                "{} (mean over ok runs; whiskers ±1 sample std)",
+                panel.metric
+            ))
+            .x_labels(MAX_TICKS)
+            .y_labels(n)
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&y_fmt)
+            .label_style(font(LABEL_FONT))
+            .axis_desc_style(font(16.0))
+            .light_line_style(GRID_LIGHT)
+            .max_light_lines(1)
+            .bold_line_style(GRID_BOLD)
+            .draw()
+            .map_err(drawing_error)?;
+
+        let ink = BLACK.stroke_width(2);
+        for (i, row) in panel.rows.iter().enumerate() {
+            let base = i as f64;
+            let centre = base + 0.5;
+            let colour = self.palette.colour(&row.group);
+            if let Some(m) = row.mean {
+                chart
+                    .draw_series([Rectangle::new(
+                        [(0.0, base + 0.18), (m, base + 0.82)],
+                        colour.mix(0.85).filled(),
+                    )])
+                    .map_err(drawing_error)?;
+            }
+            if let (Some(lo), Some(hi), Some(_)) = (row.lower(), row.upper(), row.std) {
+                let whisker = [
+                    vec![(lo, centre), (hi, centre)],
+                    vec![(lo, centre - 0.14), (lo, centre + 0.14)],
+                    vec![(hi, centre - 0.14), (hi, centre + 0.14)],
+                ];
+                chart
+                    .draw_series(whisker.into_iter().map(|p| PathElement::new(p, ink)))
+                    .map_err(drawing_error)?;
+            }
+            let at = row.upper().unwrap_or(0.0).max(0.0);
+            let label = EmptyElement::at((at, centre))
+                + Text::new(
+                    row.label(),
+                    (8, 0),
+                    text(LABEL_FONT, HPos::Left, VPos::Center),
+                );
+            chart.draw_series([label]).map_err(drawing_error)?;
+        }
+        Ok(())
+    }
+}
+
+/// The value axis: from min(0, lowest whisker) to a maximum that leaves `label_px` pixels of
+/// room right of the longest bar for its printed value.
+fn value_range(rows: &[BarRow], plot_px: f64, label_px: f64) -> std::ops::Range<f64> {
+    let upper = rows
+        .iter()
+        .filter_map(BarRow::upper)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let lower = rows.iter().filter_map(BarRow::lower).fold(0.0, f64::min);
+    let upper = if upper.is_finite() && upper > lower {
+        upper
+    } else {
+        lower + 1.0
+    };
+    let free = plot_px - label_px;
+    // Keep at least a third of the plot for the bars themselves.
+    let scale = if free >= plot_px / 3.0 {
+        plot_px / free
+    } else {
+        3.0
+    };
+    lower..lower + (upper - lower) * scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(mean: Option<f64>, std: Option<f64>, n: usize, runs: usize) -> BarRow {
+        BarRow {
+            group: "g".into(),
+            mean,
+            std,
+            n,
+            runs,
+        }
+    }
+
+    #[test]
+    fn rows_average_ok_runs_per_group_with_sample_std() {
+        use crate::report::load::load_runs;
+        use crate::report::test_support::{result, write_run};
+        let grid = tempfile::tempdir().unwrap();
+        write_run(grid.path(), &result("b", "t", 0, &[("acc", 0.5)]), &[]);
+        write_run(grid.path(), &result("b", "t", 1, &[("acc", 0.7)]), &[]);
+        let mut failed = result("b", "t", 2, &[("acc", 0.0)]);
+        failed.status = RunStatus::Failed;
+        write_run(grid.path(), &failed, &[]);
+        write_run(grid.path(), &result("a", "t", 0, &[("acc", 0.25)]), &[]);
+        write_run(grid.path(), &result("c", "u", 0, &[("f1", 0.1)]), &[]);
+        let runs = load_runs(grid.path()).unwrap();
+        let palette = GroupPalette::new(runs.iter().map(|r| r.result.group.as_str()));
+        let fig = BarFigure::from_runs(&runs, &palette, "title").unwrap();
+
+        assert_eq!(fig.panels.len(), 2);
+        let t = &fig.panels[0];
+        assert_eq!((t.task.as_str(), t.metric.as_str()), ("t", "acc"));
+        assert_eq!(t.rows[0], row_named("a", Some(0.25), None, 1, 1));
+        let b = &t.rows[1];
+        assert_eq!((b.group.as_str(), b.n, b.runs), ("b", 2, 3));
+        assert!((b.mean.unwrap() - 0.6).abs() < 1e-12);
+        assert!((b.std.unwrap() - 0.02f64.sqrt()).abs() < 1e-12);
+        assert_eq!(fig.panels[1].metric, "f1");
+        let expected_height = TITLE_HEIGHT + 2 * PANEL_OVERHEAD + 3 * ROW_HEIGHT;
+        assert_eq!(fig.size(), (WIDTH, expected_height));
+    }
+
+    fn row_named(
+        group: &str,
+        mean: Option<f64>,
+        std: Option<f64>,
+        n: usize,
+        runs: usize,
+    ) -> BarRow {
+        BarRow {
+            group: group.into(),
+            ..row(mean, std, n, runs)
+        }
+    }
+
+    #[test]
+    fn labels_show_mean_std_and_counts() {
+        assert_eq!(
+            row(Some(0.41234), Some(0.0125), 3, 3).label(),
+            "0.412 ± 0.013 (n=3)"
+        );
+        assert_eq!(row(Some(0.5), None, 1, 2).label(), "0.500 (n=1 of 2 runs)");
+        assert_eq!(row(None, None, 0, 1).label(), "no ok run (n=0 of 1 runs)");
+    }
+
+    #[test]
+    fn value_range_leaves_room_for_labels() {
+        let rows = [row(Some(0.4), Some(0.1), 2, 2), row(Some(0.2), None, 1, 1)];
+        let r = value_range(&rows, 900.0, 300.0);
+        assert_eq!(r.start, 0.0);
+        // The longest whisker ends at 0.5 and must leave 300 of 900 px free: 0.5 * 900/600.
+        assert!((r.end - 0.75).abs() < 1e-12, "{r:?}");
+        let empty = value_range(&[row(None, None, 0, 1)], 900.0, 300.0);
+        assert!(empty.end > empty.start);
+    }
+}

@@ -1,0 +1,401 @@
+//! `loss_curves.{svg,png}`: training loss against optimizer step.
+//!
+//! One panel per task, stacked vertically. Each run is one thin, translucent line of its raw
+//! per-step loss plus one thick line of the same colour for its EMA-smoothed loss (started at
+//! the first step; β from [`ema_beta_for`], so the smoothing window is about 10% of the longest
+//! run and short runs are not drowned in lag). Colour identifies the group, so a group's
+//! seeds share a colour; the legend on the right of each panel lists the panel's groups with
+//! their run counts and explains the thin/thick encoding. Non-finite losses (a diverging run)
+//! are left out of the lines.
+
+use super::canvas::{drawing_error, Figure};
+use super::layout::{
+    text, text_width, tick_label, title, GRID_BOLD, GRID_LIGHT, MARGIN, MAX_TICKS, TITLE_HEIGHT,
+    WIDTH,
+};
+use super::palette::GroupPalette;
+use crate::report::font::font;
+use crate::report::load::LoadedRun;
+use crate::report::stats::ema;
+use anyhow::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+use std::collections::BTreeMap;
+
+/// The EMA smoothing window, as a fraction of the longest run's steps.
+pub const EMA_WINDOW_FRACTION: f64 = 0.1;
+/// Height of one task panel, pixels.
+pub const PANEL_HEIGHT: u32 = 420;
+/// File stem of the figure.
+pub const STEM: &str = "loss_curves";
+
+const LEGEND_FONT: f64 = 15.0;
+const LEGEND_ROW: i32 = 24;
+const SWATCH: i32 = 30;
+
+/// One run's loss curve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LossCurve {
+    /// Run folder name.
+    pub run_id: String,
+    /// Group (colour).
+    pub group: String,
+    /// (step, loss) for every finite loss, in step order.
+    pub raw: Vec<(f64, f64)>,
+    /// EMA of `raw` at the same steps.
+    pub smoothed: Vec<(f64, f64)>,
+}
+
+/// The curves of one task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LossPanel {
+    /// Task name.
+    pub task: String,
+    /// Curves sorted by (group, run_id).
+    pub curves: Vec<LossCurve>,
+}
+
+/// The whole loss figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LossFigure {
+    /// Text of the title band.
+    pub title: String,
+    /// Task panels sorted by task name.
+    pub panels: Vec<LossPanel>,
+    /// Group colours.
+    pub palette: GroupPalette,
+    /// Smoothing factor of the EMA curves.
+    pub ema_beta: f64,
+}
+
+/// EMA factor for runs of up to `max_steps` steps: the usual span relation β = 1 − 2/(w + 1)
+/// with a window w of [`EMA_WINDOW_FRACTION`] of the steps (at least one step, i.e. β = 0).
+pub fn ema_beta_for(max_steps: usize) -> f64 {
+    let window = (max_steps as f64 * EMA_WINDOW_FRACTION).max(1.0);
+    1.0 - 2.0 / (window + 1.0)
+}
+
+impl LossFigure {
+    /// Collects the curves of every run with at least one finite loss; `None` when no run has one.
+    pub fn from_runs(runs: &[LoadedRun], palette: &GroupPalette, title: &str) -> Option<Self> {
+        let max_steps = runs
+            .iter()
+            .map(|r| r.steps.iter().filter(|s| s.loss.is_finite()).count())
+            .max()
+            .unwrap_or(0);
+        let ema_beta = ema_beta_for(max_steps);
+        let mut by_task: BTreeMap<&str, Vec<LossCurve>> = BTreeMap::new();
+        for run in runs {
+            let mut steps: Vec<(f64, f64)> = run
+                .steps
+                .iter()
+                .filter(|s| s.loss.is_finite())
+                .map(|s| (s.step as f64, s.loss))
+                .collect();
+            if steps.is_empty() {
+                continue;
+            }
+            steps.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let losses: Vec<f64> = steps.iter().map(|p| p.1).collect();
+            let smoothed = steps
+                .iter()
+                .zip(ema(&losses, ema_beta))
+                .map(|(p, e)| (p.0, e))
+                .collect();
+            by_task
+                .entry(&run.result.task)
+                .or_default()
+                .push(LossCurve {
+                    run_id: run.result.run_id.clone(),
+                    group: run.result.group.clone(),
+                    raw: steps,
+                    smoothed,
+                });
+        }
+        if by_task.is_empty() {
+            return None;
+        }
+        let panels = by_task
+            .into_iter()
+            .map(|(task, mut curves)| {
+                curves.sort_by(|a, b| (&a.group, &a.run_id).cmp(&(&b.group, &b.run_id)));
+                LossPanel {
+                    task: task.to_owned(),
+                    curves,
+                }
+            })
+            .collect();
+        Some(Self {
+            title: title.to_owned(),
+            panels,
+            palette: palette.clone(),
+            ema_beta,
+        })
+    }
+
+    fn ema_label(&self) -> String {
+        format!("thick: EMA, β = {:.2}", self.ema_beta)
+    }
+
+    fn legend_width(&self) -> u32 {
+        let widest = self
+            .panels
+            .iter()
+            .flat_map(legend_entries)
+            .map(|(group, n)| text_width(&legend_label(&group, n), LEGEND_FONT))
+            .chain([text_width(&self.ema_label(), LEGEND_FONT)])
+            .max()
+            .unwrap_or(0);
+        (widest + SWATCH as u32 + 40).clamp(180, WIDTH * 2 / 5)
+    }
+}
+
+impl Figure for LossFigure {
+    fn size(&self) -> (u32, u32) {
+        (
+            WIDTH,
+            TITLE_HEIGHT + PANEL_HEIGHT * self.panels.len() as u32,
+        )
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let (head, body) = root.split_vertically(TITLE_HEIGHT);
+        head.draw(&Text::new(
+            self.title.as_str(),
+            ((WIDTH / 2) as i32, (TITLE_HEIGHT / 2) as i32),
+            title(24.0),
+        ))
+        .map_err(drawing_error)?;
+        let legend_width = self.legend_width();
+        for (panel, area) in self
+            .panels
+            .iter()
+            .zip(body.split_evenly((self.panels.len(), 1)))
+        {
+            let (chart_area, legend_area) = area.split_horizontally(WIDTH - legend_width);
+            self.draw_chart(panel, &chart_area)?;
+            self.draw_legend(panel, &legend_area)?;
+        }
+        Ok(())
+    }
+}
+
+impl LossFigure {
+    fn draw_chart<DB: DrawingBackend>(
+        &self,
+        panel: &LossPanel,
+        area: &DrawingArea<DB, Shift>,
+    ) -> Result<()> {
+        let (x_range, y_range) = ranges(panel);
+        let x_span = x_range.end - x_range.start;
+        let y_span = y_range.end - y_range.start;
+        let mut chart = ChartBuilder::on(area)
+            .caption(format!("task: {}", panel.task), font(19.0))
+            .margin(MARGIN)
+            .x_label_area_size(50)
+            .y_label_area_size(76)
+            .build_cartesian_2d(x_range, y_range)
+            .map_err(drawing_error)?;
+        let x_fmt = |v: &f64| tick_label(*v, x_span);
+        let y_fmt = |v: &f64| tick_label(*v, y_span);
+        chart
+            .configure_mesh()
+            .x_desc("optimizer step")
+            .y_desc("training loss")
+            .x_labels(MAX_TICKS)
+            .y_labels(8)
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&y_fmt)
+            .label_style(font(14.0))
+            .axis_desc_style(font(16.0))
+            .light_line_style(GRID_LIGHT)
+            .max_light_lines(2)
+            .bold_line_style(GRID_BOLD)
+            .draw()
+            .map_err(drawing_error)?;
+        for curve in &panel.curves {
+            let colour = self.palette.colour(&curve.group);
+            chart
+                .draw_series(LineSeries::new(
+                    curve.raw.iter().copied(),
+                    colour.mix(0.35).stroke_width(1),
+                ))
+                .map_err(drawing_error)?;
+        }
+        for curve in &panel.curves {
+            let colour = self.palette.colour(&curve.group);
+            chart
+                .draw_series(LineSeries::new(
+                    curve.smoothed.iter().copied(),
+                    colour.stroke_width(2),
+                ))
+                .map_err(drawing_error)?;
+        }
+        Ok(())
+    }
+
+    fn draw_legend<DB: DrawingBackend>(
+        &self,
+        panel: &LossPanel,
+        area: &DrawingArea<DB, Shift>,
+    ) -> Result<()> {
+        let style = text(LEGEND_FONT, HPos::Left, VPos::Center);
+        let x0 = 8;
+        let mut y = 58;
+        area.draw(&Text::new("group (runs)", (x0, y), style.clone()))
+            .map_err(drawing_error)?;
+        y += LEGEND_ROW + 4;
+        for (group, n) in legend_entries(panel) {
+            let colour = self.palette.colour(&group);
+            let swatch = PathElement::new(vec![(x0, y), (x0 + SWATCH, y)], colour.stroke_width(3));
+            area.draw(&swatch).map_err(drawing_error)?;
+            let label = legend_label(&group, n);
+            area.draw(&Text::new(label, (x0 + SWATCH + 8, y), style.clone()))
+                .map_err(drawing_error)?;
+            y += LEGEND_ROW;
+        }
+        y += LEGEND_ROW / 2;
+        let grey = RGBColor(110, 110, 110);
+        let key = [
+            ("thin: loss at each step", grey.mix(0.5).stroke_width(1)),
+            (&*self.ema_label(), grey.stroke_width(3)),
+        ];
+        for (label, line_style) in key {
+            area.draw(&PathElement::new(
+                vec![(x0, y), (x0 + SWATCH, y)],
+                line_style,
+            ))
+            .map_err(drawing_error)?;
+            area.draw(&Text::new(label, (x0 + SWATCH + 8, y), style.clone()))
+                .map_err(drawing_error)?;
+            y += LEGEND_ROW;
+        }
+        Ok(())
+    }
+}
+
+/// Groups of a panel with their number of curves, sorted by group.
+fn legend_entries(panel: &LossPanel) -> Vec<(String, usize)> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for curve in &panel.curves {
+        *counts.entry(&curve.group).or_default() += 1;
+    }
+    counts.into_iter().map(|(g, n)| (g.to_owned(), n)).collect()
+}
+
+fn legend_label(group: &str, n: usize) -> String {
+    format!("{group} ({n})")
+}
+
+/// Axis ranges covering every curve of the panel, with 5% head-room on the loss axis.
+fn ranges(panel: &LossPanel) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
+    let points = || panel.curves.iter().flat_map(|c| c.raw.iter());
+    let (mut x_lo, mut x_hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut y_lo, mut y_hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &(x, y) in points() {
+        x_lo = x_lo.min(x);
+        x_hi = x_hi.max(x);
+        y_lo = y_lo.min(y);
+        y_hi = y_hi.max(y);
+    }
+    if x_hi <= x_lo {
+        x_lo -= 1.0;
+        x_hi += 1.0;
+    }
+    let pad = if y_hi > y_lo {
+        0.05 * (y_hi - y_lo)
+    } else {
+        0.5
+    };
+    (x_lo..x_hi, (y_lo - pad)..(y_hi + pad))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::load::load_runs;
+    use crate::report::test_support::{result, steps, write_run};
+
+    #[test]
+    fn curves_group_by_task_skip_non_finite_losses_and_smooth() {
+        let grid = tempfile::tempdir().unwrap();
+        let mut s = steps();
+        s[2].loss = f64::NAN;
+        write_run(grid.path(), &result("b", "t2", 0, &[]), &s);
+        write_run(grid.path(), &result("a", "t2", 1, &[]), &steps());
+        write_run(grid.path(), &result("c", "t1", 0, &[]), &steps());
+        write_run(grid.path(), &result("d", "t1", 0, &[]), &[]);
+        let runs = load_runs(grid.path()).unwrap();
+        let palette = GroupPalette::new(runs.iter().map(|r| r.result.group.as_str()));
+        let fig = LossFigure::from_runs(&runs, &palette, "title").unwrap();
+
+        let tasks: Vec<&str> = fig.panels.iter().map(|p| p.task.as_str()).collect();
+        assert_eq!(tasks, ["t1", "t2"]);
+        assert_eq!(
+            fig.panels[0].curves.len(),
+            1,
+            "a run without steps draws nothing"
+        );
+        let groups: Vec<&str> = fig.panels[1]
+            .curves
+            .iter()
+            .map(|c| c.group.as_str())
+            .collect();
+        assert_eq!(groups, ["a", "b"]);
+        let b = &fig.panels[1].curves[1];
+        assert_eq!(b.raw, vec![(1.0, 2.5), (2.0, 2.0), (4.0, 1.0)]);
+        // The longest run has 4 finite steps: a window of 1 step, so no smoothing...
+        assert_eq!(fig.ema_beta, 0.0);
+        assert_eq!(b.smoothed, b.raw);
+        // ...while the curves follow the EMA for any β.
+        let beta = 0.5;
+        let smoothed = ema(&[2.5, 2.0, 1.0], beta);
+        let e2 = beta * 2.5 + (1.0 - beta) * 2.0;
+        let e4 = beta * e2 + (1.0 - beta) * 1.0;
+        assert_eq!(smoothed, vec![2.5, e2, e4]);
+        assert_eq!(fig.size(), (WIDTH, TITLE_HEIGHT + 2 * PANEL_HEIGHT));
+    }
+
+    #[test]
+    fn ema_window_scales_with_run_length() {
+        assert_eq!(ema_beta_for(0), 0.0);
+        assert_eq!(ema_beta_for(10), 0.0);
+        // 200 steps: a 20-step window, β = 1 − 2/21.
+        assert!((ema_beta_for(200) - 19.0 / 21.0).abs() < 1e-12);
+        assert!(ema_beta_for(2000) > ema_beta_for(200));
+    }
+
+    #[test]
+    fn smoothing_uses_the_figure_beta() {
+        let grid = tempfile::tempdir().unwrap();
+        let long: Vec<_> = (0..50)
+            .map(|i| {
+                let mut s = steps()[i % 4].clone();
+                s.step = i + 1;
+                s
+            })
+            .collect();
+        write_run(grid.path(), &result("a", "t", 0, &[]), &long);
+        let runs = load_runs(grid.path()).unwrap();
+        let fig = LossFigure::from_runs(&runs, &GroupPalette::new(["a"]), "t").unwrap();
+        assert_eq!(fig.ema_beta, ema_beta_for(50));
+        let losses: Vec<f64> = long.iter().map(|s| s.loss).collect();
+        let expected = ema(&losses, fig.ema_beta);
+        let got: Vec<f64> = fig.panels[0].curves[0]
+            .smoothed
+            .iter()
+            .map(|p| p.1)
+            .collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn no_steps_means_no_figure() {
+        let grid = tempfile::tempdir().unwrap();
+        write_run(grid.path(), &result("a", "t", 0, &[]), &[]);
+        let runs = load_runs(grid.path()).unwrap();
+        let palette = GroupPalette::new(["a"]);
+        assert_eq!(LossFigure::from_runs(&runs, &palette, "t"), None);
+    }
+}

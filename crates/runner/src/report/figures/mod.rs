@@ -1,0 +1,52 @@
+//! The report figures, each written as SVG and PNG under `results/<grid>/figures/`.
+//!
+//! - [`loss`]: `loss_curves` — raw and EMA-smoothed training loss per run, a panel per task;
+//! - [`bars`]: `metric_bars` — mean ± sample std of each task's primary metric per group.
+//!
+//! Text uses the bundled DejaVu Sans ([`crate::report::font`]); colours are per group and
+//! shared by both figures ([`palette::GroupPalette`]).
+
+pub mod bars;
+pub mod canvas;
+pub mod layout;
+pub mod loss;
+pub mod palette;
+pub mod rows;
+
+use super::load::LoadedRun;
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+/// Folder under the grid directory that receives the figures.
+pub const FIGURES_DIR: &str = "figures";
+
+/// Draws every figure the runs allow into `<grid_dir>/figures/` and returns the written paths
+/// (SVG then PNG for each figure). With no run, or no logged step, a figure is skipped.
+pub fn write_figures(grid_dir: &Path, runs: &[LoadedRun]) -> Result<Vec<PathBuf>> {
+    let dir = grid_dir.join(FIGURES_DIR);
+    let palette = palette::GroupPalette::new(runs.iter().map(|r| r.result.group.as_str()));
+    let grid = grid_name(grid_dir, runs);
+    let mut written = Vec::new();
+    let loss_title = format!("{grid}: training loss per run (thin: raw, thick: EMA)");
+    if let Some(fig) = loss::LossFigure::from_runs(runs, &palette, &loss_title) {
+        written.extend(canvas::save_figure(&fig, &dir, loss::STEM)?);
+    }
+    let bars_title = format!("{grid}: primary metric per group (mean ± sample std over seeds)");
+    if let Some(fig) = bars::BarFigure::from_runs(runs, &palette, &bars_title) {
+        written.extend(canvas::save_figure(&fig, &dir, bars::STEM)?);
+    }
+    Ok(written)
+}
+
+/// The grid's name: the `grid` field of the first run, else the folder name.
+fn grid_name(grid_dir: &Path, runs: &[LoadedRun]) -> String {
+    runs.first()
+        .map(|r| r.result.grid.clone())
+        .filter(|g| !g.is_empty())
+        .or_else(|| {
+            grid_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "grid".to_owned())
+}

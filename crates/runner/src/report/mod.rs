@@ -1,0 +1,67 @@
+//! Reports over a grid's finished runs: `summary.csv` and the figures.
+//!
+//! [`render`] is the entry point: it loads `results/<grid>/runs/*/` ([`load`]), writes
+//! `results/<grid>/summary.csv` ([`summary`]) and `results/<grid>/figures/*.{svg,png}`
+//! ([`figures`]). Run folders without `result.json` are unfinished: skipped and counted.
+
+pub mod figures;
+pub mod font;
+pub mod load;
+pub mod output;
+pub mod stats;
+pub mod summary;
+#[cfg(test)]
+mod test_support;
+
+pub use load::{load_runs, scan_runs, LoadedRun, RunScan};
+pub use summary::write_summary_csv;
+
+use crate::run::record::RunStatus;
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+/// What [`render`] found and wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RenderSummary {
+    /// Finished runs with status `ok`.
+    pub ok: usize,
+    /// Finished runs with status `failed`.
+    pub failed: usize,
+    /// Finished runs with status `diverged`.
+    pub diverged: usize,
+    /// Run folders without `result.json` (skipped).
+    pub unfinished: usize,
+    /// The written `summary.csv`.
+    pub summary_csv: PathBuf,
+    /// The written figures, SVG then PNG for each.
+    pub figures: Vec<PathBuf>,
+}
+
+impl RenderSummary {
+    /// Finished runs of any status.
+    pub fn finished(&self) -> usize {
+        self.ok + self.failed + self.diverged
+    }
+}
+
+/// Loads the runs under `grid_dir/runs/`, writes `grid_dir/summary.csv` and the figures
+/// under `grid_dir/figures/`, and reports the counts and paths.
+pub fn render(grid_dir: &Path) -> Result<RenderSummary> {
+    let scan = scan_runs(grid_dir)?;
+    let summary_csv = write_summary_csv(grid_dir, &scan.runs)?;
+    let figures = figures::write_figures(grid_dir, &scan.runs)?;
+    let count = |status: RunStatus| {
+        scan.runs
+            .iter()
+            .filter(|r| r.result.status == status)
+            .count()
+    };
+    Ok(RenderSummary {
+        ok: count(RunStatus::Ok),
+        failed: count(RunStatus::Failed),
+        diverged: count(RunStatus::Diverged),
+        unfinished: scan.unfinished.len(),
+        summary_csv,
+        figures,
+    })
+}

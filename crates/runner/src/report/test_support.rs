@@ -1,0 +1,73 @@
+//! Fixtures for the report's unit tests: synthetic run records and run folders.
+
+use crate::run::record::{RunResult, RunStatus, StepRecord, Timings, TrainSummary, RESULT_SCHEMA};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A `result.json` for `group` / `seed` with the given metrics.
+pub fn result(group: &str, task: &str, seed: u64, metrics: &[(&str, f64)]) -> RunResult {
+    RunResult {
+        schema: RESULT_SCHEMA,
+        status: RunStatus::Ok,
+        grid: "unit".into(),
+        run_id: format!("{group}-s{seed}-0000abcd"),
+        group: group.into(),
+        config_hash: "c0ffee".into(),
+        seed,
+        task: task.into(),
+        method: group.split('-').next().unwrap_or("lora").into(),
+        labels: BTreeMap::new(),
+        metrics: metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        primary_metric: metrics.first().map(|m| m.0).unwrap_or("accuracy").into(),
+        train: TrainSummary {
+            steps: 4,
+            final_loss: 1.25,
+            target_tokens: 100,
+            trainable_params: 4096,
+        },
+        timings: Timings {
+            load_s: 0.5,
+            train_s: 10.0,
+            eval_s: 2.0,
+            total_s: 12.5,
+        },
+        peak_rss_mb: 512.0,
+        threads: 2,
+        versions: BTreeMap::new(),
+        git: "abc123".into(),
+        data_sha256: "d474".into(),
+        error: None,
+        finished_at: "2025-01-01T00:00:00Z".into(),
+    }
+}
+
+/// Four decreasing loss steps.
+pub fn steps() -> Vec<StepRecord> {
+    (1..=4)
+        .map(|step| StepRecord {
+            step,
+            loss: 3.0 - 0.5 * step as f64,
+            lr: 1e-4,
+            grad_norm: 1.0,
+            tokens: 25,
+            elapsed_s: step as f64,
+        })
+        .collect()
+}
+
+/// Writes `runs/<run_id>/result.json` and `metrics.jsonl` under `grid`; returns the folder.
+pub fn write_run(grid: &Path, result: &RunResult, steps: &[StepRecord]) -> PathBuf {
+    let dir = grid.join("runs").join(&result.run_id);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("result.json"),
+        serde_json::to_string_pretty(result).unwrap(),
+    )
+    .unwrap();
+    let lines: Vec<String> = steps
+        .iter()
+        .map(|s| serde_json::to_string(s).unwrap())
+        .collect();
+    std::fs::write(dir.join("metrics.jsonl"), lines.join("\n") + "\n").unwrap();
+    dir
+}

@@ -1,0 +1,136 @@
+//! The fully resolved configuration of one run (one grid cell at one seed).
+
+use loran_adapters::AdapterConfig;
+use loran_datasets::TaskOptions;
+use serde::{Deserialize, Serialize};
+
+/// Learning-rate schedule after warm-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// Constant after warm-up.
+    Constant,
+    /// Linear decay to 0 at the last step (HF Trainer's default).
+    Linear,
+    /// Half-cosine decay to 0 at the last step.
+    Cosine,
+}
+
+/// Optimisation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Optimizer steps (default 200; 0 skips training).
+    pub steps: usize,
+    /// Peak learning rate (default 2e-4, the QLoRA/LoRAN value).
+    pub lr: f64,
+    /// Examples per step (default 4).
+    pub batch_size: usize,
+    /// Longest training sequence in tokens, prompt plus answer (default 256).
+    pub max_len: usize,
+    /// Longest answer kept for training, in tokens (default 64).
+    pub max_target_tokens: usize,
+    /// Share of steps spent warming up linearly from 0 (default 0.03).
+    pub warmup_ratio: f64,
+    /// Decay after warm-up (default `linear`).
+    pub schedule: Schedule,
+    /// Clip the global gradient norm to this (default 0.3, as QLoRA); 0 disables clipping.
+    pub max_grad_norm: f64,
+    /// AdamW decoupled weight decay (default 0).
+    pub weight_decay: f64,
+    /// AdamW β1 (default 0.9).
+    pub beta1: f64,
+    /// AdamW β2 (default 0.999).
+    pub beta2: f64,
+    /// AdamW ε (default 1e-8).
+    pub eps: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            steps: 200,
+            lr: 2e-4,
+            batch_size: 4,
+            max_len: 256,
+            max_target_tokens: 64,
+            warmup_ratio: 0.03,
+            schedule: Schedule::Linear,
+            max_grad_norm: 0.3,
+            weight_decay: 0.0,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
+    }
+}
+
+/// Evaluation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalConfig {
+    /// Most test examples scored (default 200; the test split is a seeded random order).
+    pub max_examples: usize,
+    /// Most generated tokens per answer (default 64).
+    pub max_new_tokens: usize,
+    /// Porter-stem words before ROUGE, as rouge-score's `use_stemmer=True` (default true).
+    pub rouge_stemmer: bool,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self { max_examples: 200, max_new_tokens: 64, rouge_stemmer: true }
+    }
+}
+
+/// Everything that defines one run. Every key has a documented default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// Base model: registry key, HF folder, .gguf file or hub id (default `smollm2-135m`).
+    pub model: String,
+    /// Task registry key (default `news-standfirst`).
+    pub task: String,
+    /// Task data options (splits, caps, prompt style).
+    pub data: TaskOptions,
+    /// The adapter (default: LoRA with the paper's r=64, α=16, dropout 0.2 on q/v).
+    pub adapter: AdapterConfig,
+    /// Optimisation.
+    pub train: TrainConfig,
+    /// Evaluation.
+    pub eval: EvalConfig,
+    /// Training seed: adapter init, dropout and batch order (default 0).
+    pub seed: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            model: "smollm2-135m".into(),
+            task: "news-standfirst".into(),
+            data: TaskOptions::default(),
+            adapter: AdapterConfig::default(),
+            train: TrainConfig::default(),
+            eval: EvalConfig::default(),
+            seed: 0,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The token limits the datasets crate applies.
+    pub fn token_limits(&self) -> loran_datasets::TokenLimits {
+        loran_datasets::TokenLimits { max_len: self.max_len, max_target_tokens: self.max_target_tokens }
+    }
+}
+
+impl RunConfig {
+    /// The method label reports use: `zero-shot` for no adapter, else the method name.
+    pub fn method_label(&self) -> String {
+        if self.adapter.method == "none" {
+            "zero-shot".into()
+        } else {
+            self.adapter.method.clone()
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Facts about the process and the code a run records: memory, threads, versions, git.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// Peak resident set size of this process in MiB (`VmHWM`), or 0 where /proc is absent.
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// Threads candle's matmuls use.
+pub fn threads() -> usize {
+    candle_core::utils::get_num_threads()
+}
+
+/// loran-lab, candle and rustc versions.
+pub fn versions() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("loran".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("candle".to_string(), env!("LORAN_CANDLE_VERSION").to_string()),
+        ("rustc".to_string(), env!("LORAN_RUSTC_VERSION").to_string()),
+    ])
+}
+
+/// `git rev-parse HEAD` of the working directory, with `-dirty` when tracked files changed; `unknown` outside git.
+pub fn git_revision() -> String {
+    let run = |args: &[&str]| {
+        Command::new("git").args(args).output().ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match run(&["rev-parse", "HEAD"]) {
+        Some(head) => {
+            let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{head}-dirty")
+            } else {
+                head
+            }
+        }
+        None => "unknown".into(),
+    }
+}
+
+/// The current UTC time as RFC 3339 (`2026-11-23T21:05:09Z`).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    rfc3339(secs)
+}
+
+/// Formats Unix seconds as RFC 3339 UTC (days-from-civil inverse, valid for 1970..).
+pub fn rfc3339(unix_secs: u64) -> String {
+    let days = (unix_secs / 86_400) as i64;
+    let rem = unix_secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_of_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_469_109), "2026-11-23T21:25:09Z");
+    }
+
+    #[test]
+    fn versions_are_recorded() {
+        let v = versions();
+        assert!(v["candle"].starts_with("0."), "{v:?}");
+        assert!(v["rustc"].starts_with("rustc "), "{v:?}");
+    }
+}

@@ -1,0 +1,81 @@
+//! Evaluation: greedy generation with a KV cache on the test split, then task metrics.
+
+use crate::run::config::EvalConfig;
+use crate::run::record::PredictionRecord;
+use anyhow::{anyhow, Result};
+use loran_datasets::{parse_label, tokenize_prompt, LoadedTask, TaskKind, TokenLimits};
+use loran_metrics::{classify, corpus_rouge, RougeVariant};
+use loran_model::generate::{generate, Decoding, GenerateOptions};
+use loran_model::Llama;
+use std::collections::BTreeMap;
+use tokenizers::Tokenizer;
+
+/// Test metrics and per-example predictions.
+#[derive(Debug, Clone)]
+pub struct EvalOutcome {
+    /// Metric name → value on a 0–1 scale.
+    pub metrics: BTreeMap<String, f64>,
+    /// The metric to show first (`rougeL` or `accuracy`).
+    pub primary_metric: String,
+    /// One record per scored example, in test order.
+    pub predictions: Vec<PredictionRecord>,
+}
+
+/// Generates an answer for up to `cfg.max_examples` test examples and scores them.
+///
+/// `on_example(done, total)` reports progress.
+pub fn evaluate(
+    model: &Llama,
+    tokenizer: &Tokenizer,
+    task: &LoadedTask,
+    cfg: &EvalConfig,
+    limits: &TokenLimits,
+    on_example: &mut dyn FnMut(usize, usize),
+) -> Result<EvalOutcome> {
+    let examples: Vec<_> = task.splits.test.iter().take(cfg.max_examples).collect();
+    if examples.is_empty() {
+        return Err(anyhow!("task `{}` has an empty test split; lower data.test_fraction caps or check the data", task.name));
+    }
+    let opts = GenerateOptions {
+        max_new_tokens: cfg.max_new_tokens,
+        decoding: Decoding::Greedy,
+        stop_tokens: model.config().eos_token_ids.clone(),
+    };
+    let mut generated = Vec::with_capacity(examples.len());
+    for (i, ex) in examples.iter().enumerate() {
+        let prompt = tokenize_prompt(tokenizer, &task.template, ex, limits)?;
+        let out = generate(model, &prompt, &opts)?;
+        let text = tokenizer.decode(&out.tokens, true).map_err(|e| anyhow!("decoding an answer: {e}"))?;
+        generated.push(text.trim().to_string());
+        on_example(i + 1, examples.len());
+    }
+    let mut metrics = BTreeMap::new();
+    let (primary_metric, scores) = match &task.kind {
+        TaskKind::Summarization => {
+            let pairs: Vec<(&str, &str)> = examples.iter().zip(&generated).map(|(e, g)| (e.target.as_str(), g.as_str())).collect();
+            let (corpus, per_example) = corpus_rouge(&pairs, cfg.rouge_stemmer)?;
+            metrics.insert("rouge1".into(), corpus.rouge1);
+            metrics.insert("rouge2".into(), corpus.rouge2);
+            metrics.insert("rougeL".into(), corpus.rouge_l);
+            metrics.insert("rougeLsum".into(), corpus.rouge_lsum);
+            ("rougeL".to_string(), per_example.iter().map(|s| s.get(RougeVariant::RougeL).fmeasure).collect::<Vec<_>>())
+        }
+        TaskKind::Classification { labels } => {
+            let gold: Vec<&str> = examples.iter().map(|e| e.target.as_str()).collect();
+            let parsed: Vec<Option<String>> = generated.iter().map(|g| parse_label(g, labels)).collect();
+            let report = classify(&gold, &parsed)?;
+            metrics.insert("accuracy".into(), report.accuracy);
+            metrics.insert("macro_f1".into(), report.macro_f1);
+            metrics.insert("unparseable".into(), report.unparseable as f64 / report.n as f64);
+            let scores = gold.iter().zip(&parsed).map(|(g, p)| f64::from(p.as_deref() == Some(*g))).collect();
+            ("accuracy".to_string(), scores)
+        }
+    };
+    let predictions = examples
+        .iter()
+        .zip(generated)
+        .zip(scores)
+        .map(|((ex, prediction), score)| PredictionRecord { id: ex.id.clone(), target: ex.target.clone(), prediction, score })
+        .collect();
+    Ok(EvalOutcome { metrics, primary_metric, predictions })
+}

@@ -1,0 +1,160 @@
+//! Running one grid cell end to end: load, train, evaluate, record.
+
+use crate::grid::Cell;
+use crate::run::dir::RunDir;
+use crate::run::env;
+use crate::run::eval::evaluate;
+use crate::run::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
+use crate::run::train::train;
+use anyhow::{anyhow, Context, Result};
+use loran_adapters::AdapterSet;
+use loran_datasets::{load_task, tokenize_for_training, LoadedTask, TaskOptions};
+use loran_model::{LoadOptions, LoadedModel};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Models and tasks loaded once and shared by the cells of a grid.
+pub struct Resources {
+    store: loran_assets::Store,
+    models: HashMap<String, Arc<LoadedModel>>,
+    tasks: HashMap<String, Arc<LoadedTask>>,
+}
+
+impl Resources {
+    /// Empty caches over the given asset store.
+    pub fn new(store: loran_assets::Store) -> Self {
+        Self { store, models: HashMap::new(), tasks: HashMap::new() }
+    }
+
+    fn model(&mut self, name: &str) -> Result<Arc<LoadedModel>> {
+        if let Some(m) = self.models.get(name) {
+            return Ok(m.clone());
+        }
+        let source = loran_model::resolve(name, &self.store)?;
+        let loaded = Arc::new(loran_model::load(&source, &LoadOptions::default()).with_context(|| format!("loading model `{name}`"))?);
+        self.models.insert(name.to_string(), loaded.clone());
+        Ok(loaded)
+    }
+
+    fn task(&mut self, name: &str, opts: &TaskOptions) -> Result<Arc<LoadedTask>> {
+        let key = format!("{name}\u{1f}{}", serde_json::to_string(opts)?);
+        if let Some(t) = self.tasks.get(&key) {
+            return Ok(t.clone());
+        }
+        let task = Arc::new(load_task(name, &self.store, opts)?);
+        self.tasks.insert(key, task.clone());
+        Ok(task)
+    }
+}
+
+/// Progress lines of a run (plain text; the grid runner decides where they go).
+pub type Log<'a> = &'a mut dyn FnMut(&str);
+
+/// Runs `cell` and records it under `grid_dir`; any error becomes a `failed` result.
+pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut Resources, log: Log) -> RunResult {
+    let dir = RunDir::new(grid_dir, &cell.run_id);
+    let start = Instant::now();
+    let mut result = RunResult {
+        schema: RESULT_SCHEMA,
+        status: RunStatus::Failed,
+        grid: grid_name.to_string(),
+        run_id: cell.run_id.clone(),
+        group: cell.group.clone(),
+        config_hash: cell.config_hash.clone(),
+        seed: cell.config.seed,
+        task: cell.config.task.clone(),
+        method: cell.config.method_label(),
+        labels: cell.labels.iter().cloned().collect(),
+        metrics: Default::default(),
+        primary_metric: String::new(),
+        train: TrainSummary::default(),
+        timings: Timings::default(),
+        peak_rss_mb: 0.0,
+        threads: env::threads(),
+        versions: env::versions(),
+        git: env::git_revision(),
+        data_sha256: String::new(),
+        error: None,
+        finished_at: String::new(),
+    };
+    if let Err(e) = execute(cell, &dir, resources, &mut result, log) {
+        result.status = RunStatus::Failed;
+        result.error = Some(format!("{e:#}"));
+    }
+    result.timings.total_s = start.elapsed().as_secs_f64();
+    result.peak_rss_mb = env::peak_rss_mb();
+    result.finished_at = env::now_rfc3339();
+    if let Err(e) = dir.write_result(&result) {
+        result.status = RunStatus::Failed;
+        result.error = Some(format!("could not write result.json: {e:#}"));
+    }
+    result
+}
+
+fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut RunResult, log: Log) -> Result<()> {
+    let cfg = &cell.config;
+    let yaml = serde_saphyr::to_string(cfg).map_err(|e| anyhow!("serializing the resolved config: {e}"))?;
+    dir.start(&yaml)?;
+    let t_load = Instant::now();
+    let loaded = resources.model(&cfg.model)?;
+    let task = resources.task(&cfg.task, &cfg.data)?;
+    result.data_sha256 = task.data_sha256.clone();
+    let mut model = loaded.model.clone();
+    let eos = *model.config().eos_token_ids.first().ok_or_else(|| anyhow!("model `{}` declares no eos token", cfg.model))?;
+    let limits = cfg.train.token_limits();
+    let set = AdapterSet::attach(&mut model, &cfg.adapter, cfg.seed)?;
+    result.train.trainable_params = set.num_parameters() as u64;
+    result.timings.load_s = t_load.elapsed().as_secs_f64();
+
+    let t_train = Instant::now();
+    if !set.is_empty() && cfg.train.steps > 0 {
+        let examples = task
+            .splits
+            .train
+            .iter()
+            .map(|ex| tokenize_for_training(&loaded.tokenizer, &task.template, ex, &limits, eos))
+            .collect::<Result<Vec<_>, _>>()?;
+        log(&format!("{}: training {} steps on {} examples, {} trainable params", cell.run_id, cfg.train.steps, examples.len(), set.num_parameters()));
+        let mut on_step = |r: &crate::run::record::StepRecord| -> Result<()> {
+            dir.append_step(r)?;
+            if r.step == 1 || r.step % 10 == 0 || r.step == cfg.train.steps {
+                log(&format!("  step {:>4}/{}  loss {:.4}  lr {:.2e}  |g| {:.3}  {:.1}s", r.step, cfg.train.steps, r.loss, r.lr, r.grad_norm, r.elapsed_s));
+            }
+            Ok(())
+        };
+        let outcome = train(&model, &set, examples, &cfg.train, cfg.seed, eos, &mut on_step)?;
+        result.train.steps = outcome.steps;
+        result.train.final_loss = outcome.final_loss;
+        result.train.target_tokens = outcome.target_tokens;
+        if let Some(why) = outcome.diverged {
+            result.status = RunStatus::Diverged;
+            result.error = Some(why);
+            result.timings.train_s = t_train.elapsed().as_secs_f64();
+            return Ok(());
+        }
+    }
+    result.timings.train_s = t_train.elapsed().as_secs_f64();
+
+    let t_eval = Instant::now();
+    let mut set = set;
+    if !set.is_empty() {
+        // Exact for mergeable methods, and generation then runs at base-model speed.
+        if set.merge(&mut model).is_err() {
+            log(&format!("{}: method not mergeable; evaluating unmerged", cell.run_id));
+        }
+    }
+    let mut on_example = |done: usize, total: usize| {
+        if done == total || done % 25 == 0 {
+            log(&format!("  eval {done}/{total}"));
+        }
+    };
+    let eval = evaluate(&model, &loaded.tokenizer, &task, &cfg.eval, &limits, &mut on_example)?;
+    dir.write_predictions(&eval.predictions)?;
+    result.metrics = eval.metrics;
+    result.primary_metric = eval.primary_metric;
+    result.timings.eval_s = t_eval.elapsed().as_secs_f64();
+    result.status = RunStatus::Ok;
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! One run: its config, training, evaluation and what it writes.
+
+pub mod config;
+pub mod dir;
+pub mod env;
+pub mod eval;
+pub mod execute;
+pub mod loss;
+pub mod record;
+pub mod schedule;
+pub mod train;

@@ -1,0 +1,178 @@
+//! What a finished (or failed) run leaves on disk: `result.json` and `metrics.jsonl` lines.
+//!
+//! `result.json` is written last and atomically; its presence marks a run as done.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+
+/// serde for `f64` fields that may be NaN or infinite (a diverged run's loss): JSON has no
+/// such numbers, so they are written as `null` and `null` reads back as NaN.
+pub mod nullable_f64 {
+    use super::*;
+
+    /// Writes a finite value as a number, anything else as `null`.
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    /// Reads a number, or `null` as NaN.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}
+
+/// [`nullable_f64`] for every value of a name → number map.
+pub mod nullable_f64_map {
+    use super::*;
+
+    /// Writes finite values as numbers, others as `null`.
+    pub fn serialize<S: Serializer>(m: &BTreeMap<String, f64>, s: S) -> Result<S::Ok, S::Error> {
+        let as_options: BTreeMap<&String, Option<f64>> = m.iter().map(|(k, v)| (k, v.is_finite().then_some(*v))).collect();
+        as_options.serialize(s)
+    }
+
+    /// Reads numbers, or `null` as NaN.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f64>, D::Error> {
+        let m = BTreeMap::<String, Option<f64>>::deserialize(d)?;
+        Ok(m.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect())
+    }
+}
+
+/// Version of the `result.json` layout.
+pub const RESULT_SCHEMA: u32 = 1;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Trained and evaluated.
+    Ok,
+    /// An error stopped it; see `error`.
+    Failed,
+    /// The loss became NaN or infinite.
+    Diverged,
+}
+
+/// Training figures of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSummary {
+    /// Optimizer steps taken.
+    pub steps: usize,
+    /// Mean loss over the last logged steps (NaN when no step ran).
+    #[serde(with = "nullable_f64")]
+    pub final_loss: f64,
+    /// Target tokens seen by the loss.
+    pub target_tokens: u64,
+    /// Trainable parameters (adapter only).
+    pub trainable_params: u64,
+}
+
+/// Wall-clock seconds of the phases of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timings {
+    /// Model and data loading.
+    #[serde(with = "nullable_f64")]
+    pub load_s: f64,
+    /// Training.
+    #[serde(with = "nullable_f64")]
+    pub train_s: f64,
+    /// Evaluation (generation and scoring).
+    #[serde(with = "nullable_f64")]
+    pub eval_s: f64,
+    /// Everything.
+    #[serde(with = "nullable_f64")]
+    pub total_s: f64,
+}
+
+/// The content of `result.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunResult {
+    /// [`RESULT_SCHEMA`].
+    pub schema: u32,
+    /// How the run ended.
+    pub status: RunStatus,
+    /// Grid name (`results/<grid>/`).
+    pub grid: String,
+    /// Run folder name: `<group>-s<seed>-<hash8>`.
+    pub run_id: String,
+    /// The cell without its seed; tables and figures aggregate runs of one group.
+    pub group: String,
+    /// sha256 of the resolved config (hex).
+    pub config_hash: String,
+    /// Training seed.
+    pub seed: u64,
+    /// Task name (`news-standfirst`, ...).
+    pub task: String,
+    /// Method label (`lora`, `loran`, `zero-shot`, ...).
+    pub method: String,
+    /// The axis values that define this cell (dotted key → value as text).
+    pub labels: BTreeMap<String, String>,
+    /// Test metrics on a 0–1 scale (`rouge1`, `rougeL`, `accuracy`, `macro_f1`, ...).
+    #[serde(with = "nullable_f64_map")]
+    pub metrics: BTreeMap<String, f64>,
+    /// The metric tables and bar charts show first for this task.
+    pub primary_metric: String,
+    /// Training figures.
+    pub train: TrainSummary,
+    /// Phase timings.
+    pub timings: Timings,
+    /// Peak resident memory of the process so far, MiB.
+    #[serde(with = "nullable_f64")]
+    pub peak_rss_mb: f64,
+    /// Matmul threads used.
+    pub threads: usize,
+    /// Versions of loran-lab, candle and rustc.
+    pub versions: BTreeMap<String, String>,
+    /// `git rev-parse HEAD` of the harness (plus `-dirty` when modified), or `unknown`.
+    pub git: String,
+    /// sha256 of the dataset source bytes.
+    pub data_sha256: String,
+    /// The error, for failed or diverged runs.
+    pub error: Option<String>,
+    /// UTC time the run ended, RFC 3339.
+    pub finished_at: String,
+}
+
+/// One line of `metrics.jsonl`, written after every optimizer step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepRecord {
+    /// 1-based optimizer step.
+    pub step: usize,
+    /// Mean loss over the step's target tokens.
+    #[serde(with = "nullable_f64")]
+    pub loss: f64,
+    /// Learning rate used for the step.
+    #[serde(with = "nullable_f64")]
+    pub lr: f64,
+    /// Global gradient norm before clipping.
+    #[serde(with = "nullable_f64")]
+    pub grad_norm: f64,
+    /// Target tokens in the step.
+    pub tokens: u64,
+    /// Seconds since training started.
+    #[serde(with = "nullable_f64")]
+    pub elapsed_s: f64,
+}
+
+/// One line of `predictions.jsonl`: a test example, what the model said and its score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PredictionRecord {
+    /// Example id.
+    pub id: String,
+    /// Reference summary or gold label.
+    pub target: String,
+    /// Generated text.
+    pub prediction: String,
+    /// Per-example score of the primary metric (ROUGE-L F, or 1/0 for a correct label).
+    #[serde(with = "nullable_f64")]
+    pub score: f64,
+}

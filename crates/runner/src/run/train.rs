@@ -1,0 +1,110 @@
+//! The training loop: AdamW, warm-up + schedule, global-norm clipping, NaN guard.
+
+use crate::run::config::TrainConfig;
+use crate::run::loss::target_loss;
+use crate::run::record::StepRecord;
+use crate::run::schedule::lr_at;
+use anyhow::{Context, Result};
+use candle_core::backprop::GradStore;
+use candle_core::Var;
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use loran_adapters::AdapterSet;
+use loran_datasets::{BatchIter, TokenizedExample};
+use loran_model::{Kernels, Llama};
+use std::time::Instant;
+
+/// How training ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainOutcome {
+    /// Optimizer steps completed.
+    pub steps: usize,
+    /// Mean loss of the last ≤10 steps (NaN when no step ran).
+    pub final_loss: f64,
+    /// Target tokens scored over all steps.
+    pub target_tokens: u64,
+    /// Set when the loss became NaN or infinite: the step and the value.
+    pub diverged: Option<String>,
+}
+
+/// Global L2 norm of the gradients of `vars` (missing gradients count as zero).
+pub fn grad_norm(grads: &GradStore, vars: &[Var]) -> Result<f64> {
+    let mut sum = 0.0f64;
+    for v in vars {
+        if let Some(g) = grads.get(v.as_tensor()) {
+            sum += g.sqr()?.sum_all()?.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+        }
+    }
+    Ok(sum.sqrt())
+}
+
+/// Scales every gradient by `max_norm / norm` when `norm > max_norm` (PyTorch's `clip_grad_norm_`).
+pub fn clip_grads(grads: &mut GradStore, vars: &[Var], norm: f64, max_norm: f64) -> Result<()> {
+    if max_norm <= 0.0 || norm <= max_norm {
+        return Ok(());
+    }
+    let factor = max_norm / (norm + 1e-6);
+    for v in vars {
+        if let Some(g) = grads.remove(v.as_tensor()) {
+            grads.insert(v.as_tensor(), (g * factor)?);
+        }
+    }
+    Ok(())
+}
+
+/// Trains the adapters of `set` (attached to `model`) for `cfg.steps` steps.
+///
+/// `on_step` receives one record per step (for `metrics.jsonl` and progress).
+pub fn train(
+    model: &Llama,
+    set: &AdapterSet,
+    examples: Vec<TokenizedExample>,
+    cfg: &TrainConfig,
+    seed: u64,
+    pad_id: u32,
+    on_step: &mut dyn FnMut(&StepRecord) -> Result<()>,
+) -> Result<TrainOutcome> {
+    let mut outcome = TrainOutcome { steps: 0, final_loss: f64::NAN, target_tokens: 0, diverged: None };
+    if cfg.steps == 0 || set.is_empty() {
+        return Ok(outcome);
+    }
+    let mut model = model.clone();
+    model.set_kernels(Kernels::Differentiable);
+    let vars = set.trainable_vars();
+    let params = ParamsAdamW { lr: lr_at(cfg, 0), beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weight_decay: cfg.weight_decay };
+    let mut opt = AdamW::new(vars.clone(), params)?;
+    let mut batches = BatchIter::new(examples, cfg.batch_size, pad_id, seed);
+    set.set_training(true);
+    let start = Instant::now();
+    let mut recent: Vec<f64> = Vec::new();
+    for step in 0..cfg.steps {
+        let batch = batches.next().context("the training split is empty")?;
+        let (loss, tokens) = target_loss(&model, &batch)?;
+        let loss_value = loss.to_scalar::<f32>()? as f64;
+        if !loss_value.is_finite() {
+            outcome.diverged = Some(format!("loss is {loss_value} at step {}", step + 1));
+            break;
+        }
+        let mut grads = loss.backward()?;
+        let norm = grad_norm(&grads, &vars)?;
+        if !norm.is_finite() {
+            outcome.diverged = Some(format!("gradient norm is {norm} at step {}", step + 1));
+            break;
+        }
+        clip_grads(&mut grads, &vars, norm, cfg.max_grad_norm)?;
+        let lr = lr_at(cfg, step);
+        opt.set_learning_rate(lr);
+        opt.step(&grads)?;
+        outcome.steps = step + 1;
+        outcome.target_tokens += tokens as u64;
+        recent.push(loss_value);
+        if recent.len() > 10 {
+            recent.remove(0);
+        }
+        on_step(&StepRecord { step: step + 1, loss: loss_value, lr, grad_norm: norm, tokens: tokens as u64, elapsed_s: start.elapsed().as_secs_f64() })?;
+    }
+    set.set_training(false);
+    if !recent.is_empty() {
+        outcome.final_loss = recent.iter().sum::<f64>() / recent.len() as f64;
+    }
+    Ok(outcome)
+}
