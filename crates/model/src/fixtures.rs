@@ -83,7 +83,7 @@ pub fn tiny_config() -> LlamaConfig {
         head_dim: 8,
         rms_norm_eps: 1e-5,
         rope_theta: 10_000.0,
-        max_position_embeddings: 64,
+        max_position_embeddings: 512,
         tie_word_embeddings: true,
         bos_token_id: Some(1),
         eos_token_ids: vec![2],

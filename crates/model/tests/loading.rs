@@ -193,3 +193,27 @@ fn logits_match_candle_transformers_llama() {
     let diff = max_abs_diff(&our_last, &their_last);
     assert!(diff < 1e-4, "max |Δlogit| = {diff}");
 }
+
+#[test]
+fn batched_generation_matches_one_prompt_at_a_time() {
+    use loran_model::generate::{generate, generate_batch, Decoding, GenerateOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = tiny_config();
+    write_hf_folder(dir.path(), &cfg, &random_weights(&cfg, 9)).unwrap();
+    let model = load(&ModelSource::HfFolder(dir.path().to_path_buf()), &LoadOptions::default()).unwrap().model;
+    let prompts = vec![vec![5u32, 77, 140], vec![9, 200, 33, 1, 260, 17, 18], vec![42]];
+    // A stop token that random weights emit now and then, so rows end at different steps.
+    let single_runs: Vec<_> = prompts
+        .iter()
+        .map(|p| generate(&model, p, &GenerateOptions { max_new_tokens: 12, decoding: Decoding::Greedy, stop_tokens: vec![] }).unwrap())
+        .collect();
+    let stop = single_runs[0].tokens[4];
+    let opts = GenerateOptions { max_new_tokens: 12, decoding: Decoding::Greedy, stop_tokens: vec![stop] };
+    let batched = generate_batch(&model, &prompts, &opts).unwrap();
+    for (p, got) in prompts.iter().zip(&batched) {
+        let alone = generate(&model, p, &opts).unwrap();
+        assert_eq!(got, &alone, "prompt {p:?}");
+    }
+    let first_stop = single_runs[0].tokens.iter().position(|&t| t == stop).unwrap();
+    assert!(batched[0].stopped && batched[0].tokens.len() == first_stop);
+}

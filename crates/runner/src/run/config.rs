@@ -75,11 +75,13 @@ pub struct EvalConfig {
     pub max_new_tokens: usize,
     /// Porter-stem words before ROUGE, as rouge-score's `use_stemmer=True` (default true).
     pub rouge_stemmer: bool,
+    /// Prompts generated together (left-padded; default 8). Greedy results do not depend on it.
+    pub batch_size: usize,
 }
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        Self { max_examples: 200, max_new_tokens: 64, rouge_stemmer: true }
+        Self { max_examples: 200, max_new_tokens: 64, rouge_stemmer: true, batch_size: 8 }
     }
 }
 

@@ -5,7 +5,7 @@ use crate::run::record::PredictionRecord;
 use anyhow::{anyhow, Result};
 use loran_datasets::{parse_label, tokenize_prompt, LoadedTask, TaskKind, TokenLimits};
 use loran_metrics::{classify, corpus_rouge, RougeVariant};
-use loran_model::generate::{generate, Decoding, GenerateOptions};
+use loran_model::generate::{generate_batch, Decoding, GenerateOptions};
 use loran_model::Llama;
 use std::collections::BTreeMap;
 use tokenizers::Tokenizer;
@@ -41,13 +41,23 @@ pub fn evaluate(
         decoding: Decoding::Greedy,
         stop_tokens: model.config().eos_token_ids.clone(),
     };
-    let mut generated = Vec::with_capacity(examples.len());
-    for (i, ex) in examples.iter().enumerate() {
-        let prompt = tokenize_prompt(tokenizer, &task.template, ex, limits)?;
-        let out = generate(model, &prompt, &opts)?;
-        let text = tokenizer.decode(&out.tokens, true).map_err(|e| anyhow!("decoding an answer: {e}"))?;
-        generated.push(text.trim().to_string());
-        on_example(i + 1, examples.len());
+    let prompts = examples
+        .iter()
+        .map(|ex| tokenize_prompt(tokenizer, &task.template, ex, limits))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Similar lengths share a batch, so little is padded; answers go back to test order.
+    let mut order: Vec<usize> = (0..prompts.len()).collect();
+    order.sort_by_key(|&i| prompts[i].len());
+    let mut generated = vec![String::new(); prompts.len()];
+    let mut done = 0;
+    for chunk in order.chunks(cfg.batch_size.max(1)) {
+        let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| prompts[i].clone()).collect();
+        for (&i, out) in chunk.iter().zip(generate_batch(model, &batch, &opts)?) {
+            let text = tokenizer.decode(&out.tokens, true).map_err(|e| anyhow!("decoding an answer: {e}"))?;
+            generated[i] = text.trim().to_string();
+        }
+        done += chunk.len();
+        on_example(done, prompts.len());
     }
     let mut metrics = BTreeMap::new();
     let (primary_metric, scores) = match &task.kind {

@@ -81,7 +81,7 @@ pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut R
     };
     if let Err(e) = execute(cell, &dir, resources, &mut result, log) {
         result.status = RunStatus::Failed;
-        result.error = Some(format!("{e:#}"));
+        result.error = Some(one_line(&e));
     }
     result.timings.total_s = start.elapsed().as_secs_f64();
     result.peak_rss_mb = env::peak_rss_mb();
@@ -93,6 +93,37 @@ pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut R
     result
 }
 
+/// The error and its causes on one line, without backtraces that some libraries append.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let parts: Vec<String> = e.chain().map(|c| c.to_string().lines().next().unwrap_or_default().trim().to_string()).collect();
+    let mut out: Vec<String> = Vec::new();
+    for p in parts {
+        if !p.is_empty() && !out.iter().any(|o| o.contains(&p)) {
+            out.push(p);
+        }
+    }
+    out.join(": ")
+}
+
+/// Checks that training sequences and generated answers fit the model's positions.
+fn check_lengths(cfg: &crate::run::config::RunConfig, max_positions: usize) -> Result<()> {
+    if cfg.train.max_len > max_positions {
+        anyhow::bail!(
+            "train.max_len {} exceeds the model's {max_positions} positions (max_position_embeddings); lower it",
+            cfg.train.max_len
+        );
+    }
+    let longest_eval = cfg.train.max_len - cfg.train.max_target_tokens - 1 + cfg.eval.max_new_tokens;
+    if longest_eval > max_positions {
+        anyhow::bail!(
+            "a prompt of up to {} tokens plus eval.max_new_tokens {} exceeds the model's {max_positions} positions; lower one of them",
+            cfg.train.max_len - cfg.train.max_target_tokens - 1,
+            cfg.eval.max_new_tokens
+        );
+    }
+    Ok(())
+}
+
 fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut RunResult, log: Log) -> Result<()> {
     let cfg = &cell.config;
     let yaml = serde_saphyr::to_string(cfg).map_err(|e| anyhow!("serializing the resolved config: {e}"))?;
@@ -102,6 +133,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     let task = resources.task(&cfg.task, &cfg.data)?;
     result.data_sha256 = task.data_sha256.clone();
     let mut model = loaded.model.clone();
+    check_lengths(cfg, model.config().max_position_embeddings)?;
     let eos = *model.config().eos_token_ids.first().ok_or_else(|| anyhow!("model `{}` declares no eos token", cfg.model))?;
     let limits = cfg.train.token_limits();
     let set = AdapterSet::attach(&mut model, &cfg.adapter, cfg.seed)?;
@@ -146,7 +178,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
         }
     }
     let mut on_example = |done: usize, total: usize| {
-        if done == total || done % 25 == 0 {
+        if done == total || done % 32 == 0 {
             log(&format!("  eval {done}/{total}"));
         }
     };
