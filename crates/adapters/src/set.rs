@@ -66,6 +66,13 @@ impl AdapterSet {
         self.adapters.iter().map(|(n, _)| n.as_str()).collect()
     }
 
+    /// The lowest decoder layer that carries an adapter (`None` when empty or when a
+    /// module sits outside the decoder layers). Blocks below it are frozen as a whole.
+    pub fn lowest_layer(&self) -> Option<usize> {
+        let layers: Option<Vec<usize>> = self.adapters.iter().map(|(n, _)| crate::targets::layer_index(n)).collect();
+        layers?.into_iter().min()
+    }
+
     /// The adapters, by module name.
     pub fn adapters(&self) -> &[(String, Arc<dyn Adapter>)] {
         &self.adapters

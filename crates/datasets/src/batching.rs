@@ -17,6 +17,8 @@ pub struct Batch {
     pub batch_size: usize,
     /// Columns: the longest example of the batch.
     pub seq_len: usize,
+    /// Index of each row's example in the list the batch was drawn from.
+    pub example_indices: Vec<usize>,
 }
 
 impl Batch {
@@ -46,6 +48,7 @@ pub fn collate(examples: &[&TokenizedExample], pad_id: u32) -> Batch {
         loss_mask,
         batch_size: examples.len(),
         seq_len,
+        example_indices: (0..examples.len()).collect(),
     }
 }
 
@@ -58,7 +61,12 @@ pub fn batches_in_order(
     let batch_size = batch_size.max(1);
     examples
         .chunks(batch_size)
-        .map(|chunk| collate(&chunk.iter().collect::<Vec<_>>(), pad_id))
+        .enumerate()
+        .map(|(k, chunk)| {
+            let mut batch = collate(&chunk.iter().collect::<Vec<_>>(), pad_id);
+            batch.example_indices = (k * batch_size..k * batch_size + chunk.len()).collect();
+            batch
+        })
         .collect()
 }
 
@@ -118,12 +126,12 @@ impl Iterator for BatchIter {
             self.epoch += 1;
         }
         let end = (self.pos + self.batch_size).min(self.order.len());
-        let rows: Vec<&TokenizedExample> = self.order[self.pos..end]
-            .iter()
-            .map(|&i| &self.examples[i])
-            .collect();
+        let indices = self.order[self.pos..end].to_vec();
+        let rows: Vec<&TokenizedExample> = indices.iter().map(|&i| &self.examples[i]).collect();
         self.pos = end;
-        Some(collate(&rows, self.pad_id))
+        let mut batch = collate(&rows, self.pad_id);
+        batch.example_indices = indices;
+        Some(batch)
     }
 }
 

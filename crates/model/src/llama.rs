@@ -174,6 +174,26 @@ impl Llama {
         self.norm.forward(&h, self.kernels)
     }
 
+    /// Residual-stream states `[batch, seq, hidden]` entering block `upto` (causal, no cache):
+    /// the embeddings followed by blocks `0..upto`.
+    pub fn forward_prefix(&self, ids: &Tensor, upto: usize) -> Result<Tensor> {
+        let mut h = self.embed(ids)?;
+        for layer in &self.layers[..upto.min(self.layers.len())] {
+            h = layer.forward(&h, &self.rope, 0, None, None, self.kernels)?;
+        }
+        Ok(h)
+    }
+
+    /// Final normalised states from residual-stream states `h` entering block `from`
+    /// (causal, positions from 0): blocks `from..` then the final norm.
+    pub fn forward_from(&self, h: &Tensor, from: usize) -> Result<Tensor> {
+        let mut h = h.clone();
+        for layer in &self.layers[from.min(self.layers.len())..] {
+            h = layer.forward(&h, &self.rope, 0, None, None, self.kernels)?;
+        }
+        self.norm.forward(&h, self.kernels)
+    }
+
     /// Logits `[..., vocab]` from final hidden states.
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
         matmul_t(hidden, self.lm_head.as_ref().unwrap_or(&self.embed_tokens))

@@ -23,6 +23,8 @@ enum Command {
     Perplexity(commands::perplexity::PerplexityArgs),
     /// Forward-pass throughput of a base model (tokens/s).
     BenchModel(commands::bench::BenchArgs),
+    /// LoRA training throughput (ms/step, tokens/s).
+    BenchTrain(commands::bench_train::BenchTrainArgs),
     /// Plan or run experiment grids.
     Grid(commands::grid::GridArgs),
     /// Re-render a grid's summary and figures without training.
@@ -36,6 +38,7 @@ fn main() -> Result<()> {
         Command::Generate(args) => commands::generate::run(args),
         Command::Perplexity(args) => commands::perplexity::run(args),
         Command::BenchModel(args) => commands::bench::run(args),
+        Command::BenchTrain(args) => commands::bench_train::run(args),
         Command::Grid(args) => commands::grid::run(args),
         Command::Report(args) => commands::report::run(args),
     }

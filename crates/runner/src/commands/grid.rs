@@ -64,7 +64,7 @@ pub fn run(args: GridArgs) -> Result<()> {
                 eprintln!("== grid {} ({})", grid.spec.name, grid.path.display());
                 let outcome = run_grid(grid, &opts, &mut resources, &mut log)?;
                 let dir = opts.results_root.join(&grid.spec.name);
-                let rendered = report::render(&dir)?;
+                report::render(&dir)?;
                 eprintln!(
                     "== {}: {} ok, {} skipped, {} diverged, {} failed; report in {}",
                     grid.spec.name,
@@ -74,8 +74,7 @@ pub fn run(args: GridArgs) -> Result<()> {
                     outcome.failed.len(),
                     dir.display()
                 );
-                let _ = rendered;
-                failures.extend(outcome.failed.into_iter().map(|(id, e)| format!("{}/{id}: {e}", grid.spec.name)));
+                failures.extend(outcome.failed.into_iter().map(|(id, e)| format!("{} (cell {id}): {e}", grid.path.display())));
             }
             if !failures.is_empty() {
                 bail!("{} run(s) failed:\n  {}", failures.len(), failures.join("\n  "));

@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod bench;
+pub mod bench_train;
 pub mod generate;
 pub mod grid;
 pub mod model_args;

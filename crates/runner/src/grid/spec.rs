@@ -113,3 +113,49 @@ impl GridFile {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<GridFile> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("grid.yaml");
+        std::fs::write(&path, text).unwrap();
+        read_grid(&path).map_err(|e| anyhow!(e.to_string().replace(&dir.path().display().to_string(), "DIR")))
+    }
+
+    #[test]
+    fn a_misspelt_key_is_an_error_with_file_and_line() {
+        let err = parse("name: g\nbase:\n  train: { steps: 3, lerning_rate: 0.1 }\n").unwrap_err().to_string();
+        assert!(err.starts_with("DIR/grid.yaml:"), "{err}");
+        assert!(err.contains("lerning_rate") && err.contains("line 3"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+        let err = parse("name: g\naxis:\n  task: [a]\n").unwrap_err().to_string();
+        assert!(err.contains("axis") && err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn a_misspelt_axis_key_is_named_with_its_line() {
+        let g = parse("name: g\naxes:\n  adapter.rank: [8, 16]\n").unwrap();
+        let err = crate::grid::expand(&g).unwrap_err().to_string();
+        assert!(err.contains("grid.yaml:3: "), "{err}");
+        assert!(err.contains("unknown field `rank`") && err.contains("`r`"), "{err}");
+    }
+
+    #[test]
+    fn shape_errors_name_the_key() {
+        let err = parse("name: g\naxes:\n  task: news-standfirst\n").unwrap_err().to_string();
+        assert!(err.contains("grid.yaml:3") && err.contains("non-empty list"), "{err}");
+        let err = parse("name: g\nseeds: []\n").unwrap_err().to_string();
+        assert!(err.contains("grid.yaml:2") && err.contains("seeds"), "{err}");
+    }
+
+    #[test]
+    fn defaults_fill_a_minimal_grid() {
+        let g = parse("name: minimal\n").unwrap();
+        assert_eq!(g.spec.seeds, vec![0]);
+        assert_eq!(g.spec.base, RunConfig::default());
+        assert_eq!(g.spec.report.table, TableKind::Main);
+    }
+}

@@ -44,6 +44,9 @@ pub struct TrainConfig {
     pub beta2: f64,
     /// AdamW ε (default 1e-8).
     pub eps: f64,
+    /// Compute the frozen blocks below the lowest adapter once per example and reuse
+    /// them across steps and cells (default true; same math, different float rounding).
+    pub cache_frozen_prefix: bool,
 }
 
 impl Default for TrainConfig {
@@ -61,6 +64,7 @@ impl Default for TrainConfig {
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
+            cache_frozen_prefix: true,
         }
     }
 }

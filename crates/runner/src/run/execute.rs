@@ -2,7 +2,9 @@
 
 use crate::grid::Cell;
 use crate::run::dir::RunDir;
+use crate::run::config::RunConfig;
 use crate::run::env;
+use crate::run::prefix::PrefixCache;
 use crate::run::eval::evaluate;
 use crate::run::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
 use crate::run::train::train;
@@ -20,12 +22,13 @@ pub struct Resources {
     store: loran_assets::Store,
     models: HashMap<String, Arc<LoadedModel>>,
     tasks: HashMap<String, Arc<LoadedTask>>,
+    prefixes: HashMap<String, Arc<PrefixCache>>,
 }
 
 impl Resources {
     /// Empty caches over the given asset store.
     pub fn new(store: loran_assets::Store) -> Self {
-        Self { store, models: HashMap::new(), tasks: HashMap::new() }
+        Self { store, models: HashMap::new(), tasks: HashMap::new(), prefixes: HashMap::new() }
     }
 
     fn model(&mut self, name: &str) -> Result<Arc<LoadedModel>> {
@@ -36,6 +39,19 @@ impl Resources {
         let loaded = Arc::new(loran_model::load(&source, &LoadOptions::default()).with_context(|| format!("loading model `{name}`"))?);
         self.models.insert(name.to_string(), loaded.clone());
         Ok(loaded)
+    }
+
+    /// The prefix cache shared by cells with the same model, data, token limits and cut.
+    fn prefix(&mut self, cfg: &RunConfig, cut: usize) -> Result<Arc<PrefixCache>> {
+        let key = format!(
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{cut}",
+            cfg.model,
+            cfg.task,
+            serde_json::to_string(&cfg.data)?,
+            cfg.train.max_len,
+            cfg.train.max_target_tokens
+        );
+        Ok(self.prefixes.entry(key).or_insert_with(|| Arc::new(PrefixCache::new(cut))).clone())
     }
 
     fn task(&mut self, name: &str, opts: &TaskOptions) -> Result<Arc<LoadedTask>> {
@@ -130,7 +146,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     dir.start(&yaml)?;
     let t_load = Instant::now();
     let loaded = resources.model(&cfg.model)?;
-    let task = resources.task(&cfg.task, &cfg.data)?;
+    let task = resources.task(&cfg.task, &cfg.data).with_context(|| format!("task `{}` (keys `task`, `data`)", cfg.task))?;
     result.data_sha256 = task.data_sha256.clone();
     let mut model = loaded.model.clone();
     check_lengths(cfg, model.config().max_position_embeddings)?;
@@ -156,7 +172,11 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
             }
             Ok(())
         };
-        let outcome = train(&model, &set, examples, &cfg.train, cfg.seed, eos, &mut on_step)?;
+        let prefix = match set.lowest_layer() {
+            Some(cut) if cut > 0 && cfg.train.cache_frozen_prefix => Some(resources.prefix(cfg, cut)?),
+            _ => None,
+        };
+        let outcome = train(&model, &set, examples, &cfg.train, cfg.seed, eos, prefix.as_deref(), &mut on_step)?;
         result.train.steps = outcome.steps;
         result.train.final_loss = outcome.final_loss;
         result.train.target_tokens = outcome.target_tokens;

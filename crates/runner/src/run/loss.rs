@@ -1,15 +1,17 @@
 //! Causal-LM loss on the target tokens only.
 
+use crate::run::prefix::PrefixCache;
 use candle_core::{Result, Tensor};
-use loran_datasets::Batch;
+use loran_datasets::{Batch, TokenizedExample};
 use loran_model::Llama;
 
 /// Mean cross-entropy of the tokens whose loss-mask entry is set, each predicted from the
 /// position before it; returns the loss and the number of scored tokens.
 ///
 /// Only the scored positions go through the output head, which saves most of the
-/// vocabulary-sized matmul.
-pub fn target_loss(model: &Llama, batch: &Batch) -> Result<(Tensor, usize)> {
+/// vocabulary-sized matmul. With a prefix cache (and the examples the batch was
+/// drawn from), the frozen blocks below the cache's cut are not recomputed.
+pub fn target_loss(model: &Llama, batch: &Batch, prefix: Option<(&PrefixCache, &[TokenizedExample])>) -> Result<(Tensor, usize)> {
     let (b, t) = (batch.batch_size, batch.seq_len);
     let mut positions = Vec::new();
     let mut targets = Vec::new();
@@ -26,8 +28,10 @@ pub fn target_loss(model: &Llama, batch: &Batch) -> Result<(Tensor, usize)> {
         candle_core::bail!("a batch has no target tokens (every answer was truncated away); raise train.max_len");
     }
     let device = model.device();
-    let ids = Tensor::from_slice(&batch.input_ids, (b, t), device)?;
-    let hidden = model.forward_hidden(&ids, 0, None, None)?;
+    let hidden = match prefix {
+        Some((cache, examples)) => model.forward_from(&cache.batch_states(model, batch, examples)?, cache.cut())?,
+        None => model.forward_hidden(&Tensor::from_slice(&batch.input_ids, (b, t), device)?, 0, None, None)?,
+    };
     let hidden = hidden.reshape((b * t, hidden.dim(2)?))?;
     let picked = hidden.index_select(&Tensor::from_vec(positions, targets.len(), device)?, 0)?;
     let logits = model.logits(&picked)?.to_dtype(candle_core::DType::F32)?;

@@ -6,6 +6,7 @@ pub mod env;
 pub mod eval;
 pub mod execute;
 pub mod loss;
+pub mod prefix;
 pub mod record;
 pub mod schedule;
 pub mod train;

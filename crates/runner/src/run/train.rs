@@ -2,6 +2,7 @@
 
 use crate::run::config::TrainConfig;
 use crate::run::loss::target_loss;
+use crate::run::prefix::PrefixCache;
 use crate::run::record::StepRecord;
 use crate::run::schedule::lr_at;
 use anyhow::{Context, Result};
@@ -53,7 +54,9 @@ pub fn clip_grads(grads: &mut GradStore, vars: &[Var], norm: f64, max_norm: f64)
 
 /// Trains the adapters of `set` (attached to `model`) for `cfg.steps` steps.
 ///
+/// `prefix` caches the frozen blocks below the lowest adapter (see [`PrefixCache`]);
 /// `on_step` receives one record per step (for `metrics.jsonl` and progress).
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     model: &Llama,
     set: &AdapterSet,
@@ -61,6 +64,7 @@ pub fn train(
     cfg: &TrainConfig,
     seed: u64,
     pad_id: u32,
+    prefix: Option<&PrefixCache>,
     on_step: &mut dyn FnMut(&StepRecord) -> Result<()>,
 ) -> Result<TrainOutcome> {
     let mut outcome = TrainOutcome { steps: 0, final_loss: f64::NAN, target_tokens: 0, diverged: None };
@@ -72,13 +76,14 @@ pub fn train(
     let vars = set.trainable_vars();
     let params = ParamsAdamW { lr: lr_at(cfg, 0), beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weight_decay: cfg.weight_decay };
     let mut opt = AdamW::new(vars.clone(), params)?;
+    let prefix = prefix.map(|cache| (cache, examples.clone()));
     let mut batches = BatchIter::new(examples, cfg.batch_size, pad_id, seed);
     set.set_training(true);
     let start = Instant::now();
     let mut recent: Vec<f64> = Vec::new();
     for step in 0..cfg.steps {
         let batch = batches.next().context("the training split is empty")?;
-        let (loss, tokens) = target_loss(&model, &batch)?;
+        let (loss, tokens) = target_loss(&model, &batch, prefix.as_ref().map(|(c, e)| (*c, e.as_slice())))?;
         let loss_value = loss.to_scalar::<f32>()? as f64;
         if !loss_value.is_finite() {
             outcome.diverged = Some(format!("loss is {loss_value} at step {}", step + 1));

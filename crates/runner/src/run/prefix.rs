@@ -1,0 +1,71 @@
+//! Frozen-prefix caching: when adapters sit only on blocks `cut..`, the states
+//! entering block `cut` depend on the frozen weights alone, so they are
+//! computed once per training example and reused by every step and every
+//! cell that shares the model, data and cut.
+
+use candle_core::{Result, Tensor};
+use loran_datasets::{Batch, TokenizedExample};
+use loran_model::{Kernels, Llama};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Per-example residual states entering block `cut`.
+#[derive(Debug)]
+pub struct PrefixCache {
+    cut: usize,
+    states: Mutex<HashMap<usize, Tensor>>,
+}
+
+impl PrefixCache {
+    /// An empty cache for states entering block `cut`.
+    pub fn new(cut: usize) -> Self {
+        Self { cut, states: Mutex::new(HashMap::new()) }
+    }
+
+    /// The block the cached states enter.
+    pub fn cut(&self) -> usize {
+        self.cut
+    }
+
+    /// Examples cached so far.
+    pub fn len(&self) -> usize {
+        self.states.lock().expect("prefix cache poisoned").len()
+    }
+
+    /// Whether nothing is cached yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `[batch, seq_len, hidden]` states of a batch's rows, right-padded with zeros.
+    ///
+    /// Each missing example is computed alone (no padding, fused kernels), so a state
+    /// never depends on which batch or cell asked for it first.
+    pub fn batch_states(&self, model: &Llama, batch: &Batch, examples: &[TokenizedExample]) -> Result<Tensor> {
+        let mut fused = model.clone();
+        fused.set_kernels(Kernels::Fused);
+        let hidden = model.config().hidden_size;
+        let mut rows = Vec::with_capacity(batch.batch_size);
+        for &i in &batch.example_indices {
+            let cached = self.states.lock().expect("prefix cache poisoned").get(&i).cloned();
+            let state = match cached {
+                Some(s) => s,
+                None => {
+                    let ids = Tensor::from_slice(&examples[i].input_ids, (1, examples[i].input_ids.len()), model.device())?;
+                    let s = fused.forward_prefix(&ids, self.cut)?.squeeze(0)?;
+                    self.states.lock().expect("prefix cache poisoned").insert(i, s.clone());
+                    s
+                }
+            };
+            let len = state.dim(0)?;
+            let padded = if len < batch.seq_len {
+                let pad = Tensor::zeros((batch.seq_len - len, hidden), state.dtype(), state.device())?;
+                Tensor::cat(&[&state, &pad], 0)?
+            } else {
+                state
+            };
+            rows.push(padded);
+        }
+        Tensor::stack(&rows, 0)
+    }
+}
