@@ -15,10 +15,18 @@ default:
 assets:
     {{loran}} assets
 
-# The main job: fetch what is missing, then run the base-model sanity checks.
+# The main job: fetch what is missing, then run the quick grids (finished cells are skipped).
 reproduce: assets
+    RAYON_NUM_THREADS={{threads}} {{loran}} grid run experiments/quick/*.yaml
+
+# Base-model sanity checks: the ChatML "capital of France" answer and a perplexity.
+sanity: assets
     RAYON_NUM_THREADS={{threads}} {{loran}} generate --chat --prompt "What is the capital of France?"
     RAYON_NUM_THREADS={{threads}} {{loran}} perplexity --text "The cat sat on the mat. It was a sunny day, and the children were playing in the park."
+
+# Re-render a grid's summary and figures from its run folders: `just report results/quick-lora`.
+report dir:
+    {{loran}} report {{dir}}
 
 # Every test: no network, no real assets (CI runs exactly this).
 test:
@@ -31,6 +39,10 @@ test-assets: assets
 # SmolLM2-135M forward throughput at 1x128 and 8x128 (printed, never asserted).
 bench-model: assets
     RAYON_NUM_THREADS={{threads}} {{loran}} bench-model --shapes 1x128,8x128
+
+# LoRA training ms/step and tokens/s: the reference setting and the quick grid's (printed, never asserted).
+bench-train: assets
+    RAYON_NUM_THREADS={{threads}} {{loran}} bench-train --grid experiments/quick/lora.yaml
 
 # Chat with the base model: `just chat "Why is the sky blue?"`.
 chat prompt:

@@ -27,14 +27,37 @@ pub struct Cell {
     pub config: RunConfig,
 }
 
-/// Sets `value` at the dotted `key` inside `root`, creating objects as needed.
+/// Merges `value` into `slot`: mappings merge key by key, anything else replaces.
+fn merge(slot: &mut Value, value: Value) {
+    match (slot, value) {
+        (Value::Object(existing), Value::Object(new)) => {
+            for (k, v) in new {
+                match existing.get_mut(&k) {
+                    Some(old) => merge(old, v),
+                    None => {
+                        existing.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, value) => *slot = value,
+    }
+}
+
+/// Sets `value` at the dotted `key` inside `root`, creating sections as needed.
+/// A mapping value merges into an existing section (`train: {steps: 5}` keeps the other train keys).
 pub fn set_dotted(root: &mut Value, key: &str, value: Value) -> Result<()> {
     let mut node = root;
     let parts: Vec<&str> = key.split('.').collect();
     for (i, part) in parts.iter().enumerate() {
         let obj = node.as_object_mut().ok_or_else(|| anyhow!("`{}` is not a section", parts[..i].join(".")))?;
         if i + 1 == parts.len() {
-            obj.insert(part.to_string(), value);
+            match obj.get_mut(*part) {
+                Some(slot) => merge(slot, value),
+                None => {
+                    obj.insert(part.to_string(), value);
+                }
+            }
             return Ok(());
         }
         node = obj.entry(part.to_string()).or_insert_with(|| Value::Object(Map::new()));
@@ -53,6 +76,7 @@ pub fn label_text(value: &Value) -> String {
             Some(Value::String(n)) => n.clone(),
             _ => value.to_string(),
         },
+        Value::Array(items) => items.iter().map(label_text).collect::<Vec<_>>().join("+"),
         other => other.to_string(),
     }
 }
@@ -62,7 +86,7 @@ fn slug(labels: &[(String, String)]) -> String {
         return "base".into();
     }
     let raw = labels.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join("-");
-    let cleaned: String = raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
+    let cleaned: String = raw.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+') { c } else { '_' }).collect();
     cleaned.trim_matches('_').to_string()
 }
 
@@ -238,6 +262,15 @@ mod tests {
         let cells = expand(&g).unwrap();
         assert_eq!(groups(&cells), vec!["lora-8", "lora-16", "none"]);
         assert_eq!(cells[1].config.adapter.r, 16);
+        let g = grid("name: t\naxes:\n  adapter.targets: [[q_proj, v_proj], [gate_proj]]\n");
+        assert_eq!(groups(&expand(&g).unwrap()), vec!["q_proj+v_proj", "gate_proj"]);
+    }
+
+    #[test]
+    fn a_mapping_merges_into_its_section() {
+        let g = grid("name: t\nbase:\n  train: { steps: 7, lr: 0.5 }\naxes:\n  train: [{ steps: 3 }]\n");
+        let c = &expand(&g).unwrap()[0].config;
+        assert_eq!((c.train.steps, c.train.lr), (3, 0.5));
     }
 
     #[test]
