@@ -8,7 +8,7 @@ pub mod figures;
 pub mod font;
 pub mod load;
 pub mod output;
-pub mod stats;
+pub mod ema;
 pub mod summary;
 #[cfg(test)]
 mod test_support;

@@ -85,7 +85,7 @@ pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut R
         labels: cell.labels.iter().cloned().collect(),
         metrics: Default::default(),
         primary_metric: String::new(),
-        train: TrainSummary::default(),
+        train: TrainSummary { final_loss: f64::NAN, ..TrainSummary::default() },
         timings: Timings::default(),
         peak_rss_mb: 0.0,
         threads: env::threads(),

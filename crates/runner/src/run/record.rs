@@ -63,7 +63,7 @@ pub enum RunStatus {
 pub struct TrainSummary {
     /// Optimizer steps taken.
     pub steps: usize,
-    /// Mean loss over the last logged steps (NaN when no step ran).
+    /// Mean loss over the last ≤10 steps (NaN, written `null`, when no step ran).
     #[serde(with = "nullable_f64")]
     pub final_loss: f64,
     /// Target tokens seen by the loss.

@@ -17,7 +17,6 @@ use super::palette::GroupPalette;
 use super::rows::RowAxis;
 use crate::report::font::font;
 use crate::report::load::LoadedRun;
-use crate::report::stats::{mean, sample_std};
 use crate::run::record::RunStatus;
 use anyhow::Result;
 use plotters::coord::Shift;
@@ -161,8 +160,8 @@ fn bar_row(group: &str, members: &[&LoadedRun], metric: &str) -> BarRow {
         .collect();
     BarRow {
         group: group.to_owned(),
-        mean: mean(&values),
-        std: sample_std(&values),
+        mean: (!values.is_empty()).then(|| loran_metrics::summarize(&values).mean),
+        std: loran_metrics::summarize(&values).std,
         n: values.len(),
         runs: members.len(),
     }

@@ -16,7 +16,7 @@ use super::layout::{
 use super::palette::GroupPalette;
 use crate::report::font::font;
 use crate::report::load::LoadedRun;
-use crate::report::stats::ema;
+use crate::report::ema::ema;
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
