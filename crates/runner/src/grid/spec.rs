@@ -71,15 +71,26 @@ pub struct GridFile {
 /// Reads and strictly parses a grid file.
 pub fn read_grid(path: &Path) -> Result<GridFile> {
     let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read the grid file", path.display()))?;
-    let spec: GridSpec = serde_saphyr::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), one_line(&e.to_string())))?;
+    let spec: GridSpec = serde_saphyr::from_str(&text).map_err(|e| anyhow!("{}", located(path, &e.to_string())))?;
     let file = GridFile { path: path.to_path_buf(), text, spec };
     file.check_shape()?;
     Ok(file)
 }
 
-/// Collapses a multi-line parser message (with its source excerpt) to one line.
-fn one_line(msg: &str) -> String {
-    msg.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
+/// `file:line:column: message` from a parser message such as
+/// `error: line 3 column 22: unknown field ...` followed by a source excerpt.
+fn located(path: &Path, msg: &str) -> String {
+    let first = msg.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let position = first.strip_prefix("line ").and_then(|rest| {
+        let (line, rest) = rest.split_once(" column ")?;
+        let (column, message) = rest.split_once(": ")?;
+        Some((line.parse::<usize>().ok()?, column.parse::<usize>().ok()?, message))
+    });
+    match position {
+        Some((line, column, message)) => format!("{}:{line}:{column}: {message}", path.display()),
+        None => format!("{}: {first}", path.display()),
+    }
 }
 
 impl GridFile {
@@ -129,10 +140,11 @@ mod tests {
     fn a_misspelt_key_is_an_error_with_file_and_line() {
         let err = parse("name: g\nbase:\n  train: { steps: 3, lerning_rate: 0.1 }\n").unwrap_err().to_string();
         assert!(err.starts_with("DIR/grid.yaml:"), "{err}");
-        assert!(err.contains("lerning_rate") && err.contains("line 3"), "{err}");
+        assert!(err.starts_with("DIR/grid.yaml:3:"), "{err}");
+        assert!(err.contains("unknown field `lerning_rate`") && err.contains("lr"), "{err}");
         assert!(!err.contains('\n'), "{err}");
         let err = parse("name: g\naxis:\n  task: [a]\n").unwrap_err().to_string();
-        assert!(err.contains("axis") && err.contains("line 2"), "{err}");
+        assert!(err.starts_with("DIR/grid.yaml:2:") && err.contains("axis"), "{err}");
     }
 
     #[test]
