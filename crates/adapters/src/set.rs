@@ -6,8 +6,8 @@ use crate::dropout::TrainingFlag;
 use crate::error::{AdapterError, Result};
 use crate::registry::{find_method, LayerSpec};
 use crate::targets::select;
-use candle_core::{Tensor, Var};
-use loran_model::{LinearAdapter, Llama};
+use candle_core::Var;
+use loran_model::{FrozenLinear, LinearAdapter, Llama};
 use std::sync::Arc;
 
 /// The adapters attached to a model, by module name, in model order.
@@ -16,7 +16,7 @@ pub struct AdapterSet {
     config: AdapterConfig,
     adapters: Vec<(String, Arc<dyn Adapter>)>,
     training: TrainingFlag,
-    merged_originals: Vec<(String, Tensor)>,
+    merged_originals: Vec<(String, FrozenLinear)>,
 }
 
 impl AdapterSet {
@@ -107,7 +107,9 @@ impl AdapterSet {
     }
 
     /// Folds every update into its base weight (`W0 += ΔW`) and detaches the adapters.
-    /// The original weights are kept, so [`AdapterSet::unmerge`] restores them bit for bit.
+    /// A quantized base becomes a dense merged weight (no re-quantization, so the merge
+    /// is exact). The original layers are kept, so [`AdapterSet::unmerge`] restores
+    /// them bit for bit.
     pub fn merge(&mut self, model: &mut Llama) -> Result<()> {
         if self.is_merged() {
             return Ok(());
@@ -122,8 +124,9 @@ impl AdapterSet {
         }
         for ((name, _), delta) in self.adapters.iter().zip(deltas) {
             let linear = model.linear_mut(name).ok_or_else(|| missing(name))?;
-            let original = linear.base().weight().clone();
-            let merged = (&original + delta.to_dtype(original.dtype())?)?;
+            let original = linear.base().clone();
+            let weight = original.weight()?;
+            let merged = (&weight + delta.to_dtype(weight.dtype())?)?;
             linear.base_mut().set_weight(merged)?;
             linear.set_adapter(None);
             self.merged_originals.push((name.clone(), original));
@@ -135,7 +138,7 @@ impl AdapterSet {
     pub fn unmerge(&mut self, model: &mut Llama) -> Result<()> {
         for (name, original) in self.merged_originals.drain(..) {
             let linear = model.linear_mut(&name).ok_or_else(|| missing(&name))?;
-            linear.base_mut().set_weight(original)?;
+            *linear.base_mut() = original;
             let adapter = &self.adapters.iter().find(|(n, _)| *n == name).expect("merged from this set").1;
             linear.set_adapter(Some(adapter.clone() as Arc<dyn LinearAdapter>));
         }

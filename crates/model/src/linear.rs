@@ -28,12 +28,12 @@ impl FrozenLinear {
         self.bias.as_ref()
     }
 
-    /// The dense weight `[out, in]` in the compute dtype.
-    pub fn weight(&self) -> &Tensor {
-        &self.weight
+    /// The dense weight `[out, in]` in the compute dtype (a cheap handle for dense storage).
+    pub fn weight(&self) -> Result<Tensor> {
+        Ok(self.weight.clone())
     }
 
-    /// Replaces the weight (used by exact adapter merges). The shape must not change.
+    /// Replaces the weight with a dense one (used by exact adapter merges). The shape must not change.
     pub fn set_weight(&mut self, weight: Tensor) -> Result<()> {
         if weight.dims() != self.weight.dims() {
             candle_core::bail!("set_weight: shape {:?} differs from {:?}", weight.dims(), self.weight.dims());
