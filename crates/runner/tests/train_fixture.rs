@@ -116,6 +116,25 @@ fn finished_cells_are_skipped_and_a_missing_result_reruns_only_that_cell() {
 }
 
 #[test]
+fn a_cell_with_the_config_of_another_grids_run_is_copied_not_rerun() {
+    let fx = Fixture::new();
+    let first = fx.grid("first", "axes:\n  adapter.method: [none]\n");
+    let done = fx.run(&first, "r");
+    assert_eq!(done.ok.len(), 1);
+    // Same resolved config under another grid name and axis layout.
+    let second = fx.grid("second", "axes:\n  task: [news-standfirst]\n  adapter.method: [none]\n");
+    let copied = fx.run(&second, "r");
+    assert_eq!((copied.ok.len(), copied.skipped.len()), (0, 1), "{copied:?}");
+    let original = result(&fx.run_dir("r", "first", &done.ok[0]));
+    let reused = result(&fx.run_dir("r", "second", &copied.skipped[0]));
+    assert_eq!(reused.grid, "second");
+    assert_eq!(reused.metrics, original.metrics);
+    assert_eq!(reused.config_hash, original.config_hash);
+    assert!(reused.reused_from.as_deref().unwrap().contains("first"), "{:?}", reused.reused_from);
+    assert!(fx.run_dir("r", "second", &copied.skipped[0]).join("predictions.jsonl").exists());
+}
+
+#[test]
 fn a_bad_cell_fails_alone_with_a_clear_error() {
     let fx = Fixture::new();
     let grid = fx.grid(

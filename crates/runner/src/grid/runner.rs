@@ -1,6 +1,6 @@
 //! Running every cell of a grid: skip finished ones, record failures, go on.
 
-use crate::grid::{expand, Cell, GridFile};
+use crate::grid::{expand, reuse, Cell, GridFile};
 use crate::run::dir::RunDir;
 use crate::run::execute::{run_cell, Resources};
 use crate::run::record::RunStatus;
@@ -59,6 +59,17 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
             log(&format!("[{}/{}] {} finished earlier, skipped", i + 1, cells.len(), cell.run_id));
             outcome.skipped.push(cell.run_id.clone());
             continue;
+        }
+        if !opts.force {
+            if let Some(source) = reuse::find_finished(&opts.results_root, &dir, &cell.config_hash) {
+                let result = reuse::adopt(&source, cell, &grid.spec.name, &dir)?;
+                log(&format!("[{}/{}] {} has the config of {}; copied", i + 1, cells.len(), cell.run_id, source.display()));
+                match result.status {
+                    RunStatus::Diverged => outcome.diverged.push(cell.run_id.clone()),
+                    _ => outcome.skipped.push(cell.run_id.clone()),
+                }
+                continue;
+            }
         }
         log(&format!("[{}/{}] {} ({:.0}s into the grid)", i + 1, cells.len(), cell.run_id, start.elapsed().as_secs_f64()));
         let result = run_cell(cell, &grid.spec.name, &dir, resources, log);

@@ -94,6 +94,7 @@ pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut R
         data_sha256: String::new(),
         error: None,
         finished_at: String::new(),
+        reused_from: None,
     };
     if let Err(e) = execute(cell, &dir, resources, &mut result, log) {
         result.status = RunStatus::Failed;

@@ -138,6 +138,9 @@ pub struct RunResult {
     pub error: Option<String>,
     /// UTC time the run ended, RFC 3339.
     pub finished_at: String,
+    /// The run folder this result was copied from (same config hash, another grid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<String>,
 }
 
 /// One line of `metrics.jsonl`, written after every optimizer step.
