@@ -5,6 +5,7 @@ use crate::config::AdapterConfig;
 use crate::dropout::TrainingFlag;
 use crate::error::{AdapterError, Result};
 use candle_core::Device;
+use loran_model::FrozenLinear;
 use std::sync::Arc;
 
 /// Everything a method needs to build the adapter of one layer.
@@ -24,6 +25,8 @@ pub struct LayerSpec<'a> {
     pub training: TrainingFlag,
     /// Where the parameters live.
     pub device: &'a Device,
+    /// The frozen base layer being wrapped (for methods whose init depends on W0, e.g. DoRA).
+    pub base: &'a FrozenLinear,
 }
 
 /// Builds one layer's adapter.

@@ -42,6 +42,7 @@ impl AdapterSet {
                     seed,
                     training: training.clone(),
                     device: &device,
+                    base: linear.base(),
                 };
                 let adapter = build(&spec)?;
                 linear.set_adapter(Some(adapter.clone() as Arc<dyn LinearAdapter>));
