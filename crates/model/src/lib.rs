@@ -3,6 +3,7 @@
 //! - [`Llama`]: a decoder (RMSNorm, RoPE, GQA, SwiGLU, tied embeddings, KV cache)
 //!   whose every linear is an [`AdaptableLinear`] reachable by its HF name;
 //! - loaders for HF folders, the hub cache and GGUF files ([`load`]);
+//! - NF4 storage of the frozen linears, bit-exact with bitsandbytes ([`quant`]);
 //! - tokenizers from `tokenizer.json` or GGUF metadata;
 //! - greedy/sampled generation, ChatML prompts and perplexity.
 
@@ -19,6 +20,7 @@ pub mod llama;
 pub mod load;
 pub mod mlp;
 pub mod norm;
+pub mod quant;
 pub mod registry;
 pub mod rope;
 pub mod tokenizer;
@@ -26,6 +28,7 @@ pub mod tokenizer;
 pub use config::LlamaConfig;
 pub use error::{ModelError, Result};
 pub use kernels::Kernels;
-pub use linear::{AdaptableLinear, FrozenLinear, LinearAdapter};
+pub use linear::{AdaptableLinear, FrozenLinear, LinearAdapter, LinearWeight};
 pub use llama::{Cache, Llama};
+pub use quant::{Nf4Weight, QuantMode};
 pub use load::{load, load_by_name, resolve, LoadOptions, LoadedModel, ModelSource};

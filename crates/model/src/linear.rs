@@ -1,20 +1,38 @@
 //! Frozen base linears and the seam where an adapter wraps one.
 
-use candle_core::{Result, Tensor};
+use crate::quant::nf4_weight::{first_line, msg};
+use crate::quant::{Nf4Weight, QuantMode};
+use candle_core::{DType, Result, Tensor};
 use std::fmt::Debug;
 use std::sync::Arc;
 
+/// How a frozen linear stores its weight.
+#[derive(Debug, Clone)]
+pub enum LinearWeight {
+    /// A dense `[out, in]` tensor.
+    Dense(Tensor),
+    /// Packed NF4 codes, dequantized to f32 inside every forward.
+    Nf4(Nf4Weight),
+}
+
 /// A frozen linear layer `y = x·Wᵀ (+ b)` whose weight never receives gradients.
+///
+/// The weight is dense or NF4 ([`LinearWeight`]); cloning shares the storage.
 #[derive(Debug, Clone)]
 pub struct FrozenLinear {
-    weight: Tensor,
+    weight: LinearWeight,
     bias: Option<Tensor>,
 }
 
 impl FrozenLinear {
     /// Wraps a `[out_features, in_features]` weight.
     pub fn new(weight: Tensor) -> Self {
-        Self { weight, bias: None }
+        Self { weight: LinearWeight::Dense(weight), bias: None }
+    }
+
+    /// Wraps an NF4 `[out_features, in_features]` weight.
+    pub fn from_nf4(weight: Nf4Weight) -> Self {
+        Self { weight: LinearWeight::Nf4(weight), bias: None }
     }
 
     /// Adds a `[out_features]` bias.
@@ -28,33 +46,103 @@ impl FrozenLinear {
         self.bias.as_ref()
     }
 
-    /// The dense weight `[out, in]` in the compute dtype (a cheap handle for dense storage).
-    pub fn weight(&self) -> Result<Tensor> {
-        Ok(self.weight.clone())
+    /// The weight as stored.
+    pub fn storage(&self) -> &LinearWeight {
+        &self.weight
     }
 
-    /// Replaces the weight with a dense one (used by exact adapter merges). The shape must not change.
-    pub fn set_weight(&mut self, weight: Tensor) -> Result<()> {
-        if weight.dims() != self.weight.dims() {
-            candle_core::bail!("set_weight: shape {:?} differs from {:?}", weight.dims(), self.weight.dims());
+    /// The NF4 weight, when the layer is quantized.
+    pub fn nf4(&self) -> Option<&Nf4Weight> {
+        match &self.weight {
+            LinearWeight::Nf4(w) => Some(w),
+            LinearWeight::Dense(_) => None,
         }
-        self.weight = weight;
+    }
+
+    /// Whether the weight is stored quantized.
+    pub fn is_quantized(&self) -> bool {
+        self.nf4().is_some()
+    }
+
+    /// The dense weight `[out, in]`: a cheap handle for dense storage, a fresh f32
+    /// dequantization for NF4.
+    pub fn weight(&self) -> Result<Tensor> {
+        match &self.weight {
+            LinearWeight::Dense(w) => Ok(w.clone()),
+            LinearWeight::Nf4(w) => w.dequantize(),
+        }
+    }
+
+    /// Replaces the weight with a dense one (used by exact adapter merges); a quantized
+    /// layer becomes dense. The shape must not change.
+    pub fn set_weight(&mut self, weight: Tensor) -> Result<()> {
+        if weight.dims() != self.dims() {
+            candle_core::bail!("set_weight: shape {:?} differs from {:?}", weight.dims(), self.dims());
+        }
+        self.weight = LinearWeight::Dense(weight);
         Ok(())
+    }
+
+    /// A copy of this layer stored as `mode` says (the bias stays dense).
+    ///
+    /// NF4 reads the weight as f32 and quantizes it in blocks of 64 as bitsandbytes does;
+    /// `nf4-dq` also double-quantizes the absmax values. A layer already in the requested
+    /// form is shared as is; otherwise a quantized layer is first dequantized. A
+    /// non-finite weight is an error naming its position.
+    pub fn quantize(&self, mode: QuantMode) -> Result<FrozenLinear> {
+        let weight = match (mode, &self.weight) {
+            (QuantMode::None, LinearWeight::Dense(_)) => return Ok(self.clone()),
+            (QuantMode::Nf4, LinearWeight::Nf4(w)) if !w.is_double_quant() => return Ok(self.clone()),
+            (QuantMode::Nf4Dq, LinearWeight::Nf4(w)) if w.is_double_quant() => return Ok(self.clone()),
+            (QuantMode::None, LinearWeight::Nf4(w)) => LinearWeight::Dense(w.dequantize()?),
+            (QuantMode::Nf4 | QuantMode::Nf4Dq, _) => {
+                let nf4 = Nf4Weight::quantize(&self.weight()?, mode == QuantMode::Nf4Dq)
+                    .map_err(|e| msg(format!("cannot quantize to {mode}: {}", first_line(&e))))?;
+                LinearWeight::Nf4(nf4)
+            }
+        };
+        Ok(FrozenLinear { weight, bias: self.bias.clone() })
+    }
+
+    /// Bytes held by the weight (packed codes and statistics for NF4) plus the bias.
+    pub fn storage_bytes(&self) -> usize {
+        let weight = match &self.weight {
+            LinearWeight::Dense(w) => w.elem_count() * w.dtype().size_in_bytes(),
+            LinearWeight::Nf4(w) => w.storage_bytes(),
+        };
+        weight + self.bias.as_ref().map_or(0, |b| b.elem_count() * b.dtype().size_in_bytes())
+    }
+
+    fn dims(&self) -> &[usize] {
+        match &self.weight {
+            LinearWeight::Dense(w) => w.dims(),
+            LinearWeight::Nf4(w) => w.dims(),
+        }
     }
 
     /// Number of input features.
     pub fn in_features(&self) -> usize {
-        self.weight.dim(1).unwrap_or(0)
+        self.dims().get(1).copied().unwrap_or(0)
     }
 
     /// Number of output features.
     pub fn out_features(&self) -> usize {
-        self.weight.dim(0).unwrap_or(0)
+        self.dims().first().copied().unwrap_or(0)
     }
 
     /// `x·Wᵀ (+ b)` for `x` of shape `[..., in]`.
+    ///
+    /// An NF4 weight is dequantized to f32 here (cast to `x`'s dtype if that differs)
+    /// and used in a normal matmul: it is a constant, so gradients reach `x`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = matmul_t(x, &self.weight)?;
+        let y = match &self.weight {
+            LinearWeight::Dense(w) => matmul_t(x, w)?,
+            LinearWeight::Nf4(w) => {
+                let w = w.dequantize()?;
+                let w = if x.dtype() == DType::F32 { w } else { w.to_dtype(x.dtype())? };
+                matmul_t(x, &w)?
+            }
+        };
         match &self.bias {
             Some(b) => y.broadcast_add(b),
             None => Ok(y),
@@ -130,6 +218,7 @@ impl AdaptableLinear {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quant::QuantMode;
     use candle_core::Device;
 
     #[derive(Debug)]
@@ -153,5 +242,48 @@ mod tests {
         let y = lin.forward(&x).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
         assert_eq!(y, vec![-1., -1., 5., 14.]);
         assert!(lin.set_adapter(None).is_some());
+    }
+
+    #[test]
+    fn nf4_forward_passes_gradients_to_its_input() {
+        let w = crate::fixtures::uniform(&[48, 32], 0.2, 1);
+        let bias = crate::fixtures::uniform(&[48], 0.1, 2);
+        let lin = FrozenLinear::new(w).with_bias(bias).quantize(QuantMode::Nf4Dq).unwrap();
+        assert!(lin.is_quantized());
+        assert_eq!((lin.in_features(), lin.out_features()), (32, 48));
+        let x = candle_core::Var::from_tensor(&crate::fixtures::uniform(&[2, 5, 32], 1.0, 3)).unwrap();
+        let g = crate::fixtures::uniform(&[2, 5, 48], 1.0, 4);
+        let y = lin.forward(x.as_tensor()).unwrap();
+        let loss = (&y * &g).unwrap().sum_all().unwrap();
+        let grads = loss.backward().unwrap();
+        let dx = grads.get(x.as_tensor()).expect("x gets a gradient through the NF4 layer");
+        let expected = g.reshape((10, 48)).unwrap().matmul(&lin.weight().unwrap()).unwrap().reshape((2, 5, 32)).unwrap();
+        let diff = (dx - expected).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+        assert!(diff < 1e-5, "dx differs from g·W_deq by {diff}");
+        // The dense twin with the dequantized weight gives the same output.
+        let dense = FrozenLinear::new(lin.weight().unwrap()).with_bias(lin.bias().unwrap().clone());
+        let y2 = dense.forward(x.as_tensor()).unwrap();
+        let diff = (y - y2).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+        assert_eq!(diff, 0.0);
+    }
+
+    #[test]
+    fn nf4_storage_is_about_four_and_a_half_bits_per_parameter() {
+        let w = crate::fixtures::uniform(&[576, 576], 0.05, 5);
+        let dense = FrozenLinear::new(w);
+        assert_eq!(dense.storage_bytes(), 576 * 576 * 4);
+        let nf4 = dense.quantize(QuantMode::Nf4).unwrap();
+        let dq = dense.quantize(QuantMode::Nf4Dq).unwrap();
+        let bits = |l: &FrozenLinear| 8.0 * l.storage_bytes() as f64 / (576.0 * 576.0);
+        assert_eq!(nf4.storage_bytes(), 576 * 576 / 2 + 4 * 576 * 576 / 64);
+        assert_eq!(bits(&nf4), 4.5);
+        assert!((bits(&dq) - 4.127).abs() < 0.001, "{}", bits(&dq));
+        assert_eq!(nf4.nf4().unwrap().bits_per_param(), bits(&nf4));
+        // set_weight turns a quantized layer dense; quantize(None) dequantizes.
+        let mut back = nf4.clone();
+        back.set_weight(nf4.weight().unwrap()).unwrap();
+        assert!(!back.is_quantized());
+        assert!(!nf4.quantize(QuantMode::None).unwrap().is_quantized());
+        assert!(nf4.quantize(QuantMode::Nf4).unwrap().nf4().unwrap().packed().as_ptr() == nf4.nf4().unwrap().packed().as_ptr());
     }
 }

@@ -7,6 +7,8 @@ use crate::kernels::Kernels;
 use crate::linear::{matmul_t, AdaptableLinear, FrozenLinear};
 use crate::mlp::Mlp;
 use crate::norm::RmsNorm;
+use crate::quant::nf4_weight::{first_line, msg};
+use crate::quant::QuantMode;
 use crate::rope::Rope;
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::kv_cache::KvCache;
@@ -137,6 +139,30 @@ impl Llama {
     /// The linear called `name` (HF path such as `model.layers.7.self_attn.q_proj`).
     pub fn linear_mut(&mut self, name: &str) -> Option<&mut AdaptableLinear> {
         self.linears_mut().into_iter().find(|l| l.name() == name)
+    }
+
+    /// Stores every decoder linear (q, k, v, o, gate, up, down of every block) as `mode`
+    /// says. Embeddings, norms and the (tied) output head stay dense, as bitsandbytes
+    /// and transformers leave them. Errors name the layer.
+    pub fn quantize_linears(&mut self, mode: QuantMode) -> Result<()> {
+        for linear in self.linears_mut() {
+            let quantized = linear
+                .base()
+                .quantize(mode)
+                .map_err(|e| msg(format!("{}: {}", linear.name(), first_line(&e))))?;
+            *linear.base_mut() = quantized;
+        }
+        Ok(())
+    }
+
+    /// Bytes held by the weights (and biases) of every decoder linear, as stored now.
+    pub fn linear_storage_bytes(&self) -> usize {
+        self.linears().iter().map(|l| l.base().storage_bytes()).sum()
+    }
+
+    /// Number of weight values in the decoder linears.
+    pub fn linear_param_count(&self) -> usize {
+        self.linears().iter().map(|l| l.base().in_features() * l.base().out_features()).sum()
     }
 
     /// An empty KV cache for incremental decoding of up to `max_len` positions (it grows if needed).
