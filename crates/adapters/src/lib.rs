@@ -6,6 +6,7 @@
 //! - [`AdapterSet`]: attach, parameters, train/eval, exact merge and unmerge;
 //! - [`peft`]: PEFT's file layout.
 
+pub mod activations;
 pub mod adapter;
 pub mod config;
 pub mod dropout;

@@ -166,6 +166,7 @@ impl PeftConfig {
             targets,
             layers: self.layers_to_transform.clone().map(LayerSelection::Indices),
             rslora: self.use_rslora,
+            ..AdapterConfig::default()
         })
     }
 }
