@@ -12,6 +12,7 @@ pub mod config;
 pub mod dropout;
 pub mod error;
 pub mod lora;
+pub mod loran;
 pub mod peft;
 pub mod registry;
 pub mod seeding;

@@ -1,0 +1,109 @@
+//! LoRAN (nonlinear LoRA, the official code's paper configuration: no P, no b):
+//! `y = W0·x + s·f(B·A)·dropout(x)`, s = α/r (rsLoRA: α/√r).
+//!
+//! f acts element-wise on the unscaled weight update `B·A [out, in]`, in f32,
+//! before s is applied. Each forward materialises `ΔW = s·f(B·A)` once and adds
+//! `dropout(x)·ΔWᵀ`. Backward reaches A and B through f's custom op:
+//! `dL/d(BA) = (s·Gᵀ·X) ⊙ f′(BA)`.
+//!
+//! Init is LoRA's, from the same seeded streams: for the same seed and layer,
+//! LoRAN's A equals LoRA's A bit for bit and B starts at zero, so identity-LoRAN
+//! is LoRA. Parameters are named as in the official fork's files: `mlora_A`
+//! `[r, in]` and `mlora_B` `[out, r]` (see [`crate::mlora`]).
+
+use crate::activations::ResolvedActivation;
+use crate::adapter::Adapter;
+use crate::dropout::SeededDropout;
+use crate::registry::LayerSpec;
+use crate::seeding::{kaiming_uniform_a_sqrt5, stream};
+use candle_core::{DType, Result, Tensor, Var};
+use loran_model::linear::matmul_t;
+use loran_model::{FrozenLinear, LinearAdapter};
+use std::sync::Arc;
+
+/// Parameter suffix of A (the official fork's ParameterDict name).
+pub const A_SUFFIX: &str = "mlora_A";
+/// Parameter suffix of B.
+pub const B_SUFFIX: &str = "mlora_B";
+
+/// One LoRAN pair `A [r, in]`, `B [out, r]` with its activation, scale and dropout.
+#[derive(Debug)]
+pub struct LoranLinear {
+    a: Var,
+    b: Var,
+    scale: f64,
+    activation: ResolvedActivation,
+    dropout: SeededDropout,
+}
+
+impl LoranLinear {
+    /// Wraps existing A and B (f32).
+    pub fn new(a: Var, b: Var, scale: f64, activation: ResolvedActivation, dropout: SeededDropout) -> Self {
+        Self { a, b, scale, activation, dropout }
+    }
+
+    /// A `[r, in]`.
+    pub fn a(&self) -> &Var {
+        &self.a
+    }
+
+    /// B `[out, r]`.
+    pub fn b(&self) -> &Var {
+        &self.b
+    }
+
+    /// The scale s.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// The activation f.
+    pub fn activation(&self) -> &ResolvedActivation {
+        &self.activation
+    }
+
+    /// `ΔW = s·f(B·A)` `[out, in]` in f32, differentiable with respect to A and B.
+    pub fn delta_weight(&self) -> Result<Tensor> {
+        let ba = self.b.as_tensor().matmul(self.a.as_tensor())?;
+        self.activation.apply(&ba)? * self.scale
+    }
+
+    /// `dropout(x)·ΔWᵀ` in f32, for `x` of shape `[..., in]`.
+    pub fn delta(&self, x: &Tensor) -> Result<Tensor> {
+        let x = self.dropout.apply(&x.to_dtype(DType::F32)?)?;
+        matmul_t(&x, &self.delta_weight()?)
+    }
+}
+
+impl LinearAdapter for LoranLinear {
+    fn forward(&self, x: &Tensor, base: &FrozenLinear) -> Result<Tensor> {
+        let y = base.forward(x)?;
+        let delta = self.delta(x)?.to_dtype(y.dtype())?;
+        y + delta
+    }
+}
+
+impl Adapter for LoranLinear {
+    fn parameters(&self) -> Vec<(String, Var)> {
+        vec![(A_SUFFIX.into(), self.a.clone()), (B_SUFFIX.into(), self.b.clone())]
+    }
+
+    /// `s·f(B·A)` `[out, in]`, the same orientation as W0 (the official merge adds
+    /// its transpose, a bug for non-square layers that we do not copy).
+    fn merged_delta(&self, _base: &FrozenLinear) -> Result<Option<Tensor>> {
+        Ok(Some(self.delta_weight()?.detach()))
+    }
+}
+
+/// Builds a fresh LoRAN pair: LoRA's init (A kaiming-uniform(a=√5) from the layer's
+/// `init` stream, B zero) and the config's activation.
+pub fn build(spec: &LayerSpec) -> Result<Arc<dyn Adapter>> {
+    let activation = spec.config.activation.resolve().map_err(candle_core::Error::msg)?;
+    let r = spec.config.r;
+    let mut init = stream(spec.seed, spec.name, "init");
+    let a = kaiming_uniform_a_sqrt5(&mut init, r, spec.in_features);
+    let a = Var::from_tensor(&Tensor::from_vec(a, (r, spec.in_features), spec.device)?)?;
+    let b = Var::zeros((spec.out_features, r), DType::F32, spec.device)?;
+    let dropout = SeededDropout::new(spec.config.dropout, stream(spec.seed, spec.name, "dropout"), spec.training.clone());
+    Ok(Arc::new(LoranLinear::new(a, b, spec.config.scale(), activation, dropout)))
+}
