@@ -13,6 +13,7 @@ pub mod dropout;
 pub mod error;
 pub mod lora;
 pub mod loran;
+pub mod mlora;
 pub mod peft;
 pub mod registry;
 pub mod seeding;
