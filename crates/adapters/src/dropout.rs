@@ -41,9 +41,14 @@ impl SeededDropout {
         self.p
     }
 
+    /// Whether [`SeededDropout::apply`] masks its input now (training and `p > 0`).
+    pub fn is_active(&self) -> bool {
+        self.p != 0.0 && self.training.get()
+    }
+
     /// `x` itself in evaluation or when `p = 0`; a masked copy otherwise.
     pub fn apply(&self, x: &Tensor) -> Result<Tensor> {
-        if self.p == 0.0 || !self.training.get() {
+        if !self.is_active() {
             return Ok(x.clone());
         }
         let keep = 1.0 - self.p;

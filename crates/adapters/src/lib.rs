@@ -9,6 +9,7 @@
 pub mod activations;
 pub mod adapter;
 pub mod config;
+pub mod dora;
 pub mod dropout;
 pub mod error;
 pub mod lora;

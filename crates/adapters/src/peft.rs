@@ -1,5 +1,8 @@
 //! PEFT's on-disk layout: `adapter_config.json` + `adapter_model.safetensors`,
 //! keys `base_model.model.<module>.lora_A.weight` / `lora_B.weight`.
+//!
+//! DoRA is PEFT's LoRA with `use_dora: true` and one more tensor per module,
+//! `base_model.model.<module>.lora_magnitude_vector` (`[out]`, PEFT ≥ 0.12 naming).
 
 use crate::config::{AdapterConfig, LayerSelection};
 use crate::error::{AdapterError, Result};
@@ -116,7 +119,7 @@ pub fn inspect(dir: &Path) -> Result<PeftFiles> {
 }
 
 impl PeftConfig {
-    /// The PEFT config equivalent of one of our LoRA configs.
+    /// The PEFT config equivalent of one of our LoRA or DoRA configs.
     pub fn from_adapter_config(cfg: &AdapterConfig, layers: Option<Vec<usize>>, base_model: Option<&str>) -> Self {
         Self {
             peft_type: "LORA".into(),
@@ -125,7 +128,7 @@ impl PeftConfig {
             lora_dropout: cfg.dropout,
             target_modules: TargetModules::List(cfg.targets.clone()),
             use_rslora: cfg.rslora,
-            use_dora: false,
+            use_dora: cfg.method == "dora",
             layers_to_transform: layers,
             bias: "none".into(),
             base_model_name_or_path: base_model.map(str::to_string),
@@ -136,14 +139,12 @@ impl PeftConfig {
         }
     }
 
-    /// Our config for this PEFT file, or an error naming the unsupported field.
+    /// Our config for this PEFT file (method `dora` when `use_dora` is set, else `lora`),
+    /// or an error naming the unsupported field.
     pub fn to_adapter_config(&self, file: &Path) -> Result<AdapterConfig> {
         let unsupported = |what: &str| AdapterError::file(file, format!("{what} is not supported"));
         if self.peft_type != "LORA" {
             return Err(unsupported(&format!("peft_type `{}`", self.peft_type)));
-        }
-        if self.use_dora {
-            return Err(unsupported("use_dora"));
         }
         if self.fan_in_fan_out {
             return Err(unsupported("fan_in_fan_out"));
@@ -159,7 +160,7 @@ impl PeftConfig {
             TargetModules::Regex(r) => return Err(unsupported(&format!("a regex target_modules (`{r}`); list the module names"))),
         };
         Ok(AdapterConfig {
-            method: "lora".into(),
+            method: if self.use_dora { "dora" } else { "lora" }.into(),
             r: self.r,
             alpha: self.lora_alpha,
             dropout: self.lora_dropout,
@@ -171,10 +172,13 @@ impl PeftConfig {
     }
 }
 
-/// Writes a LoRA set in PEFT's layout into `dir` (created if needed).
+/// Methods PEFT's LoRA layout can hold.
+pub const PEFT_METHODS: [&str; 2] = ["lora", "dora"];
+
+/// Writes a LoRA or DoRA set in PEFT's layout into `dir` (created if needed).
 pub fn save(set: &AdapterSet, model: &Llama, dir: &Path, base_model: Option<&str>) -> Result<()> {
-    if set.config().method != "lora" {
-        return Err(AdapterError::config("method", format!("PEFT files hold LoRA; `{}` has its own format", set.config().method)));
+    if !PEFT_METHODS.contains(&set.config().method.as_str()) {
+        return Err(AdapterError::config("method", format!("PEFT files hold LoRA and DoRA; `{}` has its own format", set.config().method)));
     }
     std::fs::create_dir_all(dir).map_err(|e| AdapterError::file(dir, e.to_string()))?;
     let layers = set.config().layers.as_ref().map(|l| l.indices(model.config().num_hidden_layers));
@@ -199,7 +203,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| AdapterError::file(path, e.to_string()))
 }
 
-/// Loads a PEFT LoRA folder onto `model`: builds the set from the config, then
+/// Loads a PEFT LoRA or DoRA folder onto `model`: builds the set from the config, then
 /// overwrites every parameter with the stored tensor. Missing, extra or
 /// mis-shaped keys are errors naming the key.
 pub fn load(dir: &Path, model: &mut Llama, seed: u64) -> Result<AdapterSet> {

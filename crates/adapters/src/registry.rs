@@ -47,6 +47,7 @@ pub struct Method {
 pub const METHODS: &[Method] = &[
     Method { name: "none", build: None, description: "no adapter: the frozen base model (zero-shot floor)" },
     Method { name: "lora", build: Some(crate::lora::build), description: "LoRA (PEFT semantics): y = W0·x + s·B·A·dropout(x)" },
+    Method { name: "dora", build: Some(crate::dora::build), description: "DoRA (PEFT semantics): W' = m ⊙ (W0 + s·B·A) / ‖W0 + s·B·A‖ per output row, norm detached" },
     Method { name: "loran", build: Some(crate::loran::build), description: "LoRAN: y = W0·x + s·f(B·A)·dropout(x), f from adapter.activation" },
 ];
 
