@@ -21,6 +21,7 @@ pub mod seeding;
 pub mod set;
 pub mod targets;
 
+pub use activations::ActivationConfig;
 pub use adapter::Adapter;
 pub use config::{AdapterConfig, LayerSelection};
 pub use error::{AdapterError, Result};
