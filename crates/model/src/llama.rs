@@ -165,6 +165,12 @@ impl Llama {
         self.linears().iter().map(|l| l.base().in_features() * l.base().out_features()).sum()
     }
 
+    /// `(bytes held, weight values)` over the decoder linears: bits per parameter is
+    /// `8 · bytes / values`.
+    pub fn linear_storage(&self) -> (usize, usize) {
+        (self.linear_storage_bytes(), self.linear_param_count())
+    }
+
     /// An empty KV cache for incremental decoding of up to `max_len` positions (it grows if needed).
     pub fn new_cache(&self, max_len: usize) -> Cache {
         Cache { layers: (0..self.layers.len()).map(|_| KvCache::new(2, max_len.max(1))).collect() }

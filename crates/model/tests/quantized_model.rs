@@ -32,6 +32,7 @@ fn quantize_linears_shrinks_every_decoder_linear_and_keeps_the_rest_dense() {
         q.quantize_linears(mode).unwrap();
         assert!(q.linears().iter().all(|l| l.base().is_quantized()));
         assert_eq!(q.linears().len(), 2 * 7);
+        assert_eq!(q.linear_storage(), (q.linear_storage_bytes(), params));
         let got = 8.0 * q.linear_storage_bytes() as f64 / params as f64;
         assert!((got - bits).abs() < 0.05, "{mode}: {got} bits/param");
         // NF4 error on logits is small but non-zero; the dense original is untouched.
