@@ -19,6 +19,10 @@ assets:
 reproduce: assets
     RAYON_NUM_THREADS={{threads}} {{loran}} grid run experiments/quick/*.yaml
 
+# The full CPU profile: experiments/cpu/*.yaml (3 seeds; hours on 2 cores; rerun to resume).
+reproduce-cpu: assets
+    RAYON_NUM_THREADS={{threads}} {{loran}} grid run experiments/cpu/*.yaml
+
 # Base-model sanity checks: the ChatML "capital of France" answer and a perplexity.
 sanity: assets
     RAYON_NUM_THREADS={{threads}} {{loran}} generate --chat --prompt "What is the capital of France?"
@@ -42,7 +46,15 @@ bench-model: assets
 
 # LoRA training ms/step and tokens/s: the reference setting and the quick grid's (printed, never asserted).
 bench-train: assets
-    RAYON_NUM_THREADS={{threads}} {{loran}} bench-train --grid experiments/quick/lora.yaml
+    RAYON_NUM_THREADS={{threads}} {{loran}} bench-train --grid experiments/quick/table-main.yaml
+
+# LoRAN against LoRA step time (q,v, r=64, every layer), measured side by side (printed, never asserted).
+bench-loran: assets
+    RAYON_NUM_THREADS={{threads}} {{loran}} bench-loran
+
+# Peak RSS of QLoRA (NF4 base) against f32 LoRA training, each in its own process (printed, never asserted).
+bench-memory: assets
+    RAYON_NUM_THREADS={{threads}} {{loran}} bench-memory
 
 # Chat with the base model: `just chat "Why is the sky blue?"`.
 chat prompt:

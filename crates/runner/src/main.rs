@@ -25,6 +25,10 @@ enum Command {
     BenchModel(commands::bench::BenchArgs),
     /// LoRA training throughput (ms/step, tokens/s).
     BenchTrain(commands::bench_train::BenchTrainArgs),
+    /// LoRA and LoRAN training steps side by side (median ms/step and their ratio).
+    BenchLoran(commands::bench_compare::BenchLoranArgs),
+    /// Peak RSS of f32 LoRA against QLoRA training, each in its own process.
+    BenchMemory(commands::bench_memory::BenchMemoryArgs),
     /// Plan or run experiment grids.
     Grid(commands::grid::GridArgs),
     /// Re-render a grid's summary and figures without training.
@@ -49,6 +53,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Perplexity(args) => commands::perplexity::run(args),
         Command::BenchModel(args) => commands::bench::run(args),
         Command::BenchTrain(args) => commands::bench_train::run(args),
+        Command::BenchLoran(args) => commands::bench_compare::run(args),
+        Command::BenchMemory(args) => commands::bench_memory::run(args),
         Command::Grid(args) => commands::grid::run(args),
         Command::Report(args) => commands::report::run(args),
     }

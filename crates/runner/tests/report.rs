@@ -99,6 +99,7 @@ fn run_result(method_index: usize, task: &str, seed: u64) -> RunResult {
         data_sha256: format!("sha-{task}"),
         error: None,
         finished_at: "2025-06-01T12:00:00Z".into(),
+        warnings: Vec::new(),
         reused_from: None,
     }
 }

@@ -25,7 +25,7 @@ pub struct BenchTrainArgs {
 }
 
 /// Synthetic sequences of `len` tokens whose last quarter is the scored target.
-fn synthetic(n: usize, len: usize, vocab: u32) -> Vec<TokenizedExample> {
+pub fn synthetic(n: usize, len: usize, vocab: u32) -> Vec<TokenizedExample> {
     (0..n)
         .map(|i| {
             let input_ids: Vec<u32> = (0..len).map(|t| ((i * 7919 + t * 104_729 + 13) as u32) % vocab).collect();

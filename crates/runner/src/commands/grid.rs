@@ -50,6 +50,9 @@ pub fn run(args: GridArgs) -> Result<()> {
                 for c in cells {
                     let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     println!("  {}  {}", c.run_id, labels.join(" "));
+                    for warning in c.config.adapter.warnings() {
+                        println!("      warning: {warning}");
+                    }
                 }
             }
             Ok(())

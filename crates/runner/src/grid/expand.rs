@@ -68,13 +68,19 @@ pub fn set_dotted(root: &mut Value, key: &str, value: Value) -> Result<()> {
     Ok(())
 }
 
-/// A value as a short label: strings bare, objects by their `name` field when they have one.
+/// A value as a short label: strings bare; objects by their `name` field when they
+/// have one, else their values joined by `-` (`method` first, so an `adapter` mapping
+/// `{ method: loran, activation: sinter }` reads `loran-sinter`).
 pub fn label_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Object(o) => match o.get("name") {
             Some(Value::String(n)) => n.clone(),
-            _ => value.to_string(),
+            _ => {
+                let method = o.get("method").into_iter();
+                let rest = o.iter().filter(|(k, _)| k.as_str() != "method").map(|(_, v)| v);
+                method.chain(rest).map(label_text).collect::<Vec<_>>().join("-")
+            }
         },
         Value::Array(items) => items.iter().map(label_text).collect::<Vec<_>>().join("+"),
         other => other.to_string(),
@@ -148,6 +154,22 @@ pub fn expand(grid: &GridFile) -> Result<Vec<Cell>> {
                 c
             }))
             .collect();
+    }
+    // A bundle key that is also an axis key selects cells; a value the axis never
+    // takes would silently select none (e.g. a partial mapping for a mapping axis).
+    for (i, bundle) in spec.bundles.iter().enumerate() {
+        for (k, v) in bundle {
+            if let Some(values) = spec.axes.get(k).and_then(Value::as_array) {
+                if !values.contains(v) {
+                    bail!(
+                        "{}: bundle {} gives `{k}: {v}`, which is not a value of the axis `{k}`, so it would select no cell; \
+                         a bundle key that is also an axis key selects cells by equality (to set a value, use a dotted key such as `{k}.<field>`)",
+                        grid.locate("bundles"),
+                        i + 1
+                    );
+                }
+            }
+        }
     }
     // Bundles: each combo takes every fitting entry, or stays as it is when none fits.
     let mut assignments: Vec<Vec<(String, Value)>> = Vec::new();
@@ -267,10 +289,31 @@ mod tests {
     }
 
     #[test]
+    fn mapping_values_label_cells_by_their_values() {
+        let g = grid(
+            "name: t\naxes:\n  adapter:\n    - { method: none }\n    - { method: lora, r: 8 }\n    - { method: lora, dropout: 0.1 }\n",
+        );
+        let cells = expand(&g).unwrap();
+        assert_eq!(groups(&cells), vec!["none", "lora-8", "lora-0.1"]);
+        assert_eq!(cells[1].config.adapter.r, 8);
+        assert_eq!(cells[2].config.adapter.dropout, 0.1);
+        assert_eq!(label_text(&serde_json::json!({"name": "sinter", "omega": 1.0})), "sinter");
+    }
+
+    #[test]
     fn a_mapping_merges_into_its_section() {
         let g = grid("name: t\nbase:\n  train: { steps: 7, lr: 0.5 }\naxes:\n  train: [{ steps: 3 }]\n");
         let c = &expand(&g).unwrap()[0].config;
         assert_eq!((c.train.steps, c.train.lr), (3, 0.5));
+    }
+
+    #[test]
+    fn a_bundle_value_no_axis_takes_is_an_error() {
+        let g = grid(
+            "name: t\naxes:\n  adapter:\n    - { method: none }\n    - { method: lora }\nbundles:\n  - { adapter: { dropout: 0.1 } }\n",
+        );
+        let err = expand(&g).unwrap_err().to_string();
+        assert!(err.contains("bundle 1") && err.contains("not a value of the axis `adapter`") && err.contains("adapter.<field>"), "{err}");
     }
 
     #[test]

@@ -72,6 +72,9 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
             }
         }
         log(&format!("[{}/{}] {} ({:.0}s into the grid)", i + 1, cells.len(), cell.run_id, start.elapsed().as_secs_f64()));
+        for warning in cell.config.adapter.warnings() {
+            log(&format!("  warning: {warning}"));
+        }
         let result = run_cell(cell, &grid.spec.name, &dir, resources, log);
         let summary: Vec<String> = result.metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
         match result.status {

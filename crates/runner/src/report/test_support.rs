@@ -38,6 +38,7 @@ pub fn result(group: &str, task: &str, seed: u64, metrics: &[(&str, f64)]) -> Ru
         data_sha256: "d474".into(),
         error: None,
         finished_at: "2025-01-01T00:00:00Z".into(),
+        warnings: Vec::new(),
         reused_from: None,
     }
 }

@@ -2,6 +2,7 @@
 
 use loran_adapters::AdapterConfig;
 use loran_datasets::TaskOptions;
+use loran_model::QuantMode;
 use serde::{Deserialize, Serialize};
 
 /// Learning-rate schedule after warm-up.
@@ -101,6 +102,9 @@ pub struct RunConfig {
     pub data: TaskOptions,
     /// The adapter (default: LoRA with the paper's r=64, α=16, dropout 0.2 on q/v).
     pub adapter: AdapterConfig,
+    /// Storage of the frozen base linears: `none` (f32), `nf4` (QLoRA's 4-bit NormalFloat,
+    /// blocks of 64) or `nf4-dq` (plus double quantization of the block scales). Default `none`.
+    pub quant: QuantMode,
     /// Optimisation.
     pub train: TrainConfig,
     /// Evaluation.
@@ -116,6 +120,7 @@ impl Default for RunConfig {
             task: "news-standfirst".into(),
             data: TaskOptions::default(),
             adapter: AdapterConfig::default(),
+            quant: QuantMode::None,
             train: TrainConfig::default(),
             eval: EvalConfig::default(),
             seed: 0,
@@ -131,12 +136,21 @@ impl TrainConfig {
 }
 
 impl RunConfig {
-    /// The method label reports use: `zero-shot` for no adapter, else the method name.
+    /// The method label reports use: `zero-shot` without an adapter, `qlora` for LoRA
+    /// over an NF4 base, `loran-<activation>` for LoRAN, else the method name; a
+    /// quantized base other than plain QLoRA's adds `+nf4` / `+nf4-dq`.
     pub fn method_label(&self) -> String {
-        if self.adapter.method == "none" {
-            "zero-shot".into()
-        } else {
-            self.adapter.method.clone()
+        let quant = match self.quant {
+            QuantMode::None => "",
+            QuantMode::Nf4 => "+nf4",
+            QuantMode::Nf4Dq => "+nf4-dq",
+        };
+        match (self.adapter.method.as_str(), self.quant) {
+            ("lora", QuantMode::Nf4) => "qlora".into(),
+            ("lora", QuantMode::Nf4Dq) => "qlora-dq".into(),
+            ("none", _) => format!("zero-shot{quant}"),
+            ("loran", _) => format!("loran-{}{quant}", self.adapter.activation.name),
+            (method, _) => format!("{method}{quant}"),
         }
     }
 }

@@ -5,9 +5,23 @@ use std::process::Command;
 
 /// Peak resident set size of this process in MiB (`VmHWM`), or 0 where /proc is absent.
 pub fn peak_rss_mb() -> f64 {
+    proc_status_mb("VmHWM:")
+}
+
+/// Current resident set size of this process in MiB (`VmRSS`), or 0 where /proc is absent.
+pub fn rss_mb() -> f64 {
+    proc_status_mb("VmRSS:")
+}
+
+/// Restarts the peak-RSS counter at the current RSS (Linux `clear_refs` 5); false if unsupported.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn proc_status_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }

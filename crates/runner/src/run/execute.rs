@@ -11,7 +11,7 @@ use crate::run::train::train;
 use anyhow::{anyhow, Context, Result};
 use loran_adapters::AdapterSet;
 use loran_datasets::{load_task, tokenize_for_training, LoadedTask, TaskOptions};
-use loran_model::{LoadOptions, LoadedModel};
+use loran_model::{LoadOptions, LoadedModel, QuantMode};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -31,21 +31,38 @@ impl Resources {
         Self { store, models: HashMap::new(), tasks: HashMap::new(), prefixes: HashMap::new() }
     }
 
-    fn model(&mut self, name: &str) -> Result<Arc<LoadedModel>> {
-        if let Some(m) = self.models.get(name) {
+    /// The model `name` with its base linears stored as `quant` (loaded and quantized once).
+    fn model(&mut self, name: &str, quant: QuantMode) -> Result<Arc<LoadedModel>> {
+        let key = format!("{name}\u{1f}{quant:?}");
+        if let Some(m) = self.models.get(&key) {
             return Ok(m.clone());
         }
-        let source = loran_model::resolve(name, &self.store)?;
-        let loaded = Arc::new(loran_model::load(&source, &LoadOptions::default()).with_context(|| format!("loading model `{name}`"))?);
-        self.models.insert(name.to_string(), loaded.clone());
-        Ok(loaded)
+        let dense_key = format!("{name}\u{1f}{:?}", QuantMode::None);
+        let dense = match self.models.get(&dense_key) {
+            Some(m) => m.clone(),
+            None => {
+                let source = loran_model::resolve(name, &self.store)?;
+                let loaded = Arc::new(loran_model::load(&source, &LoadOptions::default()).with_context(|| format!("loading model `{name}`"))?);
+                self.models.insert(dense_key, loaded.clone());
+                loaded
+            }
+        };
+        if quant == QuantMode::None {
+            return Ok(dense);
+        }
+        let mut model = dense.model.clone();
+        model.quantize_linears(quant).with_context(|| format!("quantizing model `{name}` (key `quant`)"))?;
+        let quantized = Arc::new(LoadedModel { model, tokenizer: dense.tokenizer.clone(), source: dense.source.clone() });
+        self.models.insert(key, quantized.clone());
+        Ok(quantized)
     }
 
     /// The prefix cache shared by cells with the same model, data, token limits and cut.
     fn prefix(&mut self, cfg: &RunConfig, cut: usize) -> Result<Arc<PrefixCache>> {
         let key = format!(
-            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{cut}",
+            "{}\u{1f}{:?}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{cut}",
             cfg.model,
+            cfg.quant,
             cfg.task,
             serde_json::to_string(&cfg.data)?,
             cfg.train.max_len,
@@ -94,6 +111,7 @@ pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut R
         data_sha256: String::new(),
         error: None,
         finished_at: String::new(),
+        warnings: cell.config.adapter.warnings(),
         reused_from: None,
     };
     if let Err(e) = execute(cell, &dir, resources, &mut result, log) {
@@ -146,7 +164,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     let yaml = serde_saphyr::to_string(cfg).map_err(|e| anyhow!("serializing the resolved config: {e}"))?;
     dir.start(&yaml)?;
     let t_load = Instant::now();
-    let loaded = resources.model(&cfg.model)?;
+    let loaded = resources.model(&cfg.model, cfg.quant)?;
     let task = resources.task(&cfg.task, &cfg.data).with_context(|| format!("task `{}` (keys `task`, `data`)", cfg.task))?;
     result.data_sha256 = task.data_sha256.clone();
     let mut model = loaded.model.clone();
@@ -198,6 +216,11 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
             log(&format!("{}: method not mergeable; evaluating unmerged", cell.run_id));
         }
     }
+    if cfg.quant != QuantMode::None {
+        // Generation re-reads every weight per token: dequantize once. The dense copy
+        // holds exactly the values the NF4 layers compute with, so scores are unchanged.
+        dequantize_for_eval(&mut model)?;
+    }
     let mut on_example = |done: usize, total: usize| {
         if done == total || done % 32 == 0 {
             log(&format!("  eval {done}/{total}"));
@@ -209,5 +232,18 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     result.primary_metric = eval.primary_metric;
     result.timings.eval_s = t_eval.elapsed().as_secs_f64();
     result.status = RunStatus::Ok;
+    Ok(())
+}
+
+/// Replaces every quantized base linear by the dense weight it dequantizes to.
+fn dequantize_for_eval(model: &mut loran_model::Llama) -> Result<()> {
+    let names: Vec<String> = model.linears().iter().map(|l| l.name().to_string()).collect();
+    for name in names {
+        let linear = model.linear_mut(&name).expect("a name of this model");
+        if linear.base().is_quantized() {
+            let weight = linear.base().weight()?;
+            linear.base_mut().set_weight(weight)?;
+        }
+    }
     Ok(())
 }

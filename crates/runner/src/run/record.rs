@@ -138,6 +138,10 @@ pub struct RunResult {
     pub error: Option<String>,
     /// UTC time the run ended, RFC 3339.
     pub finished_at: String,
+    /// Traps in the config the runner warned about when it resolved it (e.g. a sigmoid
+    /// LoRAN does not start at the base model).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// The run folder this result was copied from (same config hash, another grid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reused_from: Option<String>,

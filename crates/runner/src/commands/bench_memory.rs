@@ -1,0 +1,141 @@
+//! `loran bench-memory`: peak resident memory of LoRA training over an f32 base
+//! against QLoRA (the same LoRA over an NF4 base). Each setting runs in its own
+//! child process (this binary again), so neither inherits the other's heap.
+//! Figures are printed, never asserted.
+
+use super::bench_train::synthetic;
+use super::model_args::ModelArgs;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use loran_adapters::{AdapterConfig, AdapterSet};
+use loran_model::QuantMode;
+use loran_runner::run::config::TrainConfig;
+use loran_runner::run::env;
+use loran_runner::run::train::train;
+use serde::{Deserialize, Serialize};
+
+/// Arguments of `loran bench-memory`.
+#[derive(Debug, Args)]
+pub struct BenchMemoryArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Training steps measured per setting.
+    #[arg(long, default_value_t = 3)]
+    steps: usize,
+    /// Examples per step.
+    #[arg(long, default_value_t = 4)]
+    batch: usize,
+    /// Tokens per example.
+    #[arg(long, default_value_t = 128)]
+    seq: usize,
+    /// Internal: run one setting (`none`, `nf4`, `nf4-dq`) and print its figures as JSON.
+    #[arg(long, hide = true)]
+    child: Option<String>,
+}
+
+/// What one child measured, MiB.
+#[derive(Debug, Serialize, Deserialize)]
+struct Measured {
+    quant: String,
+    after_load_rss_mb: f64,
+    load_peak_mb: f64,
+    train_peak_mb: f64,
+    linear_weight_mb: f64,
+    bits_per_linear_param: f64,
+    peak_reset: bool,
+}
+
+fn parse_quant(name: &str) -> Result<QuantMode> {
+    serde_json::from_value(serde_json::Value::String(name.to_string()))
+        .with_context(|| format!("--child `{name}`: expected none, nf4 or nf4-dq"))
+}
+
+fn child(args: &BenchMemoryArgs, quant_name: &str) -> Result<Measured> {
+    let quant = parse_quant(quant_name)?;
+    let loaded = args.model.load()?;
+    let mut model = loaded.model.clone();
+    drop(loaded);
+    model.quantize_linears(quant)?;
+    let bytes = model.linear_storage_bytes();
+    let params: usize = model.linears().iter().map(|l| l.base().in_features() * l.base().out_features()).sum();
+    let after_load_rss_mb = env::rss_mb();
+    let load_peak_mb = env::peak_rss_mb();
+    let peak_reset = env::reset_peak_rss();
+    let adapter = AdapterConfig { method: "lora".into(), r: 64, alpha: 16.0, dropout: 0.2, ..AdapterConfig::default() };
+    let set = AdapterSet::attach(&mut model, &adapter, 0)?;
+    let cfg = TrainConfig {
+        steps: args.steps,
+        batch_size: args.batch,
+        max_len: args.seq,
+        max_target_tokens: args.seq / 4,
+        cache_frozen_prefix: false,
+        ..TrainConfig::default()
+    };
+    let examples = synthetic(cfg.batch_size * cfg.steps, cfg.max_len, model.config().vocab_size as u32);
+    train(&model, &set, examples, &cfg, 0, 0, None, &mut |_| Ok(()))?;
+    Ok(Measured {
+        quant: quant_name.to_string(),
+        after_load_rss_mb,
+        load_peak_mb,
+        train_peak_mb: env::peak_rss_mb(),
+        linear_weight_mb: bytes as f64 / (1024.0 * 1024.0),
+        bits_per_linear_param: 8.0 * bytes as f64 / params as f64,
+        peak_reset,
+    })
+}
+
+fn spawn(args: &BenchMemoryArgs, quant: &str) -> Result<Measured> {
+    let exe = std::env::current_exe().context("finding the loran binary")?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["bench-memory", "--child", quant, "--model", &args.model.model]);
+    cmd.args(["--steps", &args.steps.to_string(), "--batch", &args.batch.to_string(), "--seq", &args.seq.to_string()]);
+    if let Some(cache) = &args.model.hub_cache {
+        cmd.arg("--hub-cache").arg(cache);
+    }
+    let out = cmd.stderr(std::process::Stdio::inherit()).output().context("running a bench-memory child")?;
+    if !out.status.success() {
+        bail!("the `{quant}` child failed ({})", out.status);
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or_default();
+    serde_json::from_str(line).with_context(|| format!("reading the `{quant}` child's figures from `{line}`"))
+}
+
+/// Runs the command.
+pub fn run(args: BenchMemoryArgs) -> Result<()> {
+    if let Some(quant) = &args.child {
+        let measured = child(&args, quant)?;
+        println!("{}", serde_json::to_string(&measured)?);
+        return Ok(());
+    }
+    let dense = spawn(&args, "none")?;
+    let nf4 = spawn(&args, "nf4")?;
+    let nf4_dq = spawn(&args, "nf4-dq")?;
+    println!(
+        "Peak RSS while training LoRA (q_proj+v_proj, r=64, every layer) at batch {}x{} for {} steps, f32 compute, {} threads:",
+        args.batch,
+        args.seq,
+        args.steps,
+        candle_core::utils::get_num_threads()
+    );
+    for m in [&dense, &nf4, &nf4_dq] {
+        println!(
+            "  base {:<7} linear weights {:>6.1} MiB ({:.3} bits/param); RSS after load {:>6.0} MiB; peak while training {:>6.0} MiB{}",
+            m.quant,
+            m.linear_weight_mb,
+            m.bits_per_linear_param,
+            m.after_load_rss_mb,
+            m.train_peak_mb,
+            if m.peak_reset { "" } else { " (peak counter could not be reset: includes loading)" }
+        );
+    }
+    println!("  QLoRA (nf4) / f32 LoRA peak RSS while training: {:.3} (target <= 0.45)", nf4.train_peak_mb / dense.train_peak_mb);
+    println!("  QLoRA (nf4-dq) / f32 LoRA peak RSS while training: {:.3}", nf4_dq.train_peak_mb / dense.train_peak_mb);
+    println!(
+        "  process peaks including loading: f32 {:.0} MiB, nf4 {:.0} MiB, nf4-dq {:.0} MiB",
+        dense.load_peak_mb.max(dense.train_peak_mb),
+        nf4.load_peak_mb.max(nf4.train_peak_mb),
+        nf4_dq.load_peak_mb.max(nf4_dq.train_peak_mb)
+    );
+    Ok(())
+}
