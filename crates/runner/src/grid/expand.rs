@@ -28,9 +28,13 @@ pub struct Cell {
 }
 
 /// Merges `value` into `slot`: mappings merge key by key, anything else replaces.
+/// A mapping that names a different registry entry (`{ name: tanh }` over
+/// `{ name: sinter, amplitude, omega }`) replaces too: the old parameters belong
+/// to the old name.
 fn merge(slot: &mut Value, value: Value) {
+    let renamed = |old: &Map<String, Value>, new: &Map<String, Value>| new.get("name").is_some_and(|n| old.get("name") != Some(n));
     match (slot, value) {
-        (Value::Object(existing), Value::Object(new)) => {
+        (Value::Object(existing), Value::Object(new)) if !renamed(existing, &new) => {
             for (k, v) in new {
                 match existing.get_mut(&k) {
                     Some(old) => merge(old, v),
@@ -314,6 +318,19 @@ mod tests {
         );
         let err = expand(&g).unwrap_err().to_string();
         assert!(err.contains("bundle 1") && err.contains("not a value of the axis `adapter`") && err.contains("adapter.<field>"), "{err}");
+    }
+
+    #[test]
+    fn a_mapping_with_another_name_replaces_the_old_parameters() {
+        let g = grid(
+            "name: t\nbase:\n  adapter: { method: loran, activation: { name: sinter, omega: 100.0 } }\naxes:\n  adapter.activation:\n    - { name: tanh }\n    - { name: sinter, amplitude: 0.001 }\n",
+        );
+        let cells = expand(&g).unwrap();
+        assert_eq!(cells[0].config.adapter.activation.name, "tanh");
+        assert!(cells[0].config.adapter.activation.params.is_empty());
+        // Same name: the keys merge, so the base's omega stays.
+        assert_eq!(cells[1].config.adapter.activation.params["omega"], 100.0);
+        assert_eq!(cells[1].config.adapter.activation.params["amplitude"], 0.001);
     }
 
     #[test]
