@@ -17,7 +17,6 @@ use crate::dropout::SeededDropout;
 use crate::registry::LayerSpec;
 use crate::seeding::{kaiming_uniform_a_sqrt5, stream};
 use candle_core::{DType, Result, Tensor, Var};
-use loran_model::linear::matmul_t;
 use loran_model::{FrozenLinear, LinearAdapter};
 use std::sync::Arc;
 
@@ -64,14 +63,29 @@ impl LoranLinear {
 
     /// `ΔW = s·f(B·A)` `[out, in]` in f32, differentiable with respect to A and B.
     pub fn delta_weight(&self) -> Result<Tensor> {
-        let ba = self.b.as_tensor().matmul(self.a.as_tensor())?;
-        self.activation.apply(&ba)? * self.scale
+        self.delta_weight_t()?.t()?.contiguous()
+    }
+
+    /// `ΔWᵀ = s·f(Aᵀ·Bᵀ)` `[in, out]` (f is element-wise, so this is `s·f(B·A)ᵀ`).
+    ///
+    /// The forward multiplies by this layout directly, so the backward's
+    /// `dropout(x)ᵀ·G` arrives contiguous at f's op and is scaled by f′ in one
+    /// contiguous pass.
+    pub fn delta_weight_t(&self) -> Result<Tensor> {
+        let ab = self.a.as_tensor().t()?.matmul(&self.b.as_tensor().t()?)?;
+        self.activation.apply_scaled(&ab, self.scale)
     }
 
     /// `dropout(x)·ΔWᵀ` in f32, for `x` of shape `[..., in]`.
     pub fn delta(&self, x: &Tensor) -> Result<Tensor> {
         let x = self.dropout.apply(&x.to_dtype(DType::F32)?)?;
-        matmul_t(&x, &self.delta_weight()?)
+        let dims = x.dims().to_vec();
+        let in_features = dims[dims.len() - 1];
+        let delta_t = self.delta_weight_t()?;
+        let y = x.reshape((x.elem_count() / in_features.max(1), in_features))?.matmul(&delta_t)?;
+        let mut out_dims = dims;
+        *out_dims.last_mut().expect("x has at least one dim") = delta_t.dim(1)?;
+        y.reshape(out_dims)
     }
 }
 

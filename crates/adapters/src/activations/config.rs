@@ -214,6 +214,11 @@ impl ResolvedActivation {
         super::op::apply(self.function.clone(), x)
     }
 
+    /// s·f applied element-wise in one pass, differentiable (backward multiplies by s·f′).
+    pub fn apply_scaled(&self, x: &Tensor, scale: f64) -> candle_core::Result<Tensor> {
+        super::op::apply_scaled(self.function.clone(), scale, x)
+    }
+
     /// The config this was resolved from, with every parameter written out.
     pub fn config(&self) -> ActivationConfig {
         ActivationConfig { name: self.spec.name.into(), params: self.params.as_map().clone() }

@@ -38,6 +38,11 @@ impl Activation for Sinter {
         let w = self.omega * x;
         1.0 + self.amplitude * (w.sin() + w * w.cos())
     }
+    fn f_df(&self, x: f64) -> (f64, f64) {
+        let w = self.omega * x;
+        let (sin, cos) = w.sin_cos();
+        (x + self.amplitude * x * sin, 1.0 + self.amplitude * (sin + w * cos))
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,10 @@ pub trait Activation: Debug + Send + Sync {
     fn f(&self, x: f64) -> f64;
     /// f′(x).
     fn df(&self, x: f64) -> f64;
+    /// (f(x), f′(x)) together; override when they share costly terms.
+    fn f_df(&self, x: f64) -> (f64, f64) {
+        (self.f(x), self.df(x))
+    }
 }
 
 /// One numeric parameter of an activation (e.g. Sinter's `amplitude`).
