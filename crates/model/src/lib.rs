@@ -13,6 +13,7 @@ pub mod chat;
 pub mod config;
 pub mod error;
 pub mod fixtures;
+pub mod frozen_matmul;
 pub mod generate;
 pub mod kernels;
 pub mod linear;

@@ -2,7 +2,7 @@
 
 use crate::quant::nf4_weight::{first_line, msg};
 use crate::quant::{Nf4Weight, QuantMode};
-use candle_core::{DType, Result, Tensor};
+use candle_core::{Result, Tensor};
 use std::fmt::Debug;
 use std::sync::Arc;
 
@@ -13,6 +13,16 @@ pub enum LinearWeight {
     Dense(Tensor),
     /// Packed NF4 codes, dequantized to f32 inside every forward.
     Nf4(Nf4Weight),
+}
+
+impl LinearWeight {
+    /// The dense `[out, in]` weight: a cheap handle, or a fresh dequantized f32 copy.
+    pub fn dense(&self) -> Result<Tensor> {
+        match self {
+            LinearWeight::Dense(w) => Ok(w.clone()),
+            LinearWeight::Nf4(w) => w.dequantize(),
+        }
+    }
 }
 
 /// A frozen linear layer `y = x·Wᵀ (+ b)` whose weight never receives gradients.
@@ -67,10 +77,7 @@ impl FrozenLinear {
     /// The dense weight `[out, in]`: a cheap handle for dense storage, a fresh f32
     /// dequantization for NF4.
     pub fn weight(&self) -> Result<Tensor> {
-        match &self.weight {
-            LinearWeight::Dense(w) => Ok(w.clone()),
-            LinearWeight::Nf4(w) => w.dequantize(),
-        }
+        self.weight.dense()
     }
 
     /// Replaces the weight with a dense one (used by exact adapter merges); a quantized
@@ -133,15 +140,12 @@ impl FrozenLinear {
     /// `x·Wᵀ (+ b)` for `x` of shape `[..., in]`.
     ///
     /// An NF4 weight is dequantized to f32 here (cast to `x`'s dtype if that differs)
-    /// and used in a normal matmul: it is a constant, so gradients reach `x`.
+    /// and used in a normal matmul: it is a constant, so gradients reach `x`. Inside
+    /// a graph the backward dequantizes it again instead of keeping the f32 copy.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let y = match &self.weight {
-            LinearWeight::Dense(w) => matmul_t(x, w)?,
-            LinearWeight::Nf4(w) => {
-                let w = w.dequantize()?;
-                let w = if x.dtype() == DType::F32 { w } else { w.to_dtype(x.dtype())? };
-                matmul_t(x, &w)?
-            }
+            LinearWeight::Dense(_) => crate::frozen_matmul::frozen_matmul_t(x, &self.weight)?,
+            LinearWeight::Nf4(_) => crate::frozen_matmul::frozen_matmul_t(x, &self.weight)?,
         };
         match &self.bias {
             Some(b) => y.broadcast_add(b),

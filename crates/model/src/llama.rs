@@ -4,7 +4,7 @@ use crate::attention::Attention;
 use crate::block::DecoderBlock;
 use crate::config::LlamaConfig;
 use crate::kernels::Kernels;
-use crate::linear::{matmul_t, AdaptableLinear, FrozenLinear};
+use crate::linear::{AdaptableLinear, FrozenLinear};
 use crate::mlp::Mlp;
 use crate::norm::RmsNorm;
 use crate::quant::nf4_weight::{first_line, msg};
@@ -228,7 +228,9 @@ impl Llama {
 
     /// Logits `[..., vocab]` from final hidden states.
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
-        matmul_t(hidden, self.lm_head.as_ref().unwrap_or(&self.embed_tokens))
+        // The output head is frozen: inside a graph only `hidden` gets a gradient.
+        let head = self.lm_head.as_ref().unwrap_or(&self.embed_tokens);
+        crate::frozen_matmul::frozen_matmul_t(hidden, &crate::linear::LinearWeight::Dense(head.clone()))
     }
 
     /// Logits `[batch, seq, vocab]` for `ids` at positions `start..`, causal, optionally cached.
