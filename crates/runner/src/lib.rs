@@ -1,4 +1,5 @@
 //! Library side of the `loran` binary: grids, runs and reports.
+pub mod alloc;
 pub mod grid;
 pub mod report;
 pub mod run;

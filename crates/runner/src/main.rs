@@ -36,6 +36,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    loran_runner::alloc::keep_freed_memory();
     match run(Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

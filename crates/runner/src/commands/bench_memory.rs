@@ -28,6 +28,9 @@ pub struct BenchMemoryArgs {
     /// Tokens per example.
     #[arg(long, default_value_t = 128)]
     seq: usize,
+    /// Adapt only the top N decoder layers (PEFT `layers_to_transform`; default: all).
+    #[arg(long)]
+    last: Option<usize>,
     /// Internal: run one setting (`none`, `nf4`, `nf4-dq`) and print its figures as JSON.
     #[arg(long, hide = true)]
     child: Option<String>,
@@ -56,12 +59,20 @@ fn child(args: &BenchMemoryArgs, quant_name: &str) -> Result<Measured> {
     let mut model = loaded.model.clone();
     drop(loaded);
     model.quantize_linears(quant)?;
+    loran_runner::alloc::release_free_memory();
     let bytes = model.linear_storage_bytes();
     let params: usize = model.linears().iter().map(|l| l.base().in_features() * l.base().out_features()).sum();
     let after_load_rss_mb = env::rss_mb();
     let load_peak_mb = env::peak_rss_mb();
     let peak_reset = env::reset_peak_rss();
-    let adapter = AdapterConfig { method: "lora".into(), r: 64, alpha: 16.0, dropout: 0.2, ..AdapterConfig::default() };
+    let adapter = AdapterConfig {
+        method: "lora".into(),
+        r: 64,
+        alpha: 16.0,
+        dropout: 0.2,
+        layers: args.last.map(|last| loran_adapters::LayerSelection::Last { last }),
+        ..AdapterConfig::default()
+    };
     let set = AdapterSet::attach(&mut model, &adapter, 0)?;
     let cfg = TrainConfig {
         steps: args.steps,
@@ -89,6 +100,9 @@ fn spawn(args: &BenchMemoryArgs, quant: &str) -> Result<Measured> {
     let mut cmd = std::process::Command::new(exe);
     cmd.args(["bench-memory", "--child", quant, "--model", &args.model.model]);
     cmd.args(["--steps", &args.steps.to_string(), "--batch", &args.batch.to_string(), "--seq", &args.seq.to_string()]);
+    if let Some(last) = args.last {
+        cmd.args(["--last", &last.to_string()]);
+    }
     if let Some(cache) = &args.model.hub_cache {
         cmd.arg("--hub-cache").arg(cache);
     }
@@ -112,7 +126,8 @@ pub fn run(args: BenchMemoryArgs) -> Result<()> {
     let nf4 = spawn(&args, "nf4")?;
     let nf4_dq = spawn(&args, "nf4-dq")?;
     println!(
-        "Peak RSS while training LoRA (q_proj+v_proj, r=64, every layer) at batch {}x{} for {} steps, f32 compute, {} threads:",
+        "Peak RSS while training LoRA (q_proj+v_proj, r=64, {}) at batch {}x{} for {} steps, f32 compute, {} threads:",
+        args.last.map(|n| format!("top {n} layers")).unwrap_or_else(|| "every layer".into()),
         args.batch,
         args.seq,
         args.steps,

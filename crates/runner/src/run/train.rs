@@ -52,6 +52,82 @@ pub fn clip_grads(grads: &mut GradStore, vars: &[Var], norm: f64, max_norm: f64)
     Ok(())
 }
 
+/// One optimizer step's figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepFigures {
+    /// Mean loss over the step's target tokens.
+    pub loss: f64,
+    /// Target tokens scored.
+    pub tokens: usize,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f64,
+    /// Learning rate used.
+    pub lr: f64,
+}
+
+/// A training run in progress: the optimizer, the batch stream and the step count.
+/// [`train`] drives one to the end; benchmarks step two of them in turn.
+pub struct Trainer<'a> {
+    model: Llama,
+    vars: Vec<Var>,
+    opt: AdamW,
+    batches: BatchIter,
+    prefix: Option<(&'a PrefixCache, Vec<TokenizedExample>)>,
+    cfg: TrainConfig,
+    step: usize,
+}
+
+impl<'a> Trainer<'a> {
+    /// A trainer for the adapters of `set` (attached to `model`); batches are drawn from
+    /// `examples` in a `seed`-determined order and padded with `pad_id`.
+    pub fn new(
+        model: &Llama,
+        set: &AdapterSet,
+        examples: Vec<TokenizedExample>,
+        cfg: &TrainConfig,
+        seed: u64,
+        pad_id: u32,
+        prefix: Option<&'a PrefixCache>,
+    ) -> Result<Self> {
+        let mut model = model.clone();
+        model.set_kernels(Kernels::Differentiable);
+        let vars = set.trainable_vars();
+        let params = ParamsAdamW { lr: lr_at(cfg, 0), beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weight_decay: cfg.weight_decay };
+        let opt = AdamW::new(vars.clone(), params)?;
+        let prefix = prefix.map(|cache| (cache, examples.clone()));
+        let batches = BatchIter::new(examples, cfg.batch_size, pad_id, seed);
+        set.set_training(true);
+        Ok(Self { model, vars, opt, batches, prefix, cfg: cfg.clone(), step: 0 })
+    }
+
+    /// Steps taken so far.
+    pub fn steps_done(&self) -> usize {
+        self.step
+    }
+
+    /// One optimizer step. `Ok(Err(why))` when the loss or the gradient norm is not
+    /// finite (the parameters are then left untouched).
+    pub fn step(&mut self) -> Result<std::result::Result<StepFigures, String>> {
+        let batch = self.batches.next().context("the training split is empty")?;
+        let (loss, tokens) = target_loss(&self.model, &batch, self.prefix.as_ref().map(|(c, e)| (*c, e.as_slice())))?;
+        let loss_value = loss.to_scalar::<f32>()? as f64;
+        if !loss_value.is_finite() {
+            return Ok(Err(format!("loss is {loss_value} at step {}", self.step + 1)));
+        }
+        let mut grads = loss.backward()?;
+        let norm = grad_norm(&grads, &self.vars)?;
+        if !norm.is_finite() {
+            return Ok(Err(format!("gradient norm is {norm} at step {}", self.step + 1)));
+        }
+        clip_grads(&mut grads, &self.vars, norm, self.cfg.max_grad_norm)?;
+        let lr = lr_at(&self.cfg, self.step);
+        self.opt.set_learning_rate(lr);
+        self.opt.step(&grads)?;
+        self.step += 1;
+        Ok(Ok(StepFigures { loss: loss_value, tokens, grad_norm: norm, lr }))
+    }
+}
+
 /// Trains the adapters of `set` (attached to `model`) for `cfg.steps` steps.
 ///
 /// `prefix` caches the frozen blocks below the lowest adapter (see [`PrefixCache`]);
@@ -71,41 +147,31 @@ pub fn train(
     if cfg.steps == 0 || set.is_empty() {
         return Ok(outcome);
     }
-    let mut model = model.clone();
-    model.set_kernels(Kernels::Differentiable);
-    let vars = set.trainable_vars();
-    let params = ParamsAdamW { lr: lr_at(cfg, 0), beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weight_decay: cfg.weight_decay };
-    let mut opt = AdamW::new(vars.clone(), params)?;
-    let prefix = prefix.map(|cache| (cache, examples.clone()));
-    let mut batches = BatchIter::new(examples, cfg.batch_size, pad_id, seed);
-    set.set_training(true);
+    let mut trainer = Trainer::new(model, set, examples, cfg, seed, pad_id, prefix)?;
     let start = Instant::now();
     let mut recent: Vec<f64> = Vec::new();
     for step in 0..cfg.steps {
-        let batch = batches.next().context("the training split is empty")?;
-        let (loss, tokens) = target_loss(&model, &batch, prefix.as_ref().map(|(c, e)| (*c, e.as_slice())))?;
-        let loss_value = loss.to_scalar::<f32>()? as f64;
-        if !loss_value.is_finite() {
-            outcome.diverged = Some(format!("loss is {loss_value} at step {}", step + 1));
-            break;
-        }
-        let mut grads = loss.backward()?;
-        let norm = grad_norm(&grads, &vars)?;
-        if !norm.is_finite() {
-            outcome.diverged = Some(format!("gradient norm is {norm} at step {}", step + 1));
-            break;
-        }
-        clip_grads(&mut grads, &vars, norm, cfg.max_grad_norm)?;
-        let lr = lr_at(cfg, step);
-        opt.set_learning_rate(lr);
-        opt.step(&grads)?;
+        let figures = match trainer.step()? {
+            Ok(f) => f,
+            Err(why) => {
+                outcome.diverged = Some(why);
+                break;
+            }
+        };
         outcome.steps = step + 1;
-        outcome.target_tokens += tokens as u64;
-        recent.push(loss_value);
+        outcome.target_tokens += figures.tokens as u64;
+        recent.push(figures.loss);
         if recent.len() > 10 {
             recent.remove(0);
         }
-        on_step(&StepRecord { step: step + 1, loss: loss_value, lr, grad_norm: norm, tokens: tokens as u64, elapsed_s: start.elapsed().as_secs_f64() })?;
+        on_step(&StepRecord {
+            step: step + 1,
+            loss: figures.loss,
+            lr: figures.lr,
+            grad_norm: figures.grad_norm,
+            tokens: figures.tokens as u64,
+            elapsed_s: start.elapsed().as_secs_f64(),
+        })?;
     }
     set.set_training(false);
     if !recent.is_empty() {
