@@ -223,6 +223,14 @@ pub fn expand(grid: &GridFile) -> Result<Vec<Cell>> {
                 let place = key.map(|k| grid.locate(k)).unwrap_or_else(|| grid.path.display().to_string());
                 anyhow!("{place}: cell `{group}`: {e}")
             })?;
+            // Catch what only the adapters crate knows (method names, ranges) at plan time.
+            if let Err(e) = config.adapter.validate().and_then(|_| loran_adapters::find_method(&config.adapter.method).map(|_| ())) {
+                let key = match &e {
+                    loran_adapters::AdapterError::UnknownMethod { .. } => "method",
+                    _ => "adapter",
+                };
+                bail!("{}: cell `{group}`: {e}", grid.locate(key));
+            }
             let hash = config_hash(&config);
             cells.push(Cell {
                 run_id: format!("{group}-s{seed}-{}", &hash[..8]),
@@ -331,6 +339,13 @@ mod tests {
         // Same name: the keys merge, so the base's omega stays.
         assert_eq!(cells[1].config.adapter.activation.params["omega"], 100.0);
         assert_eq!(cells[1].config.adapter.activation.params["amplitude"], 0.001);
+    }
+
+    #[test]
+    fn an_unknown_method_fails_at_plan_time_listing_the_known_ones() {
+        let g = grid("name: t\nbase:\n  adapter: { method: loranx }\n");
+        let err = expand(&g).unwrap_err().to_string();
+        assert!(err.contains(":3:") && err.contains("unknown method `loranx`") && err.contains("loran"), "{err}");
     }
 
     #[test]

@@ -154,3 +154,35 @@ impl RunConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(method: &str, quant: QuantMode, activation: &str) -> RunConfig {
+        let mut cfg = RunConfig { quant, ..RunConfig::default() };
+        cfg.adapter.method = method.into();
+        cfg.adapter.activation = loran_adapters::ActivationConfig::named(activation).unwrap();
+        cfg
+    }
+
+    #[test]
+    fn method_labels_name_qlora_and_the_loran_activation() {
+        assert_eq!(with("none", QuantMode::None, "sinter").method_label(), "zero-shot");
+        assert_eq!(with("none", QuantMode::Nf4, "sinter").method_label(), "zero-shot+nf4");
+        assert_eq!(with("lora", QuantMode::None, "sinter").method_label(), "lora");
+        assert_eq!(with("lora", QuantMode::Nf4, "sinter").method_label(), "qlora");
+        assert_eq!(with("lora", QuantMode::Nf4Dq, "sinter").method_label(), "qlora-dq");
+        assert_eq!(with("loran", QuantMode::Nf4, "sinter").method_label(), "loran-sinter+nf4");
+        assert_eq!(with("loran", QuantMode::None, "tanh").method_label(), "loran-tanh");
+        assert_eq!(with("dora", QuantMode::Nf4, "sinter").method_label(), "dora+nf4");
+    }
+
+    #[test]
+    fn quant_reads_from_yaml_and_rejects_unknown_modes() {
+        let cfg: RunConfig = serde_saphyr::from_str("quant: nf4-dq\n").unwrap();
+        assert_eq!(cfg.quant, QuantMode::Nf4Dq);
+        let err = serde_saphyr::from_str::<RunConfig>("quant: int8\n").unwrap_err().to_string();
+        assert!(err.contains("int8") && err.contains("nf4"), "{err}");
+    }
+}
