@@ -28,12 +28,14 @@ pub struct SeededDropout {
     p: f32,
     rng: Mutex<StdRng>,
     training: TrainingFlag,
+    /// The last mask drawn, replayed while a checkpointed block is recomputed.
+    last_mask: Mutex<Option<Tensor>>,
 }
 
 impl SeededDropout {
     /// Dropout with probability `p`, its own generator, and the set's training flag.
     pub fn new(p: f64, rng: StdRng, training: TrainingFlag) -> Self {
-        Self { p: p as f32, rng: Mutex::new(rng), training }
+        Self { p: p as f32, rng: Mutex::new(rng), training, last_mask: Mutex::new(None) }
     }
 
     /// The drop probability.
@@ -51,14 +53,23 @@ impl SeededDropout {
         if !self.is_active() {
             return Ok(x.clone());
         }
+        if loran_model::checkpoint::is_replaying() {
+            // Recomputing a checkpointed block: the forward pass's mask, not a new draw.
+            if let Some(mask) = self.last_mask.lock().expect("dropout mask poisoned").as_ref() {
+                if mask.dims() == x.dims() {
+                    return x * mask.to_dtype(x.dtype())?;
+                }
+            }
+        }
         let keep = 1.0 - self.p;
         let scale = 1.0 / keep;
         let mask: Vec<f32> = {
             let mut rng = self.rng.lock().expect("dropout rng poisoned");
             (0..x.elem_count()).map(|_| if rng.random::<f32>() < keep { scale } else { 0.0 }).collect()
         };
-        let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
-        x * mask
+        let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
+        *self.last_mask.lock().expect("dropout mask poisoned") = Some(mask.clone());
+        x * mask.to_dtype(x.dtype())?
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::attention::Attention;
 use crate::block::DecoderBlock;
+use crate::checkpoint::{checkpointed_block, GradSink};
 use crate::config::LlamaConfig;
 use crate::kernels::Kernels;
 use crate::linear::{AdaptableLinear, FrozenLinear};
@@ -13,6 +14,7 @@ use crate::rope::Rope;
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::kv_cache::KvCache;
 use candle_nn::VarBuilder;
+use std::sync::Arc;
 
 /// Key/value caches of every block, for incremental decoding.
 #[derive(Debug, Clone)]
@@ -42,6 +44,7 @@ pub struct Llama {
     lm_head: Option<Tensor>,
     rope: Rope,
     kernels: Kernels,
+    checkpoint: Option<Arc<GradSink>>,
 }
 
 fn linear(vb: &VarBuilder, name: &str, out_dim: usize, in_dim: usize) -> Result<AdaptableLinear> {
@@ -84,7 +87,7 @@ impl Llama {
             Some(vb.pp("lm_head").get((cfg.vocab_size, hidden), "weight")?)
         };
         let rope = Rope::new(cfg.head_dim, cfg.rope_theta, cfg.max_position_embeddings, vb.dtype(), vb.device())?;
-        Ok(Self { cfg: cfg.clone(), embed_tokens, layers, norm, lm_head, rope, kernels: Kernels::default() })
+        Ok(Self { cfg: cfg.clone(), embed_tokens, layers, norm, lm_head, rope, kernels: Kernels::default(), checkpoint: None })
     }
 
     /// The hyper-parameters.
@@ -110,6 +113,31 @@ impl Llama {
     /// Chooses fused (inference) or differentiable (training) kernels.
     pub fn set_kernels(&mut self, kernels: Kernels) {
         self.kernels = kernels;
+    }
+
+    /// Turns activation checkpointing on or off for causal, uncached forwards (see
+    /// [`crate::checkpoint`]). With it on, the trainer must add
+    /// [`Llama::take_checkpoint_grads`] to the gradients of every backward pass.
+    pub fn set_checkpointing(&mut self, on: bool) {
+        self.checkpoint = on.then(|| Arc::new(GradSink::default()));
+    }
+
+    /// Whether activation checkpointing is on.
+    pub fn is_checkpointing(&self) -> bool {
+        self.checkpoint.is_some()
+    }
+
+    /// The parameter gradients the checkpointed blocks produced since the last call.
+    pub fn take_checkpoint_grads(&self) -> std::collections::HashMap<candle_core::TensorId, Tensor> {
+        self.checkpoint.as_ref().map(|s| s.take()).unwrap_or_default()
+    }
+
+    /// One block of a causal, uncached forward from position 0, checkpointed when enabled.
+    fn block_forward(&self, layer: &DecoderBlock, h: &Tensor) -> Result<Tensor> {
+        match &self.checkpoint {
+            Some(sink) => checkpointed_block(layer, h, &self.rope, self.kernels, sink),
+            None => layer.forward(h, &self.rope, 0, None, None, self.kernels),
+        }
     }
 
     /// The decoder blocks.
@@ -200,6 +228,10 @@ impl Llama {
         }
         let mut h = self.embed(ids)?;
         for (i, layer) in self.layers.iter().enumerate() {
+            if start == 0 && cache.is_none() && mask.is_none() {
+                h = self.block_forward(layer, &h)?;
+                continue;
+            }
             let layer_cache = cache.as_deref_mut().map(|c| &mut c.layers[i]);
             h = layer.forward(&h, &self.rope, start, layer_cache, mask, self.kernels)?;
         }
@@ -221,7 +253,7 @@ impl Llama {
     pub fn forward_from(&self, h: &Tensor, from: usize) -> Result<Tensor> {
         let mut h = h.clone();
         for layer in &self.layers[from.min(self.layers.len())..] {
-            h = layer.forward(&h, &self.rope, 0, None, None, self.kernels)?;
+            h = self.block_forward(layer, &h)?;
         }
         self.norm.forward(&h, self.kernels)
     }

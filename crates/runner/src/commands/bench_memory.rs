@@ -31,6 +31,9 @@ pub struct BenchMemoryArgs {
     /// Adapt only the top N decoder layers (PEFT `layers_to_transform`; default: all).
     #[arg(long)]
     last: Option<usize>,
+    /// Recompute block activations in the backward pass (activation checkpointing).
+    #[arg(long)]
+    checkpointing: bool,
     /// Internal: run one setting (`none`, `nf4`, `nf4-dq`) and print its figures as JSON.
     #[arg(long, hide = true)]
     child: Option<String>,
@@ -80,10 +83,14 @@ fn child(args: &BenchMemoryArgs, quant_name: &str) -> Result<Measured> {
         max_len: args.seq,
         max_target_tokens: args.seq / 4,
         cache_frozen_prefix: false,
+        gradient_checkpointing: args.checkpointing,
         ..TrainConfig::default()
     };
     let examples = synthetic(cfg.batch_size * cfg.steps, cfg.max_len, model.config().vocab_size as u32);
-    train(&model, &set, examples, &cfg, 0, 0, None, &mut |_| Ok(()))?;
+    train(&model, &set, examples, &cfg, 0, 0, None, &mut |r| {
+        eprintln!("  [{quant_name}] step {}: RSS {:.0} MiB, peak {:.0} MiB", r.step, env::rss_mb(), env::peak_rss_mb());
+        Ok(())
+    })?;
     Ok(Measured {
         quant: quant_name.to_string(),
         after_load_rss_mb,
@@ -102,6 +109,9 @@ fn spawn(args: &BenchMemoryArgs, quant: &str) -> Result<Measured> {
     cmd.args(["--steps", &args.steps.to_string(), "--batch", &args.batch.to_string(), "--seq", &args.seq.to_string()]);
     if let Some(last) = args.last {
         cmd.args(["--last", &last.to_string()]);
+    }
+    if args.checkpointing {
+        cmd.arg("--checkpointing");
     }
     if let Some(cache) = &args.model.hub_cache {
         cmd.arg("--hub-cache").arg(cache);
@@ -126,8 +136,9 @@ pub fn run(args: BenchMemoryArgs) -> Result<()> {
     let nf4 = spawn(&args, "nf4")?;
     let nf4_dq = spawn(&args, "nf4-dq")?;
     println!(
-        "Peak RSS while training LoRA (q_proj+v_proj, r=64, {}) at batch {}x{} for {} steps, f32 compute, {} threads:",
+        "Peak RSS while training LoRA (q_proj+v_proj, r=64, {}{}) at batch {}x{} for {} steps, f32 compute, {} threads:",
         args.last.map(|n| format!("top {n} layers")).unwrap_or_else(|| "every layer".into()),
+        if args.checkpointing { ", activation checkpointing" } else { "" },
         args.batch,
         args.seq,
         args.steps,

@@ -48,6 +48,10 @@ pub struct TrainConfig {
     /// Compute the frozen blocks below the lowest adapter once per example and reuse
     /// them across steps and cells (default true; same math, different float rounding).
     pub cache_frozen_prefix: bool,
+    /// Recompute each adapted block's activations in the backward pass instead of
+    /// keeping them (activation checkpointing): less memory, about one more forward
+    /// pass of time (default false).
+    pub gradient_checkpointing: bool,
 }
 
 impl Default for TrainConfig {
@@ -66,6 +70,7 @@ impl Default for TrainConfig {
             beta2: 0.999,
             eps: 1e-8,
             cache_frozen_prefix: true,
+            gradient_checkpointing: false,
         }
     }
 }

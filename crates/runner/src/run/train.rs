@@ -91,6 +91,7 @@ impl<'a> Trainer<'a> {
     ) -> Result<Self> {
         let mut model = model.clone();
         model.set_kernels(Kernels::Differentiable);
+        model.set_checkpointing(cfg.gradient_checkpointing);
         let vars = set.trainable_vars();
         let params = ParamsAdamW { lr: lr_at(cfg, 0), beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weight_decay: cfg.weight_decay };
         let opt = AdamW::new(vars.clone(), params)?;
@@ -115,6 +116,17 @@ impl<'a> Trainer<'a> {
             return Ok(Err(format!("loss is {loss_value} at step {}", self.step + 1)));
         }
         let mut grads = loss.backward()?;
+        // Checkpointed blocks report their parameters' gradients on the side.
+        let mut side = self.model.take_checkpoint_grads();
+        for var in &self.vars {
+            if let Some(g) = side.remove(&var.as_tensor().id()) {
+                let sum = match grads.remove(var.as_tensor()) {
+                    Some(old) => (old + g)?,
+                    None => g,
+                };
+                grads.insert(var.as_tensor(), sum);
+            }
+        }
         let norm = grad_norm(&grads, &self.vars)?;
         if !norm.is_finite() {
             return Ok(Err(format!("gradient norm is {norm} at step {}", self.step + 1)));
