@@ -81,6 +81,10 @@ fn lora_training_lowers_the_loss_and_is_reproducible() {
         assert!(r.metrics.contains_key(if task == "news-standfirst" { "rougeL" } else { "accuracy" }));
         let zero = result(&fx.run_dir("a", "fit", first.ok.iter().find(|id| id.starts_with(&format!("{task}-none"))).unwrap()));
         assert_eq!((zero.train.steps, zero.train.trainable_params), (0, 0));
+        // Teacher-forced loss of the test answers: the fitted adapter lowers it.
+        let (trained, floor) = (r.metrics["test_loss"], zero.metrics["test_loss"]);
+        assert!(trained.is_finite() && floor.is_finite());
+        assert!(trained < 0.8 * floor, "{task}: test loss {floor:.3} -> {trained:.3}");
     }
 
     // The same grid elsewhere gives bit-identical losses and metrics.

@@ -87,11 +87,15 @@ pub struct EvalConfig {
     pub rouge_stemmer: bool,
     /// Prompts generated together (left-padded; default 8). Greedy results do not depend on it.
     pub batch_size: usize,
+    /// Also record `test_loss`: the mean cross-entropy of the reference answers of the same
+    /// test examples under teacher forcing, a low-variance companion to the generation
+    /// metrics (default true; lower is better).
+    pub test_loss: bool,
 }
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        Self { max_examples: 200, max_new_tokens: 64, rouge_stemmer: true, batch_size: 8 }
+        Self { max_examples: 200, max_new_tokens: 64, rouge_stemmer: true, batch_size: 8, test_loss: true }
     }
 }
 

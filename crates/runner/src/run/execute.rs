@@ -7,10 +7,11 @@ use crate::run::env;
 use crate::run::prefix::PrefixCache;
 use crate::run::eval::evaluate;
 use crate::run::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
+use crate::run::loss::target_loss;
 use crate::run::train::train;
 use anyhow::{anyhow, Context, Result};
 use loran_adapters::AdapterSet;
-use loran_datasets::{load_task, tokenize_for_training, LoadedTask, TaskOptions};
+use loran_datasets::{batches_in_order, load_task, tokenize_for_training, LoadedTask, TaskOptions};
 use loran_model::{LoadOptions, LoadedModel, QuantMode};
 use std::collections::HashMap;
 use std::path::Path;
@@ -57,10 +58,11 @@ impl Resources {
         Ok(quantized)
     }
 
-    /// The prefix cache shared by cells with the same model, data, token limits and cut.
-    fn prefix(&mut self, cfg: &RunConfig, cut: usize) -> Result<Arc<PrefixCache>> {
+    /// The prefix cache shared by cells with the same model, data, token limits and cut,
+    /// for the examples of `split` (`train` or `test`).
+    fn prefix(&mut self, cfg: &RunConfig, cut: usize, split: &str) -> Result<Arc<PrefixCache>> {
         let key = format!(
-            "{}\u{1f}{:?}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{cut}",
+            "{split}\u{1f}{}\u{1f}{:?}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{cut}",
             cfg.model,
             cfg.quant,
             cfg.task,
@@ -192,7 +194,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
             Ok(())
         };
         let prefix = match set.lowest_layer() {
-            Some(cut) if cut > 0 && cfg.train.cache_frozen_prefix => Some(resources.prefix(cfg, cut)?),
+            Some(cut) if cut > 0 && cfg.train.cache_frozen_prefix => Some(resources.prefix(cfg, cut, "train")?),
             _ => None,
         };
         let outcome = train(&model, &set, examples, &cfg.train, cfg.seed, eos, prefix.as_deref(), &mut on_step)?;
@@ -209,6 +211,13 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     result.timings.train_s = t_train.elapsed().as_secs_f64();
 
     let t_eval = Instant::now();
+    let teacher_forced = if cfg.eval.test_loss {
+        let loss = test_loss(&model, &set, &loaded, &task, cfg, eos, resources)?;
+        log(&format!("  test loss {loss:.4}"));
+        Some(loss)
+    } else {
+        None
+    };
     let mut set = set;
     if !set.is_empty() {
         // Exact for mergeable methods, and generation then runs at base-model speed.
@@ -229,6 +238,9 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     let eval = evaluate(&model, &loaded.tokenizer, &task, &cfg.eval, &limits, &mut on_example)?;
     dir.write_predictions(&eval.predictions)?;
     result.metrics = eval.metrics;
+    if let Some(loss) = teacher_forced {
+        result.metrics.insert("test_loss".into(), loss);
+    }
     result.primary_metric = eval.primary_metric;
     result.timings.eval_s = t_eval.elapsed().as_secs_f64();
     result.status = RunStatus::Ok;
@@ -246,4 +258,37 @@ fn dequantize_for_eval(model: &mut loran_model::Llama) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Mean cross-entropy of the reference answers of the scored test examples under
+/// teacher forcing (dropout off), in the same order as the generation metrics.
+/// The frozen blocks below the adapters come from a test-split prefix cache shared
+/// by the cells of a grid.
+fn test_loss(
+    model: &loran_model::Llama,
+    set: &AdapterSet,
+    loaded: &LoadedModel,
+    task: &LoadedTask,
+    cfg: &RunConfig,
+    eos: u32,
+    resources: &mut Resources,
+) -> Result<f64> {
+    let limits = cfg.train.token_limits();
+    let examples = task
+        .splits
+        .test
+        .iter()
+        .take(cfg.eval.max_examples)
+        .map(|ex| tokenize_for_training(&loaded.tokenizer, &task.template, ex, &limits, eos))
+        .collect::<Result<Vec<_>, _>>()?;
+    let cut = set.lowest_layer().unwrap_or(model.config().num_hidden_layers);
+    let cache = if cut > 0 && cfg.train.cache_frozen_prefix { Some(resources.prefix(cfg, cut, "test")?) } else { None };
+    set.set_training(false);
+    let (mut sum, mut count) = (0.0f64, 0usize);
+    for batch in batches_in_order(&examples, cfg.eval.batch_size, eos) {
+        let (loss, tokens) = target_loss(model, &batch, cache.as_deref().map(|c| (c, examples.as_slice())))?;
+        sum += loss.to_scalar::<f32>()? as f64 * tokens as f64;
+        count += tokens;
+    }
+    Ok(sum / count.max(1) as f64)
 }
