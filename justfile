@@ -28,7 +28,7 @@ sanity: assets
     RAYON_NUM_THREADS={{threads}} {{loran}} generate --chat --prompt "What is the capital of France?"
     RAYON_NUM_THREADS={{threads}} {{loran}} perplexity --text "The cat sat on the mat. It was a sunny day, and the children were playing in the park."
 
-# Re-render a grid's summary and figures from its run folders: `just report results/quick-lora`.
+# Re-render a grid's summary and figures from its run folders: `just report results/quick-table-main`.
 report dir:
     {{loran}} report {{dir}}
 

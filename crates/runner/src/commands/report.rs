@@ -7,7 +7,7 @@ use std::path::PathBuf;
 /// Arguments of `loran report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A grid folder, e.g. `results/quick-lora`.
+    /// A grid folder, e.g. `results/quick-table-main`.
     dir: PathBuf,
 }
 
