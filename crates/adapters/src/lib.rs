@@ -12,6 +12,7 @@ pub mod config;
 pub mod dora;
 pub mod dropout;
 pub mod error;
+mod files;
 pub mod lora;
 pub mod loran;
 pub mod mlora;

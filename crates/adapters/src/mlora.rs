@@ -24,6 +24,7 @@
 use crate::activations::ActivationConfig;
 use crate::config::{AdapterConfig, LayerSelection};
 use crate::error::{AdapterError, Result};
+use crate::files::{write_atomic, write_weights};
 use crate::loran::A_SUFFIX;
 use crate::peft::{TargetModules, CONFIG_FILE, KEY_PREFIX, WEIGHTS_FILE};
 use crate::set::AdapterSet;
@@ -283,18 +284,7 @@ pub fn save(set: &AdapterSet, model: &Llama, dir: &Path, base_model: Option<&str
     std::fs::create_dir_all(dir).map_err(|e| AdapterError::file(dir, e.to_string()))?;
     let text = serde_json::to_string_pretty(&config).expect("config serializes");
     write_atomic(&dir.join(CONFIG_FILE), text.as_bytes())?;
-    let tensors: HashMap<String, Tensor> =
-        params.into_iter().map(|(name, var)| (format!("{KEY_PREFIX}{name}"), var.as_tensor().clone())).collect();
-    let weights_path = dir.join(WEIGHTS_FILE);
-    let tmp = weights_path.with_extension("safetensors.tmp");
-    candle_core::safetensors::save(&tensors, &tmp).map_err(|e| AdapterError::file(&tmp, e.to_string()))?;
-    std::fs::rename(&tmp, &weights_path).map_err(|e| AdapterError::file(&weights_path, e.to_string()))
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| AdapterError::file(&tmp, e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| AdapterError::file(path, e.to_string()))
+    write_weights(&dir.join(WEIGHTS_FILE), KEY_PREFIX, params)
 }
 
 /// Loads an MLORA folder onto `model`: builds the LoRAN set from the config, then

@@ -6,11 +6,12 @@
 
 use crate::config::{AdapterConfig, LayerSelection};
 use crate::error::{AdapterError, Result};
+use crate::files::{write_atomic, write_weights};
 use crate::set::AdapterSet;
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use loran_model::Llama;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// PEFT's config file name.
@@ -186,21 +187,7 @@ pub fn save(set: &AdapterSet, model: &Llama, dir: &Path, base_model: Option<&str
     let config_path = dir.join(CONFIG_FILE);
     let text = serde_json::to_string_pretty(&config).expect("config serializes");
     write_atomic(&config_path, text.as_bytes())?;
-    let tensors: HashMap<String, Tensor> = set
-        .named_parameters()
-        .into_iter()
-        .map(|(name, var)| (format!("{KEY_PREFIX}{name}"), var.as_tensor().clone()))
-        .collect();
-    let weights_path = dir.join(WEIGHTS_FILE);
-    let tmp = weights_path.with_extension("safetensors.tmp");
-    candle_core::safetensors::save(&tensors, &tmp).map_err(|e| AdapterError::file(&tmp, e.to_string()))?;
-    std::fs::rename(&tmp, &weights_path).map_err(|e| AdapterError::file(&weights_path, e.to_string()))
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| AdapterError::file(&tmp, e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| AdapterError::file(path, e.to_string()))
+    write_weights(&dir.join(WEIGHTS_FILE), KEY_PREFIX, set.named_parameters())
 }
 
 /// Loads a PEFT LoRA or DoRA folder onto `model`: builds the set from the config, then
