@@ -3,7 +3,6 @@
 use crate::adapter::Adapter;
 use crate::dropout::SeededDropout;
 use crate::registry::LayerSpec;
-use crate::seeding::{kaiming_uniform_a_sqrt5, stream};
 use candle_core::{DType, Result, Tensor, Var};
 use loran_model::linear::matmul_t;
 use loran_model::{FrozenLinear, LinearAdapter};
@@ -66,11 +65,6 @@ impl Adapter for LoraLinear {
 
 /// Builds a fresh LoRA pair: A kaiming-uniform(a=√5), B zero (so the layer starts as the base).
 pub fn build(spec: &LayerSpec) -> Result<std::sync::Arc<dyn Adapter>> {
-    let r = spec.config.r;
-    let mut init = stream(spec.seed, spec.name, "init");
-    let a = kaiming_uniform_a_sqrt5(&mut init, r, spec.in_features);
-    let a = Var::from_tensor(&Tensor::from_vec(a, (r, spec.in_features), spec.device)?)?;
-    let b = Var::zeros((spec.out_features, r), DType::F32, spec.device)?;
-    let dropout = SeededDropout::new(spec.config.dropout, stream(spec.seed, spec.name, "dropout"), spec.training.clone());
+    let (a, b, dropout) = crate::registry::fresh_pair(spec)?;
     Ok(std::sync::Arc::new(LoraLinear::new(a, b, spec.config.scale(), dropout)))
 }

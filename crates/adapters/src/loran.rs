@@ -15,7 +15,6 @@ use crate::activations::ResolvedActivation;
 use crate::adapter::Adapter;
 use crate::dropout::SeededDropout;
 use crate::registry::LayerSpec;
-use crate::seeding::{kaiming_uniform_a_sqrt5, stream};
 use candle_core::{DType, Result, Tensor, Var};
 use loran_model::{FrozenLinear, LinearAdapter};
 use std::sync::Arc;
@@ -113,11 +112,6 @@ impl Adapter for LoranLinear {
 /// `init` stream, B zero) and the config's activation.
 pub fn build(spec: &LayerSpec) -> Result<Arc<dyn Adapter>> {
     let activation = spec.config.activation.resolve().map_err(candle_core::Error::msg)?;
-    let r = spec.config.r;
-    let mut init = stream(spec.seed, spec.name, "init");
-    let a = kaiming_uniform_a_sqrt5(&mut init, r, spec.in_features);
-    let a = Var::from_tensor(&Tensor::from_vec(a, (r, spec.in_features), spec.device)?)?;
-    let b = Var::zeros((spec.out_features, r), DType::F32, spec.device)?;
-    let dropout = SeededDropout::new(spec.config.dropout, stream(spec.seed, spec.name, "dropout"), spec.training.clone());
+    let (a, b, dropout) = crate::registry::fresh_pair(spec)?;
     Ok(Arc::new(LoranLinear::new(a, b, spec.config.scale(), activation, dropout)))
 }

@@ -2,9 +2,10 @@
 
 use crate::adapter::Adapter;
 use crate::config::AdapterConfig;
-use crate::dropout::TrainingFlag;
+use crate::dropout::{SeededDropout, TrainingFlag};
+use crate::seeding::{kaiming_uniform_a_sqrt5, stream};
 use crate::error::{AdapterError, Result};
-use candle_core::Device;
+use candle_core::{DType, Device, Tensor, Var};
 use loran_model::FrozenLinear;
 use std::sync::Arc;
 
@@ -27,6 +28,20 @@ pub struct LayerSpec<'a> {
     pub device: &'a Device,
     /// The frozen base layer being wrapped (for methods whose init depends on W0, e.g. DoRA).
     pub base: &'a FrozenLinear,
+}
+
+/// A fresh low-rank pair as LoRA initialises it, plus the layer's dropout: A `[r, in]`
+/// kaiming-uniform(a=√5) from the layer's `init` stream, B `[out, r]` zero, dropout
+/// from its `dropout` stream. Every low-rank method starts from this, so the same
+/// seed gives the same A whatever the method.
+pub fn fresh_pair(spec: &LayerSpec) -> candle_core::Result<(Var, Var, SeededDropout)> {
+    let r = spec.config.r;
+    let mut init = stream(spec.seed, spec.name, "init");
+    let a = kaiming_uniform_a_sqrt5(&mut init, r, spec.in_features);
+    let a = Var::from_tensor(&Tensor::from_vec(a, (r, spec.in_features), spec.device)?)?;
+    let b = Var::zeros((spec.out_features, r), DType::F32, spec.device)?;
+    let dropout = SeededDropout::new(spec.config.dropout, stream(spec.seed, spec.name, "dropout"), spec.training.clone());
+    Ok((a, b, dropout))
 }
 
 /// Builds one layer's adapter.
