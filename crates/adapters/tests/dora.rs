@@ -6,8 +6,8 @@ use loran_adapters::dora::{weight_norm, DoraLinear, MAGNITUDE_KEY};
 use loran_adapters::dropout::{SeededDropout, TrainingFlag};
 use loran_adapters::seeding::stream;
 use loran_adapters::{peft, Adapter, AdapterConfig, AdapterSet, LayerSelection};
-use loran_model::fixtures::{random_weights, tiny_config, uniform, write_hf_folder};
-use loran_model::{load, FrozenLinear, Kernels, LinearAdapter, Llama, LoadOptions, ModelSource, QuantMode};
+use loran_model::fixtures::{tiny_config, tiny_model, uniform};
+use loran_model::{FrozenLinear, Kernels, LinearAdapter, QuantMode};
 
 // ---------------------------------------------------------------------------
 // One layer against an f64 re-implementation.
@@ -238,14 +238,6 @@ fn merged_delta_is_k_times_the_adapted_weight_minus_w0() {
 // On a tiny model.
 // ---------------------------------------------------------------------------
 
-fn tiny_model(seed: u64) -> (tempfile::TempDir, Llama) {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = tiny_config();
-    write_hf_folder(dir.path(), &cfg, &random_weights(&cfg, seed)).unwrap();
-    let model = load(&ModelSource::HfFolder(dir.path().to_path_buf()), &LoadOptions::default()).unwrap().model;
-    (dir, model)
-}
-
 fn ids() -> Tensor {
     Tensor::new(&[[5u32, 77, 140, 9, 200, 33], [2, 3, 4, 5, 6, 7]], &Device::Cpu).unwrap()
 }
@@ -281,7 +273,7 @@ fn perturb(set: &AdapterSet) {
 #[test]
 fn fresh_dora_is_the_base_model_dense_and_nf4() {
     for quant in [QuantMode::None, QuantMode::Nf4Dq] {
-        let (_d, mut model) = tiny_model(1);
+        let mut model = tiny_model(1).unwrap();
         model.quantize_linears(quant).unwrap();
         let base = model.forward(&ids(), 0, None).unwrap();
         let set = AdapterSet::attach(&mut model, &dora_cfg(&ALL), 0).unwrap();
@@ -300,7 +292,7 @@ fn fresh_dora_is_the_base_model_dense_and_nf4() {
 
 #[test]
 fn every_dora_parameter_receives_a_gradient() {
-    let (_d, mut model) = tiny_model(2);
+    let mut model = tiny_model(2).unwrap();
     model.quantize_linears(QuantMode::Nf4).unwrap();
     model.set_kernels(Kernels::Differentiable);
     let set = AdapterSet::attach(&mut model, &AdapterConfig { dropout: 0.1, ..dora_cfg(&ALL) }, 0).unwrap();
@@ -317,7 +309,7 @@ fn every_dora_parameter_receives_a_gradient() {
 #[test]
 fn merge_equals_the_unmerged_forward_and_unmerge_restores_exactly() {
     for quant in [QuantMode::None, QuantMode::Nf4] {
-        let (_d, mut model) = tiny_model(3);
+        let mut model = tiny_model(3).unwrap();
         model.quantize_linears(quant).unwrap();
         let originals: Vec<Tensor> = model.linears().iter().map(|l| l.base().weight().unwrap()).collect();
         let mut set = AdapterSet::attach(&mut model, &AdapterConfig { dropout: 0.3, ..dora_cfg(&ALL) }, 0).unwrap();
@@ -340,7 +332,7 @@ fn merge_equals_the_unmerged_forward_and_unmerge_restores_exactly() {
 
 #[test]
 fn dora_saves_in_peft_layout_and_loads_back_identically() {
-    let (model_dir, mut model) = tiny_model(6);
+    let mut model = tiny_model(6).unwrap();
     let config = AdapterConfig { layers: Some(LayerSelection::Last { last: 1 }), ..dora_cfg(&["q_proj", "v_proj"]) };
     let set = AdapterSet::attach(&mut model, &config, 11).unwrap();
     perturb(&set);
@@ -361,7 +353,7 @@ fn dora_saves_in_peft_layout_and_loads_back_identically() {
     assert_eq!(files.shapes.len(), 2 * 3);
     assert_eq!(files.config.to_adapter_config(out.path()).unwrap().method, "dora");
 
-    let mut fresh = load(&ModelSource::HfFolder(model_dir.path().to_path_buf()), &LoadOptions::default()).unwrap().model;
+    let mut fresh = tiny_model(6).unwrap();
     let loaded = peft::load(out.path(), &mut fresh, 999).unwrap();
     assert_eq!(loaded.config().method, "dora");
     assert_eq!(loaded.num_parameters(), set.num_parameters());
@@ -370,7 +362,7 @@ fn dora_saves_in_peft_layout_and_loads_back_identically() {
 
 #[test]
 fn lora_files_still_say_use_dora_false() {
-    let (_d, mut model) = tiny_model(7);
+    let mut model = tiny_model(7).unwrap();
     let set = AdapterSet::attach(&mut model, &AdapterConfig { method: "lora".into(), ..dora_cfg(&["q_proj"]) }, 0).unwrap();
     let out = tempfile::tempdir().unwrap();
     peft::save(&set, &model, out.path(), None).unwrap();

@@ -2,16 +2,8 @@
 
 use candle_core::{Device, Tensor};
 use loran_adapters::{peft, AdapterConfig, AdapterSet, LayerSelection};
-use loran_model::fixtures::{random_weights, tiny_config, uniform, write_hf_folder};
-use loran_model::{load, Kernels, Llama, LoadOptions, ModelSource};
-
-fn tiny_model(seed: u64) -> (tempfile::TempDir, Llama) {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = tiny_config();
-    write_hf_folder(dir.path(), &cfg, &random_weights(&cfg, seed)).unwrap();
-    let model = load(&ModelSource::HfFolder(dir.path().to_path_buf()), &LoadOptions::default()).unwrap().model;
-    (dir, model)
-}
+use loran_model::fixtures::{tiny_config, tiny_model, uniform};
+use loran_model::Kernels;
 
 fn ids() -> Tensor {
     Tensor::new(&[[5u32, 77, 140, 9, 200, 33], [2, 3, 4, 5, 6, 7]], &Device::Cpu).unwrap()
@@ -36,7 +28,7 @@ fn perturb(set: &AdapterSet) {
 
 #[test]
 fn fresh_lora_is_the_base_model_and_counts_parameters() {
-    let (_d, mut model) = tiny_model(1);
+    let mut model = tiny_model(1).unwrap();
     let base = model.forward(&ids(), 0, None).unwrap();
     let set = AdapterSet::attach(&mut model, &cfg(4), 0).unwrap();
     let c = tiny_config();
@@ -55,7 +47,7 @@ fn fresh_lora_is_the_base_model_and_counts_parameters() {
 
 #[test]
 fn every_trainable_var_receives_a_gradient() {
-    let (_d, mut model) = tiny_model(2);
+    let mut model = tiny_model(2).unwrap();
     model.set_kernels(Kernels::Differentiable);
     let all = AdapterConfig { targets: vec!["q_proj".into(), "k_proj".into(), "v_proj".into(), "o_proj".into(), "gate_proj".into(), "up_proj".into(), "down_proj".into()], ..cfg(2) };
     let set = AdapterSet::attach(&mut model, &all, 0).unwrap();
@@ -71,7 +63,7 @@ fn every_trainable_var_receives_a_gradient() {
 
 #[test]
 fn fused_kernels_cut_the_graph_which_is_why_training_uses_differentiable_ones() {
-    let (_d, mut model) = tiny_model(2);
+    let mut model = tiny_model(2).unwrap();
     model.set_kernels(Kernels::Fused);
     let set = AdapterSet::attach(&mut model, &cfg(2), 0).unwrap();
     perturb(&set);
@@ -83,7 +75,7 @@ fn fused_kernels_cut_the_graph_which_is_why_training_uses_differentiable_ones() 
 
 #[test]
 fn merge_equals_the_unmerged_forward_and_unmerge_restores_exactly() {
-    let (_d, mut model) = tiny_model(3);
+    let mut model = tiny_model(3).unwrap();
     let originals: Vec<Tensor> = model.linears().iter().map(|l| l.base().weight().unwrap()).collect();
     let mut set = AdapterSet::attach(&mut model, &AdapterConfig { dropout: 0.3, ..cfg(4) }, 0).unwrap();
     perturb(&set);
@@ -102,7 +94,7 @@ fn merge_equals_the_unmerged_forward_and_unmerge_restores_exactly() {
 
 #[test]
 fn dropout_acts_only_in_training() {
-    let (_d, mut model) = tiny_model(4);
+    let mut model = tiny_model(4).unwrap();
     let set = AdapterSet::attach(&mut model, &AdapterConfig { dropout: 0.5, ..cfg(4) }, 0).unwrap();
     perturb(&set);
     let eval_a = model.forward(&ids(), 0, None).unwrap();
@@ -116,7 +108,7 @@ fn dropout_acts_only_in_training() {
 #[test]
 fn same_seed_same_init_other_seed_other_init() {
     let a_of = |seed| {
-        let (_d, mut model) = tiny_model(5);
+        let mut model = tiny_model(5).unwrap();
         let set = AdapterSet::attach(&mut model, &cfg(4), seed).unwrap();
         set.named_parameters()[0].1.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap()
     };
@@ -126,7 +118,7 @@ fn same_seed_same_init_other_seed_other_init() {
 
 #[test]
 fn saved_and_loaded_adapter_gives_identical_outputs() {
-    let (model_dir, mut model) = tiny_model(6);
+    let mut model = tiny_model(6).unwrap();
     let config = AdapterConfig { layers: Some(LayerSelection::Last { last: 1 }), rslora: true, ..cfg(4) };
     let set = AdapterSet::attach(&mut model, &config, 11).unwrap();
     perturb(&set);
@@ -139,7 +131,7 @@ fn saved_and_loaded_adapter_gives_identical_outputs() {
     assert_eq!(files.config.layers_to_transform, Some(vec![1]));
     assert!(files.config.use_rslora);
 
-    let mut fresh = load(&ModelSource::HfFolder(model_dir.path().to_path_buf()), &LoadOptions::default()).unwrap().model;
+    let mut fresh = tiny_model(6).unwrap();
     let loaded = peft::load(out.path(), &mut fresh, 999).unwrap();
     assert_eq!(loaded.num_parameters(), set.num_parameters());
     assert_eq!(max_abs_diff(&fresh.forward(&ids(), 0, None).unwrap(), &expected), 0.0);
@@ -147,7 +139,7 @@ fn saved_and_loaded_adapter_gives_identical_outputs() {
 
 #[test]
 fn bad_adapter_input_is_named() {
-    let (_d, mut model) = tiny_model(7);
+    let mut model = tiny_model(7).unwrap();
     let err = AdapterSet::attach(&mut model, &AdapterConfig { targets: vec!["c_attn".into()], ..cfg(2) }, 0).unwrap_err();
     assert!(err.to_string().contains("`c_attn`"), "{err}");
     let err = AdapterSet::attach(&mut model, &AdapterConfig { method: "lorax".into(), ..cfg(2) }, 0).unwrap_err();

@@ -9,16 +9,8 @@ use loran_adapters::loran::LoranLinear;
 use loran_adapters::registry::LayerSpec;
 use loran_adapters::seeding::stream;
 use loran_adapters::{Adapter, AdapterConfig, AdapterSet};
-use loran_model::fixtures::{random_weights, tiny_config, uniform, write_hf_folder};
-use loran_model::{load, FrozenLinear, Kernels, LinearAdapter, Llama, LoadOptions, ModelSource};
-
-fn tiny_model(seed: u64) -> (tempfile::TempDir, Llama) {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = tiny_config();
-    write_hf_folder(dir.path(), &cfg, &random_weights(&cfg, seed)).unwrap();
-    let model = load(&ModelSource::HfFolder(dir.path().to_path_buf()), &LoadOptions::default()).unwrap().model;
-    (dir, model)
-}
+use loran_model::fixtures::{tiny_config, tiny_model, uniform};
+use loran_model::{FrozenLinear, Kernels, LinearAdapter};
 
 fn ids() -> Tensor {
     Tensor::new(&[[5u32, 77, 140, 9, 200, 33], [2, 3, 4, 5, 6, 7]], &Device::Cpu).unwrap()
@@ -152,8 +144,8 @@ fn identity_loran_equals_lora() {
 /// For the same seed, identity-LoRAN and LoRA start from bit-identical A (and zero B).
 #[test]
 fn identity_loran_and_lora_start_bit_identical() {
-    let (_d, mut lora_model) = tiny_model(1);
-    let (_e, mut loran_model) = tiny_model(1);
+    let mut lora_model = tiny_model(1).unwrap();
+    let mut loran_model = tiny_model(1).unwrap();
     let lora_cfg = AdapterConfig { method: "lora".into(), ..loran_cfg(4, ActivationConfig::default()) };
     let lora = AdapterSet::attach(&mut lora_model, &lora_cfg, 7).unwrap();
     let loran = AdapterSet::attach(&mut loran_model, &loran_cfg(4, activation("identity", &[])), 7).unwrap();
@@ -180,13 +172,13 @@ fn perturb(set: &AdapterSet) {
 #[test]
 fn merge_equals_the_unmerged_forward_and_unmerge_restores_exactly() {
     for act in [ActivationConfig::default(), activation("tanh", &[]), activation("sinter", &[("amplitude", 0.2), ("omega", 30.0)])] {
-        let (_d, mut model) = tiny_model(3);
+        let mut model = tiny_model(3).unwrap();
         let originals: Vec<Tensor> = model.linears().iter().map(|l| l.base().weight().unwrap()).collect();
         let mut set = AdapterSet::attach(&mut model, &AdapterConfig { dropout: 0.3, ..loran_cfg(4, act.clone()) }, 0).unwrap();
         perturb(&set);
         set.set_training(false);
         let base = {
-            let (_e, plain) = tiny_model(3);
+            let plain = tiny_model(3).unwrap();
             plain.forward(&ids(), 0, None).unwrap()
         };
         let unmerged = model.forward(&ids(), 0, None).unwrap();
@@ -237,7 +229,7 @@ fn sigmoid_loran_at_init_is_off_the_base_by_half_s_sum_x() {
 #[test]
 fn relu_loran_never_trains_from_zero_b() {
     for (name, trains) in [("relu", false), ("sinter", true)] {
-        let (_d, mut model) = tiny_model(8);
+        let mut model = tiny_model(8).unwrap();
         model.set_kernels(Kernels::Differentiable);
         let set = AdapterSet::attach(&mut model, &loran_cfg(2, activation(name, &[])), 0).unwrap();
         let loss = model.forward(&ids(), 0, None).unwrap().sqr().unwrap().mean_all().unwrap();
@@ -253,7 +245,7 @@ fn relu_loran_never_trains_from_zero_b() {
 
 #[test]
 fn every_trainable_var_receives_a_gradient() {
-    let (_d, mut model) = tiny_model(2);
+    let mut model = tiny_model(2).unwrap();
     model.set_kernels(Kernels::Differentiable);
     let targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
     for act in [ActivationConfig::default(), activation("tanh", &[])] {
