@@ -4,17 +4,9 @@
 
 use candle_core::{Device, Tensor};
 use loran_adapters::{ActivationConfig, AdapterConfig, AdapterSet};
-use loran_model::fixtures::{random_weights, tiny_config, uniform, write_hf_folder};
-use loran_model::{load, Kernels, Llama, LoadOptions, ModelSource, QuantMode};
+use loran_model::fixtures::{tiny_model, uniform};
+use loran_model::{Kernels, Llama, QuantMode};
 use std::collections::HashMap;
-
-fn tiny_model() -> (tempfile::TempDir, Llama) {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = tiny_config();
-    write_hf_folder(dir.path(), &cfg, &random_weights(&cfg, 17)).unwrap();
-    let model = load(&ModelSource::HfFolder(dir.path().to_path_buf()), &LoadOptions::default()).unwrap().model;
-    (dir, model)
-}
 
 /// Gradients of `sum(hidden ⊙ g)` for every adapter parameter, with or without checkpointing.
 fn gradients(base: &Llama, adapter: &AdapterConfig, checkpointing: bool) -> HashMap<String, Vec<f32>> {
@@ -34,6 +26,12 @@ fn gradients(base: &Llama, adapter: &AdapterConfig, checkpointing: bool) -> Hash
     let mut grads = (hidden * g).unwrap().sum_all().unwrap().backward().unwrap();
     let side = model.take_checkpoint_grads();
     assert_eq!(side.is_empty(), !checkpointing, "checkpointed blocks report their gradients on the side");
+    // Only parameters' gradients, cut from the recomputed graphs (which must die with each block's backward).
+    let params: std::collections::HashSet<_> = set.named_parameters().iter().map(|(_, v)| v.as_tensor().id()).collect();
+    for (id, g) in &side {
+        assert!(params.contains(id), "a side gradient of a non-parameter tensor, shape {:?}", g.dims());
+        assert!(!g.track_op(), "a side gradient still holds its recomputed graph");
+    }
     set.named_parameters()
         .into_iter()
         .map(|(name, var)| {
@@ -75,14 +73,14 @@ fn all_linears(method: &str) -> AdapterConfig {
 
 #[test]
 fn lora_gradients_with_checkpointing_equal_the_stored_activation_ones() {
-    let (_d, model) = tiny_model();
+    let model = tiny_model(17).unwrap();
     let cfg = all_linears("lora");
     assert_same(&gradients(&model, &cfg, false), &gradients(&model, &cfg, true));
 }
 
 #[test]
 fn loran_over_nf4_gradients_with_checkpointing_equal_the_stored_activation_ones() {
-    let (_d, mut model) = tiny_model();
+    let mut model = tiny_model(17).unwrap();
     model.quantize_linears(QuantMode::Nf4).unwrap();
     let cfg = all_linears("loran");
     assert_same(&gradients(&model, &cfg, false), &gradients(&model, &cfg, true));

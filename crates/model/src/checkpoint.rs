@@ -98,15 +98,20 @@ impl CustomOp1 for BlockCheckpoint {
             let _replay = ReplayGuard::new();
             self.block.forward(x.as_tensor(), &self.rope, 0, None, None, self.kernels)?
         };
-        let grads = (y * grad_res.detach())?.sum_all()?.backward()?;
-        for id in grads.get_ids() {
-            if *id != x.as_tensor().id() {
-                if let Some(g) = grads.get_id(*id) {
-                    self.sink.add(*id, g)?;
-                }
+        let objective = (y * grad_res.detach())?.sum_all()?;
+        // Only trainable variables' gradients leave the block; candle also leaves
+        // gradients for constant operands (masks, norm weights) in the store.
+        let variables: Vec<TensorId> =
+            objective.sorted_nodes().iter().filter(|t| t.is_variable() && t.id() != x.as_tensor().id()).map(|t| t.id()).collect();
+        let grads = objective.backward()?;
+        // Gradients computed from forward tensors still reference the replayed graph;
+        // detached, that graph is freed on return instead of living until the step ends.
+        for id in variables {
+            if let Some(g) = grads.get_id(id) {
+                self.sink.add(id, &g.detach())?;
             }
         }
-        Ok(grads.get(x.as_tensor()).cloned())
+        Ok(grads.get(x.as_tensor()).map(Tensor::detach))
     }
 }
 
