@@ -1,6 +1,6 @@
 //! Inverted dropout driven by a seeded generator, on only while training.
 
-use candle_core::{Result, Tensor};
+use candle_core::{Result, Shape, Tensor};
 use rand::rngs::StdRng;
 use rand::Rng;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,14 +28,16 @@ pub struct SeededDropout {
     p: f32,
     rng: Mutex<StdRng>,
     training: TrainingFlag,
-    /// The last mask drawn, replayed while a checkpointed block is recomputed.
-    last_mask: Mutex<Option<Tensor>>,
+    /// The generator as it was before the last draw, and that draw's shape: a
+    /// checkpointed block's recomputation draws the same mask again from it (a few
+    /// hundred bytes, where keeping the mask would hold a tensor per adapter).
+    last_draw: Mutex<Option<(StdRng, Shape)>>,
 }
 
 impl SeededDropout {
     /// Dropout with probability `p`, its own generator, and the set's training flag.
     pub fn new(p: f64, rng: StdRng, training: TrainingFlag) -> Self {
-        Self { p: p as f32, rng: Mutex::new(rng), training, last_mask: Mutex::new(None) }
+        Self { p: p as f32, rng: Mutex::new(rng), training, last_draw: Mutex::new(None) }
     }
 
     /// The drop probability.
@@ -55,21 +57,26 @@ impl SeededDropout {
         }
         if loran_model::checkpoint::is_replaying() {
             // Recomputing a checkpointed block: the forward pass's mask, not a new draw.
-            if let Some(mask) = self.last_mask.lock().expect("dropout mask poisoned").as_ref() {
-                if mask.dims() == x.dims() {
-                    return x * mask.to_dtype(x.dtype())?;
+            let last = self.last_draw.lock().expect("dropout state poisoned").clone();
+            if let Some((mut rng, shape)) = last {
+                if &shape == x.shape() {
+                    let mask = self.draw(&mut rng, x)?;
+                    return x * mask;
                 }
             }
         }
+        let mut rng = self.rng.lock().expect("dropout rng poisoned");
+        *self.last_draw.lock().expect("dropout state poisoned") = Some((rng.clone(), x.shape().clone()));
+        let mask = self.draw(&mut rng, x)?;
+        x * mask
+    }
+
+    /// A mask shaped like `x`: `1/(1-p)` with probability `1-p`, else 0.
+    fn draw(&self, rng: &mut StdRng, x: &Tensor) -> Result<Tensor> {
         let keep = 1.0 - self.p;
         let scale = 1.0 / keep;
-        let mask: Vec<f32> = {
-            let mut rng = self.rng.lock().expect("dropout rng poisoned");
-            (0..x.elem_count()).map(|_| if rng.random::<f32>() < keep { scale } else { 0.0 }).collect()
-        };
-        let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
-        *self.last_mask.lock().expect("dropout mask poisoned") = Some(mask.clone());
-        x * mask.to_dtype(x.dtype())?
+        let mask: Vec<f32> = (0..x.elem_count()).map(|_| if rng.random::<f32>() < keep { scale } else { 0.0 }).collect();
+        Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())
     }
 }
 
