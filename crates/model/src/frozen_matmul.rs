@@ -28,9 +28,11 @@ impl CustomOp1 for FrozenMatMul {
         let Some((start, end)) = layout.contiguous_offsets() else {
             return Err(Error::msg("frozen-matmul: the input must be contiguous"));
         };
-        let w = self.weight.dense()?;
-        let x = Tensor::from_slice(&data[start..end], layout.shape(), w.device())?;
-        let y = matmul_t(&x, &w)?;
+        let x = Tensor::from_slice(&data[start..end], layout.shape(), &candle_core::Device::Cpu)?;
+        let y = match &self.weight {
+            LinearWeight::Dense(w) => matmul_t_upcast(&x, w)?,
+            nf4 => matmul_t(&x, &nf4.dense()?)?,
+        };
         let shape = y.shape().clone();
         Ok((CpuStorage::F32(y.flatten_all()?.to_vec1::<f32>()?), shape))
     }
@@ -40,24 +42,56 @@ impl CustomOp1 for FrozenMatMul {
         let dims = grad_res.dims();
         let out_features = dims[dims.len() - 1];
         let rows = grad_res.elem_count() / out_features.max(1);
-        let dx = grad_res.reshape((rows, out_features))?.matmul(&w)?;
+        let g = grad_res.reshape((rows, out_features))?;
+        let dx = if w.dtype() == g.dtype() {
+            g.matmul(&w)?
+        } else {
+            // A 16-bit weight is widened a block of rows at a time: dx = Σ g[:, rows]·W[rows].
+            let mut dx: Option<Tensor> = None;
+            for (start, len) in row_blocks(w.dim(0)?) {
+                let part = g.narrow(1, start, len)?.contiguous()?.matmul(&w.narrow(0, start, len)?.to_dtype(g.dtype())?)?;
+                dx = Some(match dx {
+                    Some(sum) => (sum + part)?,
+                    None => part,
+                });
+            }
+            dx.ok_or_else(|| Error::msg("frozen-matmul: the weight has no rows"))?
+        };
         let mut in_dims = dims.to_vec();
         *in_dims.last_mut().expect("a gradient has at least one dim") = w.dim(1)?;
         Ok(Some(dx.reshape(in_dims)?))
     }
 }
 
+/// Rows of a 16-bit weight widened to f32 at once (8192 × 576 values: 18 MiB).
+const UPCAST_ROWS: usize = 8192;
+
+fn row_blocks(rows: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..rows).step_by(UPCAST_ROWS).map(move |start| (start, UPCAST_ROWS.min(rows - start)))
+}
+
+/// `x·Wᵀ` where `W` may be stored in a narrower float type than `x` (e.g. a bf16
+/// embedding used as the output head): widened a block of rows at a time, so no
+/// full-size copy of `W` ever exists.
+pub fn matmul_t_upcast(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+    if w.dtype() == x.dtype() {
+        return matmul_t(x, w);
+    }
+    let parts = row_blocks(w.dim(0)?)
+        .map(|(start, len)| matmul_t(x, &w.narrow(0, start, len)?.to_dtype(x.dtype())?))
+        .collect::<Result<Vec<_>>>()?;
+    Tensor::cat(&parts, candle_core::D::Minus1)
+}
+
 /// `x·Wᵀ` for a frozen `W`: through the input-gradient-only op when `x` is part
 /// of an f32 graph on the CPU, else a plain matmul (dequantizing NF4 first).
 pub fn frozen_matmul_t(x: &Tensor, weight: &LinearWeight) -> Result<Tensor> {
-    let dense = matches!(weight, LinearWeight::Dense(w) if w.dtype() == DType::F32);
+    let dense = matches!(weight, LinearWeight::Dense(w) if matches!(w.dtype(), DType::F32 | DType::BF16 | DType::F16));
     let nf4 = matches!(weight, LinearWeight::Nf4(_));
     if x.track_op() && x.dtype() == DType::F32 && x.device().is_cpu() && (dense || nf4) {
         return x.contiguous()?.apply_op1(FrozenMatMul { weight: weight.clone() });
     }
-    let w = weight.dense()?;
-    let w = if w.dtype() == x.dtype() { w } else { w.to_dtype(x.dtype())? };
-    matmul_t(x, &w)
+    matmul_t_upcast(x, &weight.dense()?)
 }
 
 #[cfg(test)]
@@ -68,16 +102,17 @@ mod tests {
 
     fn check(weight: LinearWeight) {
         let dev = Device::Cpu;
-        let w = weight.dense().unwrap();
+        let w = weight.dense().unwrap().to_dtype(DType::F32).unwrap();
+        let out = w.dim(0).unwrap();
         let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (2, 5, 64), &dev).unwrap()).unwrap();
-        let g = Tensor::randn(0f32, 1.0, (2, 5, 48), &dev).unwrap();
+        let g = Tensor::randn(0f32, 1.0, (2, 5, out), &dev).unwrap();
         let y = frozen_matmul_t(x.as_tensor(), &weight).unwrap();
         let reference = matmul_t(x.as_tensor(), &w).unwrap();
         let diff = (&y - &reference).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
         assert_eq!(diff, 0.0);
         let grads = (&y * &g).unwrap().sum_all().unwrap().backward().unwrap();
         let dx = grads.get(x.as_tensor()).unwrap();
-        let expected = g.reshape((10, 48)).unwrap().matmul(&w).unwrap().reshape((2, 5, 64)).unwrap();
+        let expected = g.reshape((10, out)).unwrap().matmul(&w).unwrap().reshape((2, 5, 64)).unwrap();
         let diff = (dx - expected).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
         assert!(diff < 1e-5, "{diff}");
         // Only x gets a gradient: nothing is stored for the frozen weight.
@@ -88,6 +123,24 @@ mod tests {
     #[test]
     fn dense_values_and_input_gradient_equal_the_plain_matmul() {
         check(LinearWeight::Dense(Tensor::randn(0f32, 0.05, (48, 64), &Device::Cpu).unwrap()));
+    }
+
+    #[test]
+    fn a_bf16_head_widened_by_blocks_equals_the_widened_matmul() {
+        // More rows than one widening block, so the forward concatenates and the backward sums.
+        let w = Tensor::randn(0f32, 0.05, (UPCAST_ROWS + 100, 64), &Device::Cpu).unwrap();
+        check(LinearWeight::Dense(w.to_dtype(DType::BF16).unwrap()));
+        let x = Tensor::randn(0f32, 1.0, (3, 64), &Device::Cpu).unwrap();
+        let wide = w.to_dtype(DType::BF16).unwrap().to_dtype(DType::F32).unwrap();
+        let diff = (matmul_t_upcast(&x, &w.to_dtype(DType::BF16).unwrap()).unwrap() - matmul_t(&x, &wide).unwrap())
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert_eq!(diff, 0.0);
     }
 
     #[test]

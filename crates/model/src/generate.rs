@@ -1,7 +1,7 @@
 //! Autoregressive decoding with a KV cache, and perplexity.
 
 use crate::kernels::Kernels;
-use crate::llama::Llama;
+use crate::llama::{BlockPrefix, Llama};
 use candle_core::{DType, IndexOp, Result, Tensor, D};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
 
@@ -95,28 +95,69 @@ pub fn left_pad_mask(pads: &[usize], t: usize, kv_len: usize, device: &candle_co
     Tensor::from_vec(data, (pads.len(), 1, t, kv_len), device)
 }
 
+/// Prompts laid out for batched decoding: left-padded to one width.
+struct PaddedPrompts {
+    ids: Tensor,
+    pads: Vec<usize>,
+    width: usize,
+}
+
+fn pad_prompts(prompts: &[Vec<u32>], device: &candle_core::Device) -> Result<PaddedPrompts> {
+    if prompts.is_empty() || prompts.iter().any(Vec::is_empty) {
+        candle_core::bail!("generate_batch: a prompt is empty");
+    }
+    let width = prompts.iter().map(Vec::len).max().unwrap_or(0);
+    let pads: Vec<usize> = prompts.iter().map(|p| width - p.len()).collect();
+    let mut ids = Vec::with_capacity(prompts.len() * width);
+    for (p, &pad) in prompts.iter().zip(&pads) {
+        ids.extend(std::iter::repeat_n(p[0], pad));
+        ids.extend_from_slice(p);
+    }
+    Ok(PaddedPrompts { ids: Tensor::from_vec(ids, (prompts.len(), width), device)?, pads, width })
+}
+
+/// Runs `prompts`, batched as [`generate_batch`] batches them, through the blocks
+/// below `cut` once. Models that differ from `model` only in blocks `cut..` (adapters
+/// trained above `cut`) can then decode these prompts with [`generate_batch_from`]
+/// without recomputing the frozen blocks.
+pub fn prefill_prompts(model: &Llama, prompts: &[Vec<u32>], cut: usize) -> Result<BlockPrefix> {
+    let mut model = model.clone();
+    model.set_kernels(Kernels::Fused);
+    let padded = pad_prompts(prompts, model.device())?;
+    let mask = left_pad_mask(&padded.pads, padded.width, padded.width, model.device())?;
+    model.prefill_prefix(&padded.ids, cut, Some(&mask))
+}
+
 /// Continues several prompts at once: left-padded, masked, one KV cache.
 ///
 /// RoPE only sees position differences, so shifting a row by its padding
 /// leaves its attention scores as they are alone; results match [`generate`]
 /// up to float summation order. Sampling uses seed `seed + row`.
 pub fn generate_batch(model: &Llama, prompts: &[Vec<u32>], opts: &GenerateOptions) -> Result<Vec<Generation>> {
+    generate_batch_from(model, prompts, opts, None)
+}
+
+/// [`generate_batch`], starting from `prefix` (made by [`prefill_prompts`] for the
+/// same prompts) instead of running the blocks below its cut. The result is the
+/// same as without it, bit for bit, when `model` matches the prefix's model there.
+pub fn generate_batch_from(model: &Llama, prompts: &[Vec<u32>], opts: &GenerateOptions, prefix: Option<&BlockPrefix>) -> Result<Vec<Generation>> {
     if prompts.is_empty() {
         return Ok(Vec::new());
-    }
-    if prompts.iter().any(Vec::is_empty) {
-        candle_core::bail!("generate_batch: a prompt is empty");
     }
     let mut model = model.clone();
     model.set_kernels(Kernels::Fused);
     let device = model.device().clone();
     let b = prompts.len();
-    let width = prompts.iter().map(Vec::len).max().unwrap_or(0);
-    let pads: Vec<usize> = prompts.iter().map(|p| width - p.len()).collect();
-    let mut ids = Vec::with_capacity(b * width);
-    for (p, &pad) in prompts.iter().zip(&pads) {
-        ids.extend(std::iter::repeat_n(p[0], pad));
-        ids.extend_from_slice(p);
+    let padded = pad_prompts(prompts, &device)?;
+    let (pads, width) = (padded.pads, padded.width);
+    if let Some(p) = prefix {
+        if p.rows() != b || p.positions() != width {
+            candle_core::bail!(
+                "generate_batch_from: the prefix covers {} prompts of width {}, but {b} prompts of width {width} were given",
+                p.rows(),
+                p.positions()
+            );
+        }
     }
     let mut processors: Vec<LogitsProcessor> = (0..b)
         .map(|r| {
@@ -129,13 +170,16 @@ pub fn generate_batch(model: &Llama, prompts: &[Vec<u32>], opts: &GenerateOption
         })
         .collect();
     let mut cache = model.new_cache(width + opts.max_new_tokens);
-    let mut input = Tensor::from_vec(ids, (b, width), &device)?;
+    let mut input = padded.ids;
     let mut out: Vec<Generation> = (0..b).map(|_| Generation { tokens: Vec::new(), stopped: false }).collect();
     let mut pos = 0;
     for _ in 0..opts.max_new_tokens {
         let t = input.dim(1)?;
         let mask = left_pad_mask(&pads, t, pos + t, &device)?;
-        let hidden = model.forward_hidden(&input, pos, Some(&mut cache), Some(&mask))?;
+        let hidden = match prefix {
+            Some(p) if pos == 0 => model.forward_from_prefix(p, &mut cache, Some(&mask))?,
+            _ => model.forward_hidden(&input, pos, Some(&mut cache), Some(&mask))?,
+        };
         pos += t;
         let last = hidden.i((.., t - 1))?;
         let logits = model.logits(&last)?.to_dtype(DType::F32)?;
@@ -187,4 +231,58 @@ pub fn perplexity(model: &Llama, ids: &[u32]) -> Result<Perplexity> {
     let nll_per_token: Vec<f64> = picked.iter().map(|&lp| -(lp as f64)).collect();
     let mean_nll = nll_per_token.iter().sum::<f64>() / nll_per_token.len() as f64;
     Ok(Perplexity { ppl: mean_nll.exp(), mean_nll, nll_per_token })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::tiny_model;
+
+    fn prompts() -> Vec<Vec<u32>> {
+        vec![vec![5, 77, 140], vec![9, 200, 33, 1, 260, 17, 18], vec![42, 8]]
+    }
+
+    /// The tiny model with block 1's q_proj changed: it agrees with `tiny_model(seed)` below block 1 only.
+    fn changed_above_block_1(seed: u64) -> Llama {
+        let mut model = tiny_model(seed).unwrap();
+        let q = model.linear_mut("model.layers.1.self_attn.q_proj").unwrap();
+        let w = (q.base().weight().unwrap() * 1.5).unwrap();
+        q.base_mut().set_weight(w).unwrap();
+        model
+    }
+
+    #[test]
+    fn a_shared_prefix_gives_the_states_and_tokens_of_a_full_pass() {
+        let base = tiny_model(3).unwrap();
+        let changed = changed_above_block_1(3);
+        let prefix = prefill_prompts(&base, &prompts(), 1).unwrap();
+        assert_eq!((prefix.cut(), prefix.rows(), prefix.positions()), (1, 3, 7));
+
+        // The first step's final states are bit-identical to the uncut pass of the changed model.
+        let mut fused = changed.clone();
+        fused.set_kernels(Kernels::Fused);
+        let padded = pad_prompts(&prompts(), fused.device()).unwrap();
+        let mask = left_pad_mask(&padded.pads, 7, 7, fused.device()).unwrap();
+        let full = fused.forward_hidden(&padded.ids, 0, Some(&mut fused.new_cache(16)), Some(&mask)).unwrap();
+        let mut cache = fused.new_cache(16);
+        let cut = fused.forward_from_prefix(&prefix, &mut cache, Some(&mask)).unwrap();
+        let diff = (full - cut).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert_eq!(diff, 0.0);
+        assert_eq!(cache.seq_len(), 7);
+
+        let opts = GenerateOptions { max_new_tokens: 10, decoding: Decoding::Greedy, stop_tokens: vec![] };
+        let with_prefix = generate_batch_from(&changed, &prompts(), &opts, Some(&prefix)).unwrap();
+        assert_eq!(with_prefix, generate_batch(&changed, &prompts(), &opts).unwrap());
+        // The change above the cut matters: the base model decodes differently.
+        assert_ne!(with_prefix, generate_batch(&base, &prompts(), &opts).unwrap());
+    }
+
+    #[test]
+    fn a_prefix_of_other_prompts_is_refused() {
+        let model = tiny_model(3).unwrap();
+        let prefix = prefill_prompts(&model, &prompts()[..2], 1).unwrap();
+        let opts = GenerateOptions { max_new_tokens: 2, decoding: Decoding::Greedy, stop_tokens: vec![] };
+        let err = generate_batch_from(&model, &prompts(), &opts, Some(&prefix)).unwrap_err().to_string();
+        assert!(err.contains("covers 2 prompts"), "{err}");
+    }
 }

@@ -16,6 +16,34 @@ use candle_nn::kv_cache::KvCache;
 use candle_nn::VarBuilder;
 use std::sync::Arc;
 
+/// Prompts after the frozen blocks below `cut`: those blocks' keys and values and
+/// the residual states entering block `cut` (see [`Llama::prefill_prefix`]). Cells
+/// whose adapters all sit at or above `cut` can share one.
+#[derive(Debug, Clone)]
+pub struct BlockPrefix {
+    cut: usize,
+    positions: usize,
+    kv: Vec<(Tensor, Tensor)>,
+    hidden: Tensor,
+}
+
+impl BlockPrefix {
+    /// The first block not included.
+    pub fn cut(&self) -> usize {
+        self.cut
+    }
+
+    /// Prompt positions covered (the padded prompt width).
+    pub fn positions(&self) -> usize {
+        self.positions
+    }
+
+    /// Prompts (batch rows) covered.
+    pub fn rows(&self) -> usize {
+        self.hidden.dim(0).unwrap_or(0)
+    }
+}
+
 /// Key/value caches of every block, for incremental decoding.
 #[derive(Debug, Clone)]
 pub struct Cache {
@@ -100,9 +128,37 @@ impl Llama {
         self.embed_tokens.device()
     }
 
-    /// The weights' dtype.
+    /// The compute dtype of activations (the dtype the model was loaded in).
     pub fn dtype(&self) -> DType {
+        self.rope.dtype()
+    }
+
+    /// The dtype the token embedding (and an untied output head) is stored in.
+    pub fn embedding_dtype(&self) -> DType {
         self.embed_tokens.dtype()
+    }
+
+    /// Stores the token embedding and output head in `dtype`; lookups and the head's
+    /// matmul widen them back to the compute dtype (the head a block of rows at a time).
+    /// QLoRA keeps every weight it does not quantize in its 16-bit type: see
+    /// [`Llama::quantize_for_qlora`].
+    pub fn set_embedding_dtype(&mut self, dtype: DType) -> Result<()> {
+        self.embed_tokens = self.embed_tokens.to_dtype(dtype)?;
+        if let Some(head) = &self.lm_head {
+            self.lm_head = Some(head.to_dtype(dtype)?);
+        }
+        Ok(())
+    }
+
+    /// QLoRA's storage: decoder linears as `mode` says and, when that quantizes, the
+    /// token embedding and output head in bf16 (the 16-bit type QLoRA keeps its
+    /// unquantized weights in; norms are a few kB and stay as they are).
+    pub fn quantize_for_qlora(&mut self, mode: QuantMode) -> Result<()> {
+        self.quantize_linears(mode)?;
+        if mode != QuantMode::None {
+            self.set_embedding_dtype(DType::BF16)?;
+        }
+        Ok(())
     }
 
     /// Which kernels the forward uses (see [`Kernels`]).
@@ -207,7 +263,7 @@ impl Llama {
     /// Token embeddings of `ids` (`[batch, seq]` u32) as `[batch, seq, hidden]`.
     pub fn embed(&self, ids: &Tensor) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
-        self.embed_tokens.index_select(&ids.flatten_all()?, 0)?.reshape((b, t, self.cfg.hidden_size))
+        self.embed_tokens.index_select(&ids.flatten_all()?, 0)?.to_dtype(self.dtype())?.reshape((b, t, self.cfg.hidden_size))
     }
 
     /// Final normalised hidden states `[batch, seq, hidden]` for `ids` at positions `start..`.
@@ -234,6 +290,44 @@ impl Llama {
             }
             let layer_cache = cache.as_deref_mut().map(|c| &mut c.layers[i]);
             h = layer.forward(&h, &self.rope, start, layer_cache, mask, self.kernels)?;
+        }
+        self.norm.forward(&h, self.kernels)
+    }
+
+    /// Runs prompts `ids` (masked by `mask`, as in a first decoding step) through
+    /// blocks `0..cut` with a KV cache, keeping those blocks' keys and values and the
+    /// states entering block `cut`. [`Llama::forward_from_prefix`] finishes the pass.
+    pub fn prefill_prefix(&self, ids: &Tensor, cut: usize, mask: Option<&Tensor>) -> Result<BlockPrefix> {
+        let (_, t) = ids.dims2()?;
+        let cut = cut.min(self.layers.len());
+        let mut cache = self.new_cache(t);
+        let mut h = self.embed(ids)?;
+        for (layer, layer_cache) in self.layers[..cut].iter().zip(cache.layers.iter_mut()) {
+            h = layer.forward(&h, &self.rope, 0, Some(layer_cache), mask, self.kernels)?;
+        }
+        let mut kv = Vec::with_capacity(cut);
+        for layer_cache in &cache.layers[..cut] {
+            match (layer_cache.k()?, layer_cache.v()?) {
+                (Some(k), Some(v)) => kv.push((k, v)),
+                _ => candle_core::bail!("prefill_prefix: a block cached no keys"),
+            }
+        }
+        Ok(BlockPrefix { cut, positions: t, kv, hidden: h })
+    }
+
+    /// Final normalised states of the prompts of `prefix`, as [`Llama::forward_hidden`]
+    /// from position 0 with `cache` and `mask` would give them: blocks `cut..` run on the
+    /// prefix's states, and `cache` (empty) receives every block's keys and values.
+    pub fn forward_from_prefix(&self, prefix: &BlockPrefix, cache: &mut Cache, mask: Option<&Tensor>) -> Result<Tensor> {
+        if cache.seq_len() != 0 || cache.layers.len() != self.layers.len() {
+            candle_core::bail!("forward_from_prefix: the cache must be empty and sized for this model");
+        }
+        for ((k, v), layer_cache) in prefix.kv.iter().zip(cache.layers.iter_mut()) {
+            layer_cache.append(k, v)?;
+        }
+        let mut h = prefix.hidden.clone();
+        for (layer, layer_cache) in self.layers.iter().zip(cache.layers.iter_mut()).skip(prefix.cut) {
+            h = layer.forward(&h, &self.rope, 0, Some(layer_cache), mask, self.kernels)?;
         }
         self.norm.forward(&h, self.kernels)
     }

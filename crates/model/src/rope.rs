@@ -24,6 +24,11 @@ impl Rope {
         Ok(Self { cos: angles.cos()?.to_dtype(dtype)?, sin: angles.sin()?.to_dtype(dtype)? })
     }
 
+    /// The tables' dtype (the model's compute dtype).
+    pub fn dtype(&self) -> candle_core::DType {
+        self.cos.dtype()
+    }
+
     /// Number of positions the tables cover.
     pub fn max_positions(&self) -> usize {
         self.cos.dim(0).unwrap_or(0)

@@ -77,3 +77,37 @@ fn a_non_finite_weight_is_an_error_naming_the_layer() {
     assert!(!err.contains('\n'), "{err}");
     assert!(err.contains("model.layers.1.mlp.up_proj") && err.contains("inf") && err.contains("[3, 5]"), "{err}");
 }
+
+#[test]
+fn qlora_storage_keeps_the_embedding_in_bf16_and_computes_as_if_widened() {
+    let mut qlora = tiny_model(random_weights(&tiny_config(), 4));
+    let mut widened = qlora.clone();
+    qlora.quantize_for_qlora(QuantMode::Nf4).unwrap();
+    assert_eq!((qlora.embedding_dtype(), qlora.dtype()), (DType::BF16, DType::F32));
+    // The reference: the same NF4 linears over an f32 embedding holding the bf16-rounded values.
+    widened.quantize_linears(QuantMode::Nf4).unwrap();
+    widened.set_embedding_dtype(DType::BF16).unwrap();
+    widened.set_embedding_dtype(DType::F32).unwrap();
+    assert_eq!(widened.embedding_dtype(), DType::F32);
+    let (a, b) = (qlora.forward(&ids(), 0, None).unwrap(), widened.forward(&ids(), 0, None).unwrap());
+    assert_eq!(a.dtype(), DType::F32);
+    assert_eq!(max_abs_diff(&a, &b), 0.0);
+
+    // In a graph the bf16 head passes gradients to the hidden states like the widened one.
+    let grad_of = |model: &Llama| {
+        let mut model = model.clone();
+        model.set_kernels(Kernels::Differentiable);
+        let h = Var::from_tensor(&model.embed(&ids()).unwrap()).unwrap();
+        let logits = model.logits(&model.forward_from(h.as_tensor(), 0).unwrap()).unwrap();
+        let grads = logits.sqr().unwrap().mean_all().unwrap().backward().unwrap();
+        grads.get(h.as_tensor()).unwrap().clone()
+    };
+    let (ga, gb) = (grad_of(&qlora), grad_of(&widened));
+    let scale = gb.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+    assert!(scale > 0.0 && max_abs_diff(&ga, &gb) <= 1e-5 * scale, "{} vs scale {scale}", max_abs_diff(&ga, &gb));
+
+    // `none` leaves everything as loaded.
+    let mut dense = tiny_model(random_weights(&tiny_config(), 4));
+    dense.quantize_for_qlora(QuantMode::None).unwrap();
+    assert_eq!(dense.embedding_dtype(), DType::F32);
+}

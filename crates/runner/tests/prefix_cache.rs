@@ -55,3 +55,35 @@ fn cached_prefix_gives_the_same_loss_and_gradients() {
     }
     assert!(cache.len() >= 3 && cache.len() <= 6);
 }
+
+#[test]
+fn evaluation_prompts_cached_below_the_adapters_decode_as_without_the_cache() {
+    use loran_model::generate::{generate_batch, generate_batch_from, Decoding, GenerateOptions};
+    use loran_runner::run::prefix::PromptPrefixes;
+    use std::sync::Arc;
+    let base = loran_model::fixtures::tiny_model(32).unwrap();
+    let mut tuned = base.clone();
+    let adapter = AdapterConfig { r: 4, alpha: 8.0, dropout: 0.0, layers: Some(LayerSelection::Last { last: 1 }), ..AdapterConfig::default() };
+    let set = AdapterSet::attach(&mut tuned, &adapter, 0).unwrap();
+    for (i, (name, var)) in set.named_parameters().into_iter().enumerate() {
+        if name.ends_with("lora_B.weight") {
+            var.set(&uniform(var.dims(), 0.5, 70 + i as u64)).unwrap();
+        }
+    }
+    let cut = set.lowest_layer().unwrap();
+    let prompts = vec![vec![3u32, 14, 15, 92], vec![65, 35], vec![89, 79, 32, 38, 46]];
+    let opts = GenerateOptions { max_new_tokens: 8, decoding: Decoding::Greedy, stop_tokens: vec![] };
+
+    // The first cell (the base model here) fills the cache; a tuned cell reads it.
+    let prefixes = PromptPrefixes::new(cut);
+    let first = prefixes.batch(0, &base, &prompts).unwrap();
+    let again = prefixes.batch(0, &tuned, &prompts).unwrap();
+    assert!(Arc::ptr_eq(&first, &again), "same prompts, same batch: computed once");
+    let cached = generate_batch_from(&tuned, &prompts, &opts, Some(&again)).unwrap();
+    assert_eq!(cached, generate_batch(&tuned, &prompts, &opts).unwrap());
+    assert_ne!(cached, generate_batch(&base, &prompts, &opts).unwrap(), "the adapter changes the answers");
+
+    // Other prompts under the same batch index are recomputed, not served stale.
+    let other = vec![vec![1u32, 2, 3]];
+    assert_eq!(prefixes.batch(0, &base, &other).unwrap().rows(), 1);
+}

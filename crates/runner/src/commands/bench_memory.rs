@@ -48,6 +48,8 @@ struct Measured {
     train_peak_mb: f64,
     linear_weight_mb: f64,
     bits_per_linear_param: f64,
+    embedding_mb: f64,
+    embedding_dtype: String,
     peak_reset: bool,
 }
 
@@ -61,9 +63,11 @@ fn child(args: &BenchMemoryArgs, quant_name: &str) -> Result<Measured> {
     let loaded = args.model.load()?;
     let mut model = loaded.model.clone();
     drop(loaded);
-    model.quantize_linears(quant)?;
+    model.quantize_for_qlora(quant)?;
     loran_runner::alloc::release_free_memory();
     let bytes = model.linear_storage_bytes();
+    let embedding_bytes = model.config().vocab_size * model.config().hidden_size * model.embedding_dtype().size_in_bytes();
+    let embedding_dtype = format!("{:?}", model.embedding_dtype()).to_lowercase();
     let params: usize = model.linears().iter().map(|l| l.base().in_features() * l.base().out_features()).sum();
     let after_load_rss_mb = env::rss_mb();
     let load_peak_mb = env::peak_rss_mb();
@@ -98,6 +102,8 @@ fn child(args: &BenchMemoryArgs, quant_name: &str) -> Result<Measured> {
         train_peak_mb: env::peak_rss_mb(),
         linear_weight_mb: bytes as f64 / (1024.0 * 1024.0),
         bits_per_linear_param: 8.0 * bytes as f64 / params as f64,
+        embedding_mb: embedding_bytes as f64 / (1024.0 * 1024.0),
+        embedding_dtype,
         peak_reset,
     })
 }
@@ -146,10 +152,12 @@ pub fn run(args: BenchMemoryArgs) -> Result<()> {
     );
     for m in [&dense, &nf4, &nf4_dq] {
         println!(
-            "  base {:<7} linear weights {:>6.1} MiB ({:.3} bits/param); RSS after load {:>6.0} MiB; peak while training {:>6.0} MiB{}",
+            "  base {:<7} linear weights {:>6.1} MiB ({:.3} bits/param), embedding {:>5.1} MiB ({}); RSS after load {:>6.0} MiB; peak while training {:>6.0} MiB{}",
             m.quant,
             m.linear_weight_mb,
             m.bits_per_linear_param,
+            m.embedding_mb,
+            m.embedding_dtype,
             m.after_load_rss_mb,
             m.train_peak_mb,
             if m.peak_reset { "" } else { " (peak counter could not be reset: includes loading)" }

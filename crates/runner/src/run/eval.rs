@@ -5,7 +5,8 @@ use crate::run::record::PredictionRecord;
 use anyhow::{anyhow, Result};
 use loran_datasets::{parse_label, tokenize_prompt, LoadedTask, TaskKind, TokenLimits};
 use loran_metrics::{classify, corpus_rouge, RougeVariant};
-use loran_model::generate::{generate_batch, Decoding, GenerateOptions};
+use crate::run::prefix::PromptPrefixes;
+use loran_model::generate::{generate_batch, generate_batch_from, Decoding, GenerateOptions};
 use loran_model::Llama;
 use std::collections::BTreeMap;
 use tokenizers::Tokenizer;
@@ -23,13 +24,15 @@ pub struct EvalOutcome {
 
 /// Generates an answer for up to `cfg.max_examples` test examples and scores them.
 ///
-/// `on_example(done, total)` reports progress.
+/// `prefixes`, when given, holds (or receives) the prompts' states below the lowest
+/// adapted block, shared with other cells. `on_example(done, total)` reports progress.
 pub fn evaluate(
     model: &Llama,
     tokenizer: &Tokenizer,
     task: &LoadedTask,
     cfg: &EvalConfig,
     limits: &TokenLimits,
+    prefixes: Option<&PromptPrefixes>,
     on_example: &mut dyn FnMut(usize, usize),
 ) -> Result<EvalOutcome> {
     let examples: Vec<_> = task.splits.test.iter().take(cfg.max_examples).collect();
@@ -50,9 +53,13 @@ pub fn evaluate(
     order.sort_by_key(|&i| prompts[i].len());
     let mut generated = vec![String::new(); prompts.len()];
     let mut done = 0;
-    for chunk in order.chunks(cfg.batch_size.max(1)) {
+    for (index, chunk) in order.chunks(cfg.batch_size.max(1)).enumerate() {
         let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| prompts[i].clone()).collect();
-        for (&i, out) in chunk.iter().zip(generate_batch(model, &batch, &opts)?) {
+        let outs = match prefixes {
+            Some(p) => generate_batch_from(model, &batch, &opts, Some(p.batch(index, model, &batch)?.as_ref()))?,
+            None => generate_batch(model, &batch, &opts)?,
+        };
+        for (&i, out) in chunk.iter().zip(outs) {
             let text = tokenizer.decode(&out.tokens, true).map_err(|e| anyhow!("decoding an answer: {e}"))?;
             generated[i] = text.trim().to_string();
         }

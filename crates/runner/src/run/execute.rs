@@ -4,7 +4,7 @@ use crate::grid::Cell;
 use crate::run::dir::RunDir;
 use crate::run::config::RunConfig;
 use crate::run::env;
-use crate::run::prefix::PrefixCache;
+use crate::run::prefix::{PrefixCache, PromptPrefixes};
 use crate::run::eval::evaluate;
 use crate::run::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
 use crate::run::loss::target_loss;
@@ -24,12 +24,13 @@ pub struct Resources {
     models: HashMap<String, Arc<LoadedModel>>,
     tasks: HashMap<String, Arc<LoadedTask>>,
     prefixes: HashMap<String, Arc<PrefixCache>>,
+    prompt_prefixes: HashMap<String, Arc<PromptPrefixes>>,
 }
 
 impl Resources {
     /// Empty caches over the given asset store.
     pub fn new(store: loran_assets::Store) -> Self {
-        Self { store, models: HashMap::new(), tasks: HashMap::new(), prefixes: HashMap::new() }
+        Self { store, models: HashMap::new(), tasks: HashMap::new(), prefixes: HashMap::new(), prompt_prefixes: HashMap::new() }
     }
 
     /// The model `name` with its base linears stored as `quant` (loaded and quantized once).
@@ -52,7 +53,7 @@ impl Resources {
             return Ok(dense);
         }
         let mut model = dense.model.clone();
-        model.quantize_linears(quant).with_context(|| format!("quantizing model `{name}` (key `quant`)"))?;
+        model.quantize_for_qlora(quant).with_context(|| format!("quantizing model `{name}` (key `quant`)"))?;
         let quantized = Arc::new(LoadedModel { model, tokenizer: dense.tokenizer.clone(), source: dense.source.clone() });
         self.models.insert(key, quantized.clone());
         Ok(quantized)
@@ -71,6 +72,23 @@ impl Resources {
             cfg.train.max_target_tokens
         );
         Ok(self.prefixes.entry(key).or_insert_with(|| Arc::new(PrefixCache::new(cut))).clone())
+    }
+
+    /// The evaluation-prompt prefixes shared by cells with the same model, data, prompt
+    /// limits, evaluation batches and cut.
+    fn prompt_prefixes(&mut self, cfg: &RunConfig, cut: usize) -> Result<Arc<PromptPrefixes>> {
+        let key = format!(
+            "{}\u{1f}{:?}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{cut}",
+            cfg.model,
+            cfg.quant,
+            cfg.task,
+            serde_json::to_string(&cfg.data)?,
+            cfg.train.max_len,
+            cfg.train.max_target_tokens,
+            cfg.eval.max_examples,
+            cfg.eval.batch_size
+        );
+        Ok(self.prompt_prefixes.entry(key).or_insert_with(|| Arc::new(PromptPrefixes::new(cut))).clone())
     }
 
     fn task(&mut self, name: &str, opts: &TaskOptions) -> Result<Arc<LoadedTask>> {
@@ -218,6 +236,8 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     } else {
         None
     };
+    // Blocks below the lowest adapter stay the frozen base, whether merged or not.
+    let cut = set.lowest_layer();
     let mut set = set;
     if !set.is_empty() {
         // Exact for mergeable methods, and generation then runs at base-model speed.
@@ -235,7 +255,11 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
             log(&format!("  eval {done}/{total}"));
         }
     };
-    let eval = evaluate(&model, &loaded.tokenizer, &task, &cfg.eval, &limits, &mut on_example)?;
+    let prompt_prefixes = match cut {
+        Some(cut) if cut > 0 && cfg.train.cache_frozen_prefix => Some(resources.prompt_prefixes(cfg, cut)?),
+        _ => None,
+    };
+    let eval = evaluate(&model, &loaded.tokenizer, &task, &cfg.eval, &limits, prompt_prefixes.as_deref(), &mut on_example)?;
     dir.write_predictions(&eval.predictions)?;
     result.metrics = eval.metrics;
     if let Some(loss) = teacher_forced {
@@ -247,8 +271,10 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     Ok(())
 }
 
-/// Replaces every quantized base linear by the dense weight it dequantizes to.
+/// Replaces every quantized base linear by the dense weight it dequantizes to, and
+/// widens a 16-bit embedding back to the compute dtype (exact).
 fn dequantize_for_eval(model: &mut loran_model::Llama) -> Result<()> {
+    model.set_embedding_dtype(model.dtype())?;
     let names: Vec<String> = model.linears().iter().map(|l| l.name().to_string()).collect();
     for name in names {
         let linear = model.linear_mut(&name).expect("a name of this model");

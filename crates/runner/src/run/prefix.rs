@@ -5,9 +5,10 @@
 
 use candle_core::{Result, Tensor};
 use loran_datasets::{Batch, TokenizedExample};
-use loran_model::{Kernels, Llama};
+use loran_model::generate::prefill_prompts;
+use loran_model::{BlockPrefix, Kernels, Llama};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Per-example residual states entering block `cut`.
 #[derive(Debug)]
@@ -67,5 +68,40 @@ impl PrefixCache {
             rows.push(padded);
         }
         Tensor::stack(&rows, 0)
+    }
+}
+
+/// Evaluation prompts after the frozen blocks below `cut`, one [`BlockPrefix`] per
+/// generation batch: every cell that evaluates the same prompts with adapters at or
+/// above `cut` decodes from them instead of re-running those blocks (see
+/// [`loran_model::generate::generate_batch_from`]; the results are bit-identical).
+#[derive(Debug)]
+pub struct PromptPrefixes {
+    cut: usize,
+    batches: Mutex<HashMap<usize, (Vec<Vec<u32>>, Arc<BlockPrefix>)>>,
+}
+
+impl PromptPrefixes {
+    /// An empty cache for prompts cut before block `cut`.
+    pub fn new(cut: usize) -> Self {
+        Self { cut, batches: Mutex::new(HashMap::new()) }
+    }
+
+    /// The block the cached states enter.
+    pub fn cut(&self) -> usize {
+        self.cut
+    }
+
+    /// The prefix of generation batch `index`, made from `model` (whose blocks below
+    /// the cut must be the frozen base) the first time, or again if its prompts changed.
+    pub fn batch(&self, index: usize, model: &Llama, prompts: &[Vec<u32>]) -> Result<Arc<BlockPrefix>> {
+        if let Some((cached_prompts, prefix)) = self.batches.lock().expect("prompt prefixes poisoned").get(&index) {
+            if cached_prompts.as_slice() == prompts {
+                return Ok(prefix.clone());
+            }
+        }
+        let prefix = Arc::new(prefill_prompts(model, prompts, self.cut)?);
+        self.batches.lock().expect("prompt prefixes poisoned").insert(index, (prompts.to_vec(), prefix.clone()));
+        Ok(prefix)
     }
 }
