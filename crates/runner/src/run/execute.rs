@@ -23,8 +23,14 @@ pub struct Resources {
     store: loran_assets::Store,
     models: HashMap<String, Arc<LoadedModel>>,
     tasks: HashMap<String, Arc<LoadedTask>>,
-    prefixes: HashMap<String, Arc<PrefixCache>>,
-    prompt_prefixes: HashMap<String, Arc<PromptPrefixes>>,
+    prefixes: HashMap<(String, usize), Arc<PrefixCache>>,
+    prompt_prefixes: HashMap<(String, usize), Arc<PromptPrefixes>>,
+}
+
+/// The largest cut of a cache in `map` under `key`: where a cell without adapters can
+/// start (every block of the base model is frozen, so any cut gives the same states).
+fn largest_cut<T>(map: &HashMap<(String, usize), T>, key: &str) -> Option<usize> {
+    map.keys().filter(|(k, _)| k == key).map(|(_, cut)| *cut).max()
 }
 
 impl Resources {
@@ -59,36 +65,49 @@ impl Resources {
         Ok(quantized)
     }
 
-    /// The prefix cache shared by cells with the same model, data, token limits and cut,
-    /// for the examples of `split` (`train` or `test`).
-    fn prefix(&mut self, cfg: &RunConfig, cut: usize, split: &str) -> Result<Arc<PrefixCache>> {
-        let key = format!(
-            "{split}\u{1f}{}\u{1f}{:?}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{cut}",
+    /// What the frozen-prefix caches of `split` (`train` or `test`) share besides the
+    /// cut: model, storage, task, data and token limits.
+    fn prefix_key(cfg: &RunConfig, split: &str) -> Result<String> {
+        Ok(format!(
+            "{split}\u{1f}{}\u{1f}{:?}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
             cfg.model,
             cfg.quant,
             cfg.task,
             serde_json::to_string(&cfg.data)?,
             cfg.train.max_len,
             cfg.train.max_target_tokens
-        );
+        ))
+    }
+
+    /// The prefix cache shared by cells with the same model, data, token limits and cut,
+    /// for the examples of `split` (`train` or `test`).
+    fn prefix(&mut self, cfg: &RunConfig, cut: usize, split: &str) -> Result<Arc<PrefixCache>> {
+        let key = (Self::prefix_key(cfg, split)?, cut);
         Ok(self.prefixes.entry(key).or_insert_with(|| Arc::new(PrefixCache::new(cut))).clone())
+    }
+
+    /// The cut a cell without adapters uses for `split`: the largest one already cached
+    /// for its model and data (so zero-shot cells reuse what adapted cells computed), or
+    /// `layers` (every block) when nothing is cached yet.
+    fn base_cut(&self, cfg: &RunConfig, split: &str, layers: usize) -> Result<usize> {
+        Ok(largest_cut(&self.prefixes, &Self::prefix_key(cfg, split)?).unwrap_or(layers))
+    }
+
+    /// What evaluation-prompt caches share besides the cut.
+    fn prompt_key(cfg: &RunConfig) -> Result<String> {
+        Ok(format!("{}\u{1f}{}\u{1f}{}", Self::prefix_key(cfg, "prompts")?, cfg.eval.max_examples, cfg.eval.batch_size))
     }
 
     /// The evaluation-prompt prefixes shared by cells with the same model, data, prompt
     /// limits, evaluation batches and cut.
     fn prompt_prefixes(&mut self, cfg: &RunConfig, cut: usize) -> Result<Arc<PromptPrefixes>> {
-        let key = format!(
-            "{}\u{1f}{:?}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{cut}",
-            cfg.model,
-            cfg.quant,
-            cfg.task,
-            serde_json::to_string(&cfg.data)?,
-            cfg.train.max_len,
-            cfg.train.max_target_tokens,
-            cfg.eval.max_examples,
-            cfg.eval.batch_size
-        );
+        let key = (Self::prompt_key(cfg)?, cut);
         Ok(self.prompt_prefixes.entry(key).or_insert_with(|| Arc::new(PromptPrefixes::new(cut))).clone())
+    }
+
+    /// The evaluation-prompt cut already cached for a cell without adapters, if any.
+    fn base_prompt_cut(&self, cfg: &RunConfig) -> Result<Option<usize>> {
+        Ok(largest_cut(&self.prompt_prefixes, &Self::prompt_key(cfg)?))
     }
 
     fn task(&mut self, name: &str, opts: &TaskOptions) -> Result<Arc<LoadedTask>> {
@@ -236,8 +255,12 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     } else {
         None
     };
-    // Blocks below the lowest adapter stay the frozen base, whether merged or not.
-    let cut = set.lowest_layer();
+    // Blocks below the lowest adapter stay the frozen base, whether merged or not;
+    // without adapters every block is, and the cached prompts of other cells serve.
+    let cut = match set.lowest_layer() {
+        Some(cut) => Some(cut),
+        None => resources.base_prompt_cut(cfg)?,
+    };
     let mut set = set;
     if !set.is_empty() {
         // Exact for mergeable methods, and generation then runs at base-model speed.
@@ -307,7 +330,10 @@ fn test_loss(
         .take(cfg.eval.max_examples)
         .map(|ex| tokenize_for_training(&loaded.tokenizer, &task.template, ex, &limits, eos))
         .collect::<Result<Vec<_>, _>>()?;
-    let cut = set.lowest_layer().unwrap_or(model.config().num_hidden_layers);
+    let cut = match set.lowest_layer() {
+        Some(cut) => cut,
+        None => resources.base_cut(cfg, "test", model.config().num_hidden_layers)?,
+    };
     let cache = if cut > 0 && cfg.train.cache_frozen_prefix { Some(resources.prefix(cfg, cut, "test")?) } else { None };
     set.set_training(false);
     let (mut sum, mut count) = (0.0f64, 0usize);
