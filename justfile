@@ -52,9 +52,12 @@ bench-train: assets
 bench-loran: assets
     RAYON_NUM_THREADS={{threads}} {{loran}} bench-loran
 
-# Peak RSS of QLoRA (NF4 base) against f32 LoRA training, each in its own process (printed, never asserted).
+# Peak RSS of QLoRA (NF4 base) against f32 LoRA training, each in its own process (printed, never asserted):
+# QLoRA's recipe (activation checkpointing) at 1x128 and 4x128, then 1x128 keeping every activation.
 bench-memory: assets
-    RAYON_NUM_THREADS={{threads}} {{loran}} bench-memory
+    RAYON_NUM_THREADS={{threads}} {{loran}} bench-memory --batch 1 --seq 128 --checkpointing
+    RAYON_NUM_THREADS={{threads}} {{loran}} bench-memory --batch 4 --seq 128 --checkpointing
+    RAYON_NUM_THREADS={{threads}} {{loran}} bench-memory --batch 1 --seq 128
 
 # Chat with the base model: `just chat "Why is the sky blue?"`.
 chat prompt:
