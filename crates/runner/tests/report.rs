@@ -251,6 +251,9 @@ fn render_counts_runs_and_writes_every_file() {
             "loss_curves.png",
             "metric_bars.svg",
             "metric_bars.png",
+            // The fixture has LoRAN runs.
+            "activation_shapes.svg",
+            "activation_shapes.png",
         ]
         .iter()
         .map(|f| figure(grid.path(), f))
@@ -424,7 +427,7 @@ fn rendering_twice_is_byte_identical() {
     let second = render(grid.path()).unwrap();
     assert_eq!(first, second);
     let after = read_all(&second);
-    assert_eq!(before.len(), 5);
+    assert_eq!(before.len(), 7);
     for ((a, b), path) in before
         .iter()
         .zip(&after)

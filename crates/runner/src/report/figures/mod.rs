@@ -1,11 +1,14 @@
 //! The report figures, each written as SVG and PNG under `results/<grid>/figures/`.
 //!
 //! - [`loss`]: `loss_curves` — raw and EMA-smoothed training loss per run, a panel per task;
-//! - [`bars`]: `metric_bars` — mean ± sample std of each task's primary metric per group.
+//! - [`bars`]: `metric_bars` — mean ± sample std of each task's primary metric per group;
+//! - [`activations`]: `activation_shapes` — f and f′ of every registered activation and
+//!   Sinter's ripple (written for grids with LoRAN runs).
 //!
 //! Text uses the bundled DejaVu Sans ([`crate::report::font`]); colours are per group and
 //! shared by both figures ([`palette::GroupPalette`]).
 
+pub mod activations;
 pub mod bars;
 pub mod canvas;
 pub mod layout;
@@ -34,6 +37,10 @@ pub fn write_figures(grid_dir: &Path, runs: &[LoadedRun]) -> Result<Vec<PathBuf>
     let bars_title = format!("{grid}: primary metric per group (mean ± sample std over seeds)");
     if let Some(fig) = bars::BarFigure::from_runs(runs, &palette, &bars_title) {
         written.extend(canvas::save_figure(&fig, &dir, bars::STEM)?);
+    }
+    if runs.iter().any(|r| r.result.method.starts_with("loran")) {
+        let fig = activations::ActivationFigure::registered(&format!("{grid}: LoRAN activations at their default parameters"))?;
+        written.extend(canvas::save_figure(&fig, &dir, activations::STEM)?);
     }
     Ok(written)
 }
