@@ -11,9 +11,10 @@
 //! [`is_replaying`] is true.
 
 use crate::block::DecoderBlock;
+use crate::cpu_op::{f32_input, f32_output};
 use crate::kernels::Kernels;
 use crate::rope::Rope;
-use candle_core::{CpuStorage, CustomOp1, DType, Error, Layout, Result, Shape, Tensor, TensorId, Var};
+use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor, TensorId, Var};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -79,17 +80,9 @@ impl CustomOp1 for BlockCheckpoint {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else {
-            return Err(Error::msg("block-checkpoint: the hidden states must be f32"));
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            return Err(Error::msg("block-checkpoint: the hidden states must be contiguous"));
-        };
-        let x = Tensor::from_slice(&data[start..end], layout.shape(), &candle_core::Device::Cpu)?;
+        let x = f32_input(self.name(), "hidden states", storage, layout)?;
         // The block's own graph (its adapters hold variables) is dropped on return.
-        let y = self.block.forward(&x, &self.rope, 0, None, None, self.kernels)?.detach();
-        let shape = y.shape().clone();
-        Ok((CpuStorage::F32(y.flatten_all()?.to_vec1::<f32>()?), shape))
+        f32_output(&self.block.forward(&x, &self.rope, 0, None, None, self.kernels)?.detach())
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {

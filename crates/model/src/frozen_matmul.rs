@@ -8,6 +8,7 @@
 //! matmul: the forward dequantizes W, multiplies and drops it, and the backward
 //! dequantizes again, so the graph holds the packed codes, never an f32 copy.
 
+use crate::cpu_op::{f32_input, f32_output};
 use crate::linear::{matmul_t, LinearWeight};
 use candle_core::{CpuStorage, CustomOp1, DType, Error, Layout, Result, Shape, Tensor};
 
@@ -22,19 +23,11 @@ impl CustomOp1 for FrozenMatMul {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else {
-            return Err(Error::msg("frozen-matmul: the input must be f32"));
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            return Err(Error::msg("frozen-matmul: the input must be contiguous"));
-        };
-        let x = Tensor::from_slice(&data[start..end], layout.shape(), &candle_core::Device::Cpu)?;
-        let y = match &self.weight {
+        let x = f32_input(self.name(), "input", storage, layout)?;
+        f32_output(&match &self.weight {
             LinearWeight::Dense(w) => matmul_t_upcast(&x, w)?,
             nf4 => matmul_t(&x, &nf4.dense()?)?,
-        };
-        let shape = y.shape().clone();
-        Ok((CpuStorage::F32(y.flatten_all()?.to_vec1::<f32>()?), shape))
+        })
     }
 
     fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {

@@ -12,6 +12,7 @@ pub mod block;
 pub mod chat;
 pub mod checkpoint;
 pub mod config;
+mod cpu_op;
 pub mod error;
 pub mod fixtures;
 pub mod frozen_matmul;

@@ -257,10 +257,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     };
     // Blocks below the lowest adapter stay the frozen base, whether merged or not;
     // without adapters every block is, and the cached prompts of other cells serve.
-    let cut = match set.lowest_layer() {
-        Some(cut) => Some(cut),
-        None => resources.base_prompt_cut(cfg)?,
-    };
+    let cut = set.lowest_layer().or(resources.base_prompt_cut(cfg)?);
     let mut set = set;
     if !set.is_empty() {
         // Exact for mergeable methods, and generation then runs at base-model speed.
