@@ -62,10 +62,10 @@ pub fn run(args: GridArgs) -> Result<()> {
             let opts = GridOptions { results_root: results, force, only };
             let mut resources = Resources::new(loran_assets::Store::from_env());
             let mut failures = Vec::new();
-            let mut log = |line: &str| eprintln!("{line}");
+            let mut progress = super::grid_progress::for_stderr();
             for grid in &grids {
-                eprintln!("== grid {} ({})", grid.spec.name, grid.path.display());
-                let outcome = run_grid(grid, &opts, &mut resources, &mut log)?;
+                progress.line(&format!("== grid {} ({})", grid.spec.name, grid.path.display()));
+                let outcome = run_grid(grid, &opts, &mut resources, progress.as_mut())?;
                 let dir = opts.results_root.join(&grid.spec.name);
                 report::render(&dir)?;
                 eprintln!(

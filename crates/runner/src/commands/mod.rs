@@ -7,6 +7,7 @@ pub mod bench_memory;
 pub mod bench_train;
 pub mod generate;
 pub mod grid;
+pub mod grid_progress;
 pub mod model_args;
 pub mod perplexity;
 pub mod report;

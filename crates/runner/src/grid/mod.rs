@@ -1,6 +1,7 @@
 //! Experiment grids: the YAML schema, its expansion into runs, and running them.
 
 pub mod expand;
+pub mod progress;
 pub mod reuse;
 pub mod runner;
 pub mod spec;

@@ -1,5 +1,6 @@
 //! Running every cell of a grid: skip finished ones, record failures, go on.
 
+use crate::grid::progress::{CellEnd, GridProgress};
 use crate::grid::{expand, reuse, Cell, GridFile};
 use crate::run::dir::RunDir;
 use crate::run::execute::{run_cell, Resources};
@@ -45,53 +46,60 @@ pub fn is_finished(dir: &Path, cell: &Cell) -> bool {
 }
 
 /// Runs the grid's cells in order; a failed cell is recorded and the grid goes on.
-pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, log: &mut dyn FnMut(&str)) -> Result<GridOutcome> {
+pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, progress: &mut dyn GridProgress) -> Result<GridOutcome> {
     let cells: Vec<Cell> = expand(grid)?
         .into_iter()
         .filter(|c| opts.only.as_deref().is_none_or(|p| c.run_id.contains(p)))
         .collect();
     let dir = grid_dir(grid, opts);
     std::fs::create_dir_all(&dir)?;
+    crate::report::settings::write_report_settings(&dir, &grid.spec.report)?;
     let mut outcome = GridOutcome::default();
     let start = Instant::now();
+    progress.grid_started(&grid.spec.name, cells.len());
     for (i, cell) in cells.iter().enumerate() {
         if !opts.force && is_finished(&dir, cell) {
-            log(&format!("[{}/{}] {} finished earlier, skipped", i + 1, cells.len(), cell.run_id));
+            progress.line(&format!("[{}/{}] {} finished earlier, skipped", i + 1, cells.len(), cell.run_id));
             outcome.skipped.push(cell.run_id.clone());
+            progress.cell_ended(i, CellEnd::Reused);
             continue;
         }
         if !opts.force {
             if let Some(source) = reuse::find_finished(&opts.results_root, &dir, &cell.config_hash) {
                 let result = reuse::adopt(&source, cell, &grid.spec.name, &dir)?;
-                log(&format!("[{}/{}] {} has the config of {}; copied", i + 1, cells.len(), cell.run_id, source.display()));
+                progress.line(&format!("[{}/{}] {} has the config of {}; copied", i + 1, cells.len(), cell.run_id, source.display()));
                 match result.status {
                     RunStatus::Diverged => outcome.diverged.push(cell.run_id.clone()),
                     _ => outcome.skipped.push(cell.run_id.clone()),
                 }
+                progress.cell_ended(i, CellEnd::Reused);
                 continue;
             }
         }
-        log(&format!("[{}/{}] {} ({:.0}s into the grid)", i + 1, cells.len(), cell.run_id, start.elapsed().as_secs_f64()));
+        progress.line(&format!("[{}/{}] {} ({:.0}s into the grid)", i + 1, cells.len(), cell.run_id, start.elapsed().as_secs_f64()));
+        progress.cell_started(i, &cell.run_id);
         for warning in cell.config.adapter.warnings() {
-            log(&format!("  warning: {warning}"));
+            progress.line(&format!("  warning: {warning}"));
         }
-        let result = run_cell(cell, &grid.spec.name, &dir, resources, log);
+        let result = run_cell(cell, &grid.spec.name, &dir, resources, progress);
         let summary: Vec<String> = result.metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
         match result.status {
             RunStatus::Ok => {
-                log(&format!("  ok in {:.0}s: {}", result.timings.total_s, summary.join(", ")));
+                progress.line(&format!("  ok in {:.0}s: {}", result.timings.total_s, summary.join(", ")));
                 outcome.ok.push(cell.run_id.clone());
             }
             RunStatus::Diverged => {
-                log(&format!("  DIVERGED: {}", result.error.clone().unwrap_or_default()));
+                progress.line(&format!("  DIVERGED: {}", result.error.clone().unwrap_or_default()));
                 outcome.diverged.push(cell.run_id.clone());
             }
             RunStatus::Failed => {
                 let error = result.error.clone().unwrap_or_default();
-                log(&format!("  FAILED: {error}"));
+                progress.line(&format!("  FAILED: {error}"));
                 outcome.failed.push((cell.run_id.clone(), error));
             }
         }
+        progress.cell_ended(i, CellEnd::Ran);
     }
+    progress.grid_ended();
     Ok(outcome)
 }

@@ -4,28 +4,11 @@
 
 use crate::run::config::RunConfig;
 use anyhow::{anyhow, bail, Context, Result};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
-/// Which paper-shaped table a grid renders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TableKind {
-    /// Methods as rows, per-task metrics as columns (the QLoRA-vs-LoRAN table).
-    #[default]
-    Main,
-    /// Activations as rows (the activation ablation).
-    Ablation,
-}
-
-/// The `report:` section.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ReportSpec {
-    /// Table layout (default `main`).
-    pub table: TableKind,
-}
+pub use crate::report::settings::{ReportSpec, TableKind};
 
 /// A grid file as written, before expansion.
 #[derive(Debug, Clone, Deserialize)]

@@ -3,6 +3,7 @@
 //! A folder counts as finished when it holds `result.json` (written last and atomically by the
 //! runner). Folders without it are unfinished: they are listed but not loaded.
 
+use crate::run::config::RunConfig;
 use crate::run::record::{PredictionRecord, RunResult, StepRecord, RESULT_SCHEMA};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,8 @@ pub const RESULT_FILE: &str = "result.json";
 pub const METRICS_FILE: &str = "metrics.jsonl";
 /// Optional per-example predictions, one JSON object a line.
 pub const PREDICTIONS_FILE: &str = "predictions.jsonl";
+/// The resolved config of a run.
+pub const CONFIG_FILE: &str = "config.resolved.yaml";
 /// The folder under a grid directory that holds one folder per run.
 pub const RUNS_DIR: &str = "runs";
 
@@ -28,6 +31,8 @@ pub struct LoadedRun {
     pub steps: Vec<StepRecord>,
     /// `predictions.jsonl`, when the run wrote one.
     pub predictions: Option<Vec<PredictionRecord>>,
+    /// `config.resolved.yaml`, when it exists and parses with this version's schema.
+    pub config: Option<RunConfig>,
 }
 
 /// Everything found under `results/<grid>/runs/`.
@@ -109,11 +114,14 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun> {
     } else {
         None
     };
+    // An older schema's config is not an error: the report only uses it for extras (the rank).
+    let config = std::fs::read_to_string(dir.join(CONFIG_FILE)).ok().and_then(|text| serde_saphyr::from_str::<RunConfig>(&text).ok());
     Ok(LoadedRun {
         dir: dir.to_path_buf(),
         result,
         steps,
         predictions,
+        config,
     })
 }
 

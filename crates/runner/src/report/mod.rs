@@ -1,13 +1,16 @@
-//! Reports over a grid's finished runs: `summary.csv` and the figures.
+//! Reports over a grid's finished runs: `summary.csv`, the paper-shaped tables and the figures.
 //!
 //! [`render`] is the entry point: it loads `results/<grid>/runs/*/` ([`load`]), writes
-//! `results/<grid>/summary.csv` ([`summary`]) and `results/<grid>/figures/*.{svg,png}`
-//! ([`figures`]). Run folders without `result.json` are unfinished: skipped and counted.
+//! `results/<grid>/summary.csv` ([`summary`]), `table.{csv,md,tex}` ([`table`], laid out as
+//! `report.yaml` says: [`settings`]) and `results/<grid>/figures/*.{svg,png}` ([`figures`]).
+//! Run folders without `result.json` are unfinished: skipped and counted.
 
 pub mod figures;
 pub mod font;
 pub mod load;
 pub mod output;
+pub mod settings;
+pub mod table;
 pub mod ema;
 pub mod summary;
 #[cfg(test)]
@@ -33,6 +36,8 @@ pub struct RenderSummary {
     pub unfinished: usize,
     /// The written `summary.csv`.
     pub summary_csv: PathBuf,
+    /// The written `table.csv`, `table.md` and `table.tex` (none without an `ok` run).
+    pub tables: Vec<PathBuf>,
     /// The written figures, SVG then PNG for each.
     pub figures: Vec<PathBuf>,
 }
@@ -48,8 +53,10 @@ impl RenderSummary {
 /// under `grid_dir/figures/`, and reports the counts and paths.
 pub fn render(grid_dir: &Path) -> Result<RenderSummary> {
     let scan = scan_runs(grid_dir)?;
+    let spec = settings::read_report_settings(grid_dir)?;
     let summary_csv = write_summary_csv(grid_dir, &scan.runs)?;
-    let figures = figures::write_figures(grid_dir, &scan.runs)?;
+    let tables = table::write_tables(grid_dir, &grid_name(grid_dir, &scan.runs), &scan.runs, &spec)?;
+    let figures = figures::write_figures(grid_dir, &scan.runs, &spec)?;
     let count = |status: RunStatus| {
         scan.runs
             .iter()
@@ -62,6 +69,16 @@ pub fn render(grid_dir: &Path) -> Result<RenderSummary> {
         diverged: count(RunStatus::Diverged),
         unfinished: scan.unfinished.len(),
         summary_csv,
+        tables,
         figures,
     })
+}
+
+/// The grid's name: the `grid` field of the first run, else the folder name.
+pub fn grid_name(grid_dir: &Path, runs: &[LoadedRun]) -> String {
+    runs.first()
+        .map(|r| r.result.grid.clone())
+        .filter(|g| !g.is_empty())
+        .or_else(|| grid_dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "grid".to_owned())
 }

@@ -67,7 +67,8 @@ pub fn evaluate(
         on_example(done, prompts.len());
     }
     let mut metrics = BTreeMap::new();
-    let (primary_metric, scores) = match &task.kind {
+    // Per example: every metric's score, and the parsed label of a classification answer.
+    let (primary_metric, scores, labels): (String, Vec<BTreeMap<String, f64>>, Vec<Option<String>>) = match &task.kind {
         TaskKind::Summarization => {
             let pairs: Vec<(&str, &str)> = examples.iter().zip(&generated).map(|(e, g)| (e.target.as_str(), g.as_str())).collect();
             let (corpus, per_example) = corpus_rouge(&pairs, cfg.rouge_stemmer)?;
@@ -75,7 +76,9 @@ pub fn evaluate(
             metrics.insert("rouge2".into(), corpus.rouge2);
             metrics.insert("rougeL".into(), corpus.rouge_l);
             metrics.insert("rougeLsum".into(), corpus.rouge_lsum);
-            ("rougeL".to_string(), per_example.iter().map(|s| s.get(RougeVariant::RougeL).fmeasure).collect::<Vec<_>>())
+            let variants = [("rouge1", RougeVariant::Rouge1), ("rouge2", RougeVariant::Rouge2), ("rougeL", RougeVariant::RougeL), ("rougeLsum", RougeVariant::RougeLsum)];
+            let scores = per_example.iter().map(|s| variants.iter().map(|(name, v)| (name.to_string(), s.get(*v).fmeasure)).collect()).collect();
+            ("rougeL".to_string(), scores, vec![None; examples.len()])
         }
         TaskKind::Classification { labels } => {
             let gold: Vec<&str> = examples.iter().map(|e| e.target.as_str()).collect();
@@ -84,15 +87,22 @@ pub fn evaluate(
             metrics.insert("accuracy".into(), report.accuracy);
             metrics.insert("macro_f1".into(), report.macro_f1);
             metrics.insert("unparseable".into(), report.unparseable as f64 / report.n as f64);
-            let scores = gold.iter().zip(&parsed).map(|(g, p)| f64::from(p.as_deref() == Some(*g))).collect();
-            ("accuracy".to_string(), scores)
+            let scores = gold.iter().zip(&parsed).map(|(g, p)| BTreeMap::from([("accuracy".to_string(), f64::from(p.as_deref() == Some(*g)))])).collect();
+            ("accuracy".to_string(), scores, parsed)
         }
     };
     let predictions = examples
         .iter()
         .zip(generated)
-        .zip(scores)
-        .map(|((ex, prediction), score)| PredictionRecord { id: ex.id.clone(), target: ex.target.clone(), prediction, score })
+        .zip(scores.into_iter().zip(labels))
+        .map(|((ex, prediction), (scores, label))| PredictionRecord {
+            id: ex.id.clone(),
+            target: ex.target.clone(),
+            prediction,
+            score: scores.get(&primary_metric).copied().unwrap_or(f64::NAN),
+            scores,
+            label,
+        })
         .collect();
     Ok(EvalOutcome { metrics, primary_metric, predictions })
 }

@@ -5,6 +5,7 @@ use crate::run::dir::RunDir;
 use crate::run::config::RunConfig;
 use crate::run::env;
 use crate::run::prefix::{PrefixCache, PromptPrefixes};
+use crate::run::progress::CellProgress;
 use crate::run::eval::evaluate;
 use crate::run::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
 use crate::run::loss::target_loss;
@@ -121,8 +122,8 @@ impl Resources {
     }
 }
 
-/// Progress lines of a run (plain text; the grid runner decides where they go).
-pub type Log<'a> = &'a mut dyn FnMut(&str);
+/// Where a run reports its progress (the grid runner decides where it goes).
+pub type Log<'a> = &'a mut dyn CellProgress;
 
 /// Runs `cell` and records it under `grid_dir`; any error becomes a `failed` result.
 pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut Resources, log: Log) -> RunResult {
@@ -203,6 +204,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     let yaml = serde_saphyr::to_string(cfg).map_err(|e| anyhow!("serializing the resolved config: {e}"))?;
     dir.start(&yaml)?;
     let t_load = Instant::now();
+    log.stage("loading the model and data");
     let loaded = resources.model(&cfg.model, cfg.quant)?;
     let task = resources.task(&cfg.task, &cfg.data).with_context(|| format!("task `{}` (keys `task`, `data`)", cfg.task))?;
     result.data_sha256 = task.data_sha256.clone();
@@ -222,17 +224,18 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
             .iter()
             .map(|ex| tokenize_for_training(&loaded.tokenizer, &task.template, ex, &limits, eos))
             .collect::<Result<Vec<_>, _>>()?;
-        log(&format!("{}: training {} steps on {} examples, {} trainable params", cell.run_id, cfg.train.steps, examples.len(), set.num_parameters()));
+        log.line(&format!("{}: training {} steps on {} examples, {} trainable params", cell.run_id, cfg.train.steps, examples.len(), set.num_parameters()));
+        let prefix = match set.lowest_layer() {
+            Some(cut) if cut > 0 && cfg.train.cache_frozen_prefix => {
+                log.stage("frozen prefix of the training examples");
+                Some(resources.prefix(cfg, cut, "train")?)
+            }
+            _ => None,
+        };
         let mut on_step = |r: &crate::run::record::StepRecord| -> Result<()> {
             dir.append_step(r)?;
-            if r.step == 1 || r.step % 10 == 0 || r.step == cfg.train.steps {
-                log(&format!("  step {:>4}/{}  loss {:.4}  lr {:.2e}  |g| {:.3}  {:.1}s", r.step, cfg.train.steps, r.loss, r.lr, r.grad_norm, r.elapsed_s));
-            }
+            log.step(r, cfg.train.steps);
             Ok(())
-        };
-        let prefix = match set.lowest_layer() {
-            Some(cut) if cut > 0 && cfg.train.cache_frozen_prefix => Some(resources.prefix(cfg, cut, "train")?),
-            _ => None,
         };
         let outcome = train(&model, &set, examples, &cfg.train, cfg.seed, eos, prefix.as_deref(), &mut on_step)?;
         result.train.steps = outcome.steps;
@@ -249,8 +252,9 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
 
     let t_eval = Instant::now();
     let teacher_forced = if cfg.eval.test_loss {
+        log.stage("test loss");
         let loss = test_loss(&model, &set, &loaded, &task, cfg, eos, resources)?;
-        log(&format!("  test loss {loss:.4}"));
+        log.line(&format!("  test loss {loss:.4}"));
         Some(loss)
     } else {
         None
@@ -262,7 +266,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     if !set.is_empty() {
         // Exact for mergeable methods, and generation then runs at base-model speed.
         if set.merge(&mut model).is_err() {
-            log(&format!("{}: method not mergeable; evaluating unmerged", cell.run_id));
+            log.line(&format!("{}: method not mergeable; evaluating unmerged", cell.run_id));
         }
     }
     if cfg.quant != QuantMode::None {
@@ -270,14 +274,13 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
         // holds exactly the values the NF4 layers compute with, so scores are unchanged.
         dequantize_for_eval(&mut model)?;
     }
-    let mut on_example = |done: usize, total: usize| {
-        if done == total || done % 32 == 0 {
-            log(&format!("  eval {done}/{total}"));
-        }
-    };
     let prompt_prefixes = match cut {
         Some(cut) if cut > 0 && cfg.train.cache_frozen_prefix => Some(resources.prompt_prefixes(cfg, cut)?),
         _ => None,
+    };
+    log.stage("generating");
+    let mut on_example = |done: usize, total: usize| {
+        log.stage(&format!("generated {done}/{total}"));
     };
     let eval = evaluate(&model, &loaded.tokenizer, &task, &cfg.eval, &limits, prompt_prefixes.as_deref(), &mut on_example)?;
     dir.write_predictions(&eval.predictions)?;

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod execute;
 pub mod loss;
 pub mod prefix;
+pub mod progress;
 pub mod record;
 pub mod schedule;
 pub mod train;

@@ -182,4 +182,13 @@ pub struct PredictionRecord {
     /// Per-example score of the primary metric (ROUGE-L F, or 1/0 for a correct label).
     #[serde(with = "nullable_f64")]
     pub score: f64,
+    /// Per-example scores of every metric that has one (`rouge1`, `rouge2`, `rougeL`,
+    /// `rougeLsum` F-measures, or `accuracy` as 1/0): what paired bootstraps resample.
+    /// Empty in files written before it existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scores: BTreeMap<String, f64>,
+    /// The label parsed from the answer of a classification task (`None` when the answer
+    /// names no label, or for summarization); macro-F1 bootstraps need it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }

@@ -17,6 +17,7 @@ pub mod palette;
 pub mod rows;
 
 use super::load::LoadedRun;
+use super::settings::ReportSpec;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
@@ -25,10 +26,10 @@ pub const FIGURES_DIR: &str = "figures";
 
 /// Draws every figure the runs allow into `<grid_dir>/figures/` and returns the written paths
 /// (SVG then PNG for each figure). With no run, or no logged step, a figure is skipped.
-pub fn write_figures(grid_dir: &Path, runs: &[LoadedRun]) -> Result<Vec<PathBuf>> {
+pub fn write_figures(grid_dir: &Path, runs: &[LoadedRun], _spec: &ReportSpec) -> Result<Vec<PathBuf>> {
     let dir = grid_dir.join(FIGURES_DIR);
     let palette = palette::GroupPalette::new(runs.iter().map(|r| r.result.group.as_str()));
-    let grid = grid_name(grid_dir, runs);
+    let grid = super::grid_name(grid_dir, runs);
     let mut written = Vec::new();
     let loss_title = format!("{grid}: training loss per run (thin: raw, thick: EMA)");
     if let Some(fig) = loss::LossFigure::from_runs(runs, &palette, &loss_title) {
@@ -43,17 +44,4 @@ pub fn write_figures(grid_dir: &Path, runs: &[LoadedRun]) -> Result<Vec<PathBuf>
         written.extend(canvas::save_figure(&fig, &dir, activations::STEM)?);
     }
     Ok(written)
-}
-
-/// The grid's name: the `grid` field of the first run, else the folder name.
-fn grid_name(grid_dir: &Path, runs: &[LoadedRun]) -> String {
-    runs.first()
-        .map(|r| r.result.grid.clone())
-        .filter(|g| !g.is_empty())
-        .or_else(|| {
-            grid_dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-        })
-        .unwrap_or_else(|| "grid".to_owned())
 }

@@ -1,0 +1,215 @@
+//! The numbers of a paper-shaped table: rows (methods, activations or ranks), columns
+//! (per task, its metrics), and per cell the mean ± sample std over seeds.
+
+use crate::report::load::LoadedRun;
+use crate::report::settings::TableKind;
+use crate::run::record::RunStatus;
+use loran_metrics::{summarize, Summary};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Metrics a table shows, in column order, when a task has them.
+pub const METRIC_ORDER: [&str; 7] = ["rouge1", "rouge2", "rougeL", "rougeLsum", "accuracy", "macro_f1", "test_loss"];
+
+/// How a metric is shown.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetricStyle {
+    /// Column header.
+    pub header: &'static str,
+    /// Factor applied before display (100 turns a 0–1 score into points).
+    pub scale: f64,
+    /// Decimals shown.
+    pub decimals: usize,
+    /// Whether larger is better.
+    pub higher_is_better: bool,
+    /// Whether its per-example values can be resampled (test loss is only stored as a mean).
+    pub per_example: bool,
+}
+
+/// The display style of a metric name.
+pub fn metric_style(metric: &str) -> MetricStyle {
+    let score = |header| MetricStyle { header, scale: 100.0, decimals: 2, higher_is_better: true, per_example: true };
+    match metric {
+        "rouge1" => score("R-1"),
+        "rouge2" => score("R-2"),
+        "rougeL" => score("R-L"),
+        "rougeLsum" => score("R-Lsum"),
+        "accuracy" => score("Acc"),
+        "macro_f1" => score("Macro-F1"),
+        "test_loss" => MetricStyle { header: "Test loss", scale: 1.0, decimals: 3, higher_is_better: false, per_example: false },
+        _ => MetricStyle { header: "?", scale: 1.0, decimals: 4, higher_is_better: true, per_example: false },
+    }
+}
+
+/// One column: a metric of a task.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TableColumn {
+    /// Task name.
+    pub task: String,
+    /// Metric name (a key of `result.json`'s `metrics`).
+    pub metric: String,
+}
+
+/// One cell: the metric over the row's finished runs of the task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableCell {
+    /// Mean, sample std and count, on the 0–1 (or loss) scale.
+    pub summary: Summary,
+    /// Whether the mean is the best of its column at the shown precision (ties all count).
+    pub best: bool,
+}
+
+/// A table before rendering.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableData {
+    /// The layout.
+    pub kind: TableKind,
+    /// Row labels, top to bottom.
+    pub rows: Vec<String>,
+    /// Columns, left to right: tasks (summarization first), each with its metrics.
+    pub columns: Vec<TableColumn>,
+    /// `cells[row][column]`; `None` where the row has no finished run of the task.
+    pub cells: Vec<Vec<Option<TableCell>>>,
+    /// Row label → the `ok` runs behind it, per task.
+    pub members: BTreeMap<(String, String), Vec<usize>>,
+    /// Runs left out of the means (failed or diverged), as readable notes.
+    pub excluded: Vec<String>,
+}
+
+/// The row a run belongs to in a table of `kind`.
+pub fn row_label(kind: TableKind, run: &LoadedRun) -> String {
+    let method = run.result.method.as_str();
+    match kind {
+        TableKind::Main => method.to_string(),
+        TableKind::Ablation => match method.strip_prefix("loran-") {
+            Some(rest) => rest.split('+').next().unwrap_or(rest).to_string(),
+            None => method.to_string(),
+        },
+        TableKind::Rank => match rank_of(run) {
+            Some(r) => format!("r={r}"),
+            None => method.to_string(),
+        },
+    }
+}
+
+/// The adapter rank of a run (none without an adapter): from its resolved config, else
+/// its `adapter.r` label.
+pub fn rank_of(run: &LoadedRun) -> Option<usize> {
+    if run.result.method.starts_with("zero-shot") {
+        return None;
+    }
+    let from_label = || run.result.labels.get("adapter.r").and_then(|v| v.parse().ok());
+    run.config.as_ref().map(|c| c.adapter.r).or_else(from_label)
+}
+
+/// Row order: zero-shot rows first, then the baseline, then by `kind` (registry order of
+/// activations for `ablation`, increasing rank for `rank`, else by name).
+fn sort_rows(kind: TableKind, rows: &mut [String], baseline: Option<&str>) {
+    let activation_rank = |row: &str| loran_adapters::activations::ACTIVATIONS.iter().position(|a| a.name == row).unwrap_or(usize::MAX);
+    let rank_value = |row: &str| row.strip_prefix("r=").and_then(|r| r.parse::<usize>().ok()).unwrap_or(usize::MAX);
+    rows.sort_by(|a, b| {
+        let class = |row: &str| {
+            if row.starts_with("zero-shot") {
+                0
+            } else if kind != TableKind::Rank && Some(row) == baseline {
+                1
+            } else {
+                2
+            }
+        };
+        let key = |row: &str| match kind {
+            TableKind::Ablation => (activation_rank(row), 0),
+            TableKind::Rank => (rank_value(row), 0),
+            TableKind::Main => (0, 0),
+        };
+        (class(a), key(a), a.as_str()).cmp(&(class(b), key(b), b.as_str()))
+    });
+}
+
+/// Whether a task's runs are scored with ROUGE (summarization) rather than labels.
+fn is_summarization(runs: &[&LoadedRun]) -> bool {
+    runs.iter().any(|r| r.result.metrics.contains_key("rougeL"))
+}
+
+/// The baseline row of a table: the configured one, or the kind's default when present.
+pub fn default_baseline(kind: TableKind, rows: &[String]) -> Option<String> {
+    let has = |name: &str| rows.iter().any(|r| r == name);
+    match kind {
+        TableKind::Main => ["qlora", "lora"].into_iter().find(|n| has(n)).map(str::to_string),
+        TableKind::Ablation => has("identity").then(|| "identity".to_string()),
+        TableKind::Rank => rows.iter().filter_map(|r| r.strip_prefix("r=")?.parse::<usize>().ok()).max().map(|r| format!("r={r}")),
+    }
+}
+
+/// Builds the table of `kind` over `runs`; `baseline` only decides the row order.
+pub fn build_table(kind: TableKind, runs: &[LoadedRun], baseline: Option<&str>) -> TableData {
+    let mut excluded = Vec::new();
+    let mut members: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    let mut groups_of: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for (i, run) in runs.iter().enumerate() {
+        if run.result.status != RunStatus::Ok {
+            let status = if run.result.status == RunStatus::Failed { "failed" } else { "diverged" };
+            excluded.push(format!("{} ({status}) is left out of the means", run.result.run_id));
+            continue;
+        }
+        let key = (row_label(kind, run), run.result.task.clone());
+        groups_of.entry(key.clone()).or_default().insert(run.result.group.clone());
+        members.entry(key).or_default().push(i);
+    }
+    // Two groups on one row would be averaged together: give each its own row instead.
+    let clashing: BTreeSet<(String, String)> = groups_of.iter().filter(|(_, g)| g.len() > 1).map(|(k, _)| k.clone()).collect();
+    if !clashing.is_empty() {
+        let mut split: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        for (key, idx) in members {
+            for i in idx {
+                let row = if clashing.contains(&key) { format!("{} [{}]", key.0, runs[i].result.group) } else { key.0.clone() };
+                split.entry((row, key.1.clone())).or_default().push(i);
+            }
+        }
+        members = split;
+    }
+
+    let mut rows: Vec<String> = members.keys().map(|(row, _)| row.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    sort_rows(kind, &mut rows, baseline);
+    let tasks: BTreeSet<&str> = members.keys().map(|(_, t)| t.as_str()).collect();
+    let mut tasks: Vec<&str> = tasks.into_iter().collect();
+    let task_runs = |task: &str| -> Vec<&LoadedRun> { members.iter().filter(|((_, t), _)| t == task).flat_map(|(_, idx)| idx.iter().map(|&i| &runs[i])).collect() };
+    tasks.sort_by_key(|t| (!is_summarization(&task_runs(t)), t.to_string()));
+    let mut columns = Vec::new();
+    for task in &tasks {
+        let present: BTreeSet<&str> = task_runs(task).iter().flat_map(|r| r.result.metrics.keys().map(String::as_str)).collect();
+        columns.extend(METRIC_ORDER.iter().filter(|m| present.contains(**m)).map(|m| TableColumn { task: task.to_string(), metric: m.to_string() }));
+    }
+
+    let mut cells: Vec<Vec<Option<TableCell>>> = rows
+        .iter()
+        .map(|row| {
+            columns
+                .iter()
+                .map(|col| {
+                    let idx = members.get(&(row.clone(), col.task.clone()))?;
+                    let values: Vec<f64> = idx.iter().filter_map(|&i| runs[i].result.metrics.get(&col.metric).copied()).collect();
+                    (!values.is_empty()).then(|| TableCell { summary: summarize(&values), best: false })
+                })
+                .collect()
+        })
+        .collect();
+    mark_best(&columns, &mut cells);
+    TableData { kind, rows, columns, cells, members, excluded }
+}
+
+/// Bolds, per column, every finite mean equal to the best at the shown precision.
+fn mark_best(columns: &[TableColumn], cells: &mut [Vec<Option<TableCell>>]) {
+    for (c, col) in columns.iter().enumerate() {
+        let style = metric_style(&col.metric);
+        let shown = |cell: &TableCell| (cell.summary.mean * style.scale * 10f64.powi(style.decimals as i32)).round() as i64;
+        let values: Vec<i64> = cells.iter().filter_map(|row| row[c].as_ref()).filter(|cell| cell.summary.mean.is_finite()).map(shown).collect();
+        let best = if style.higher_is_better { values.iter().max() } else { values.iter().min() };
+        if let Some(&best) = best {
+            for row in cells.iter_mut() {
+                if let Some(cell) = row[c].as_mut() {
+                    cell.best = cell.summary.mean.is_finite() && shown(cell) == best;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Each row against the baseline row: the difference of a metric with a paired bootstrap
+//! confidence interval over the test examples.
+//!
+//! Pairing is by example id. A row with several seeds contributes, per example, the mean
+//! of its runs' scores (mean metrics), or the mean over its runs of the resampled
+//! macro-F1. Resampling uses a fixed seed, so a report renders the same bytes every time.
+
+use super::build::{metric_style, TableColumn, TableData};
+use crate::report::load::LoadedRun;
+use crate::run::record::PredictionRecord;
+use loran_metrics::{bootstrap_statistic, macro_f1, paired_bootstrap, BootstrapCi};
+use std::collections::HashMap;
+
+/// Seed of every bootstrap in a report.
+pub const BOOTSTRAP_SEED: u64 = 0;
+
+/// A row's difference from the baseline in one column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delta {
+    /// The interval, on the metric's 0–1 scale, and the number of paired examples.
+    Ci { ci: BootstrapCi, examples: usize },
+    /// Why there is none (no per-example scores, no common examples, ...).
+    Missing(String),
+}
+
+/// `deltas[row][column]` against `baseline`; `None` for the baseline row itself, for
+/// columns without per-example values, and where either row has no run of the task.
+pub fn compute_deltas(table: &TableData, runs: &[LoadedRun], baseline: &str, resamples: usize, confidence: f64) -> Vec<Vec<Option<Delta>>> {
+    table
+        .rows
+        .iter()
+        .map(|row| {
+            table
+                .columns
+                .iter()
+                .map(|col| {
+                    if row == baseline || !metric_style(&col.metric).per_example {
+                        return None;
+                    }
+                    let method = table.members.get(&(row.clone(), col.task.clone()))?;
+                    let base = table.members.get(&(baseline.to_string(), col.task.clone()))?;
+                    let method: Vec<&LoadedRun> = method.iter().map(|&i| &runs[i]).collect();
+                    let base: Vec<&LoadedRun> = base.iter().map(|&i| &runs[i]).collect();
+                    Some(delta(col, &method, &base, resamples, confidence))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Per-example records of each run, keyed by example id.
+fn by_id<'a>(runs: &[&'a LoadedRun]) -> Option<Vec<HashMap<&'a str, &'a PredictionRecord>>> {
+    runs.iter().map(|r| Some(r.predictions.as_ref()?.iter().map(|p| (p.id.as_str(), p)).collect())).collect()
+}
+
+/// The parsed labels of each run over `ids`.
+fn labels_of<'a>(runs: &[HashMap<&str, &'a PredictionRecord>], ids: &[&str]) -> Vec<Vec<Option<&'a str>>> {
+    runs.iter().map(|run| ids.iter().map(|id| run[id].label.as_deref()).collect()).collect()
+}
+
+fn delta(col: &TableColumn, method: &[&LoadedRun], base: &[&LoadedRun], resamples: usize, confidence: f64) -> Delta {
+    let (Some(m), Some(b)) = (by_id(method), by_id(base)) else {
+        return Delta::Missing("no predictions.jsonl".into());
+    };
+    // Examples every run of both rows scored, in the first baseline run's order.
+    let first = base[0].predictions.as_ref().expect("checked above");
+    let ids: Vec<&str> = first.iter().map(|p| p.id.as_str()).filter(|id| m.iter().chain(&b).all(|run| run.contains_key(id))).collect();
+    if ids.is_empty() {
+        return Delta::Missing("no test example in common".into());
+    }
+    let has_scores = |runs: &[HashMap<&str, &PredictionRecord>]| runs.iter().all(|run| ids.iter().all(|id| !run[id].scores.is_empty()));
+    if !has_scores(&m) || !has_scores(&b) {
+        return Delta::Missing("predictions lack per-example scores (written before they were recorded); re-run with --force".into());
+    }
+    let result = if col.metric == "macro_f1" {
+        let gold: Vec<&str> = ids.iter().map(|id| b[0][id].target.as_str()).collect();
+        let (m_labels, b_labels) = (labels_of(&m, &ids), labels_of(&b, &ids));
+        let mean_f1 = |all: &[Vec<Option<&str>>], idx: &[usize]| -> f64 {
+            let g: Vec<&str> = idx.iter().map(|&i| gold[i]).collect();
+            all.iter().map(|l| macro_f1(&g, &idx.iter().map(|&i| l[i]).collect::<Vec<_>>()).unwrap_or(f64::NAN)).sum::<f64>() / all.len() as f64
+        };
+        bootstrap_statistic(ids.len(), resamples, BOOTSTRAP_SEED, confidence, |idx| mean_f1(&m_labels, idx) - mean_f1(&b_labels, idx))
+    } else {
+        let per_example = |runs: &[HashMap<&str, &PredictionRecord>]| -> Option<Vec<f64>> {
+            ids.iter().map(|id| Some(runs.iter().map(|run| run[id].scores.get(&col.metric).copied()).sum::<Option<f64>>()? / runs.len() as f64)).collect()
+        };
+        match (per_example(&m), per_example(&b)) {
+            (Some(mv), Some(bv)) => paired_bootstrap(&mv, &bv, resamples, BOOTSTRAP_SEED, confidence),
+            _ => return Delta::Missing(format!("no per-example `{}` scores", col.metric)),
+        }
+    };
+    match result {
+        Ok(ci) => Delta::Ci { ci, examples: ids.len() },
+        Err(e) => Delta::Missing(e.to_string()),
+    }
+}

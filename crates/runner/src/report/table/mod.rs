@@ -1,0 +1,114 @@
+//! The paper-shaped tables of a grid: `table.csv`, `table.md` and `table.tex`.
+//!
+//! [`build`] aggregates the runs (mean ± sample std over seeds, best per column),
+//! [`deltas`] compares every row with the baseline row by paired bootstrap, and the
+//! renderers write the three files. Everything is deterministic, so two renders of the
+//! same runs are byte-identical.
+
+pub mod build;
+pub mod csv;
+pub mod deltas;
+pub mod format;
+pub mod latex;
+pub mod markdown;
+
+use super::load::LoadedRun;
+use super::settings::{ReportSpec, TableKind};
+use anyhow::Result;
+use build::{build_table, default_baseline, TableData};
+use deltas::{compute_deltas, Delta};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// File stem of the three table files.
+pub const TABLE_STEM: &str = "table";
+
+/// A table with its deltas and the facts its text needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableReport {
+    /// Heading and caption start, e.g. `quick-table-main: main table`.
+    pub title: String,
+    /// The scores.
+    pub table: TableData,
+    /// The baseline row, when the table has one.
+    pub baseline: Option<String>,
+    /// `deltas[row][column]` against the baseline (all `None` without one).
+    pub deltas: Vec<Vec<Option<Delta>>>,
+    /// Bootstrap resamples.
+    pub resamples: usize,
+    /// Two-sided confidence of the intervals.
+    pub confidence: f64,
+    /// The grid's own notes (what differs from the paper).
+    pub grid_notes: Vec<String>,
+}
+
+impl TableReport {
+    /// Builds the table of `spec.table` over `runs` and its deltas.
+    pub fn new(grid: &str, runs: &[LoadedRun], spec: &ReportSpec) -> Self {
+        let first = build_table(spec.table, runs, spec.baseline.as_deref());
+        let baseline = spec.baseline.clone().or_else(|| default_baseline(spec.table, &first.rows)).filter(|b| first.rows.contains(b));
+        // The default baseline is only known after a first pass; it decides the row order.
+        let table = if baseline.as_deref() == spec.baseline.as_deref() { first } else { build_table(spec.table, runs, baseline.as_deref()) };
+        let deltas = match &baseline {
+            Some(b) => compute_deltas(&table, runs, b, spec.resamples, spec.confidence),
+            None => vec![vec![None; table.columns.len()]; table.rows.len()],
+        };
+        let kind = match spec.table {
+            TableKind::Main => "main table",
+            TableKind::Ablation => "activation ablation",
+            TableKind::Rank => "rank sweep",
+        };
+        let mut grid_notes = spec.notes.clone();
+        if let (Some(wanted), None) = (&spec.baseline, &baseline) {
+            grid_notes.push(format!("the configured baseline `{wanted}` is not a row of this table, so no deltas are shown"));
+        }
+        Self { title: format!("{grid}: {kind}"), table, baseline, deltas, resamples: spec.resamples, confidence: spec.confidence, grid_notes }
+    }
+
+    /// How many examples each task's deltas were paired over, as a sentence.
+    pub fn bootstrap_sentence(&self) -> Option<String> {
+        let mut per_task: BTreeMap<&str, usize> = BTreeMap::new();
+        for row in &self.deltas {
+            for (c, delta) in row.iter().enumerate() {
+                if let Some(Delta::Ci { examples, .. }) = delta {
+                    per_task.entry(self.table.columns[c].task.as_str()).or_insert(*examples);
+                }
+            }
+        }
+        if per_task.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = per_task.iter().map(|(task, n)| format!("{n} ({task})")).collect();
+        Some(format!("Bootstrap: {} resamples with seed {}, paired over {} test examples.", self.resamples, deltas::BOOTSTRAP_SEED, parts.join(" and ")))
+    }
+
+    /// The notes printed under the tables: the grid's, the runs left out, and why some
+    /// deltas are missing.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = self.grid_notes.clone();
+        notes.extend(self.table.excluded.iter().cloned());
+        notes.extend(format::missing_reasons(&self.deltas).into_iter().map(|r| format!("n/a: {r}")));
+        notes
+    }
+}
+
+/// Writes `table.csv`, `table.md` and `table.tex` into `grid_dir`; returns their paths.
+/// Without any finished `ok` run nothing is written.
+pub fn write_tables(grid_dir: &Path, grid: &str, runs: &[LoadedRun], spec: &ReportSpec) -> Result<Vec<PathBuf>> {
+    let report = TableReport::new(grid, runs, spec);
+    if report.table.rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let files = [
+        (format!("{TABLE_STEM}.csv"), csv::render_csv(&report)?),
+        (format!("{TABLE_STEM}.md"), markdown::render_markdown(&report).into_bytes()),
+        (format!("{TABLE_STEM}.tex"), latex::render_latex(&report).into_bytes()),
+    ];
+    let mut written = Vec::new();
+    for (name, bytes) in files {
+        let path = grid_dir.join(name);
+        super::output::write_atomic(&path, &bytes)?;
+        written.push(path);
+    }
+    Ok(written)
+}
