@@ -246,6 +246,7 @@ fn render_counts_runs_and_writes_every_file() {
         diverged: 0,
         unfinished: 1,
         summary_csv: grid.path().join("summary.csv"),
+        tables: ["table.csv", "table.md", "table.tex"].iter().map(|f| grid.path().join(f)).collect(),
         figures: [
             "loss_curves.svg",
             "loss_curves.png",

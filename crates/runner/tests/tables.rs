@@ -1,0 +1,260 @@
+//! The paper-shaped tables on a generated grid with per-example predictions: cells,
+//! bold best, row order, paired bootstrap deltas against independent computations, and
+//! byte-identical re-renders.
+
+use loran_metrics::{macro_f1, paired_bootstrap, summarize};
+use loran_runner::report::render;
+use loran_runner::report::settings::{write_report_settings, ReportSpec, TableKind};
+use loran_runner::run::record::{PredictionRecord, RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const NEWS: &str = "news-standfirst";
+const MAIL: &str = "mailing-list-topics";
+const EXAMPLES: usize = 30;
+const LABELS: [&str; 3] = ["fork", "ilug", "rpm-list"];
+
+/// Per-example ROUGE-L of `method` at `seed` on news example `i`.
+fn rouge_l(method: &str, seed: u64, i: usize) -> f64 {
+    let base = 0.30 + 0.01 * (i % 5) as f64 + 0.002 * seed as f64;
+    match method {
+        "zero-shot+nf4" => base - 0.12,
+        "qlora" => base,
+        _ => base + 0.05 - 0.01 * (i % 2) as f64,
+    }
+}
+
+/// The label `method` at `seed` predicts for mail example `i` (gold: `LABELS[i % 3]`).
+fn label(method: &str, seed: u64, i: usize) -> Option<String> {
+    let gold = LABELS[i % 3];
+    let right = match method {
+        "zero-shot+nf4" => false,
+        "qlora" => i % 3 != 0 || (seed == 1 && i % 2 == 0),
+        _ => i % 10 != 0,
+    };
+    if right {
+        Some(gold.to_string())
+    } else if method == "zero-shot+nf4" {
+        None
+    } else {
+        Some(LABELS[(i + 1) % 3].to_string())
+    }
+}
+
+fn predictions(method: &str, task: &str, seed: u64) -> Vec<PredictionRecord> {
+    (0..EXAMPLES)
+        .map(|i| {
+            let id = format!("ex-{i:02}");
+            if task == NEWS {
+                let r = rouge_l(method, seed, i);
+                let scores = BTreeMap::from([("rouge1".to_string(), r + 0.1), ("rouge2".to_string(), r / 2.0), ("rougeL".to_string(), r), ("rougeLsum".to_string(), r)]);
+                PredictionRecord { id, target: "a standfirst".into(), prediction: "a guess".into(), score: r, scores, label: None }
+            } else {
+                let gold = LABELS[i % 3].to_string();
+                let parsed = label(method, seed, i);
+                let correct = f64::from(parsed.as_deref() == Some(gold.as_str()));
+                let scores = BTreeMap::from([("accuracy".to_string(), correct)]);
+                PredictionRecord { id, prediction: parsed.clone().unwrap_or_else(|| "prose".into()), target: gold, score: correct, scores, label: parsed }
+            }
+        })
+        .collect()
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let v: Vec<f64> = values.collect();
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+fn result(method: &str, task: &str, seed: u64, preds: &[PredictionRecord]) -> RunResult {
+    let mut metrics = BTreeMap::new();
+    if task == NEWS {
+        for m in ["rouge1", "rouge2", "rougeL", "rougeLsum"] {
+            metrics.insert(m.to_string(), mean(preds.iter().map(|p| p.scores[m])));
+        }
+    } else {
+        let gold: Vec<&str> = preds.iter().map(|p| p.target.as_str()).collect();
+        let parsed: Vec<Option<&str>> = preds.iter().map(|p| p.label.as_deref()).collect();
+        metrics.insert("accuracy".into(), mean(preds.iter().map(|p| p.score)));
+        metrics.insert("macro_f1".into(), macro_f1(&gold, &parsed).unwrap());
+    }
+    metrics.insert("test_loss".into(), 2.0 - 0.1 * seed as f64 - if method == "qlora" { 0.5 } else { 0.0 });
+    let group = format!("{task}-{method}");
+    RunResult {
+        schema: RESULT_SCHEMA,
+        status: RunStatus::Ok,
+        grid: "tables".into(),
+        run_id: format!("{group}-s{seed}-0000beef"),
+        group,
+        config_hash: "c0ffee".into(),
+        seed,
+        task: task.into(),
+        method: method.into(),
+        labels: BTreeMap::new(),
+        metrics,
+        primary_metric: if task == NEWS { "rougeL" } else { "accuracy" }.into(),
+        train: TrainSummary { steps: 4, final_loss: 1.0, target_tokens: 10, trainable_params: 100 },
+        timings: Timings { load_s: 0.0, train_s: 1.0, eval_s: 1.0, total_s: 2.0 },
+        peak_rss_mb: 100.0,
+        threads: 2,
+        versions: BTreeMap::new(),
+        git: "abc".into(),
+        data_sha256: "d".into(),
+        error: None,
+        finished_at: "2026-01-01T00:00:00Z".into(),
+        warnings: Vec::new(),
+        reused_from: None,
+    }
+}
+
+fn write_run(grid: &Path, result: &RunResult, preds: &[PredictionRecord]) {
+    let dir = grid.join("runs").join(&result.run_id);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("result.json"), serde_json::to_string_pretty(result).unwrap()).unwrap();
+    let lines: String = preds.iter().map(|p| serde_json::to_string(p).unwrap() + "\n").collect();
+    std::fs::write(dir.join("predictions.jsonl"), lines).unwrap();
+}
+
+const METHODS: [&str; 3] = ["qlora", "loran-sinter+nf4", "zero-shot+nf4"];
+
+/// News with 3 seeds, mail with 2, for each method; a failed extra run on news.
+fn fixture(spec: &ReportSpec) -> tempfile::TempDir {
+    let grid = tempfile::tempdir().unwrap();
+    for (task, seeds) in [(NEWS, 3), (MAIL, 2)] {
+        for method in METHODS {
+            for seed in 0..seeds {
+                let preds = predictions(method, task, seed);
+                write_run(grid.path(), &result(method, task, seed, &preds), &preds);
+            }
+        }
+    }
+    let mut failed = result("qlora", NEWS, 7, &[]);
+    failed.status = RunStatus::Failed;
+    failed.metrics.clear();
+    failed.error = Some("boom".into());
+    write_run(grid.path(), &failed, &[]);
+    write_report_settings(grid.path(), spec).unwrap();
+    grid
+}
+
+fn csv_rows(grid: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(grid.join("table.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines.map(|l| header.iter().map(|h| h.to_string()).zip(l.split(',').map(str::to_string)).collect()).collect()
+}
+
+fn find<'a>(rows: &'a [BTreeMap<String, String>], row: &str, task: &str, metric: &str) -> &'a BTreeMap<String, String> {
+    rows.iter().find(|r| r["row"] == row && r["task"] == task && r["metric"] == metric).unwrap_or_else(|| panic!("no {row} {task} {metric}"))
+}
+
+fn num(row: &BTreeMap<String, String>, key: &str) -> f64 {
+    row[key].parse().unwrap_or_else(|_| panic!("{key} = {:?}", row[key]))
+}
+
+#[test]
+fn cells_are_mean_std_n_with_the_best_in_bold() {
+    let grid = fixture(&ReportSpec::default());
+    render(grid.path()).unwrap();
+    let rows = csv_rows(grid.path());
+    for method in METHODS {
+        let values: Vec<f64> = (0..3).map(|s| mean((0..EXAMPLES).map(|i| rouge_l(method, s, i)))).collect();
+        let expected = summarize(&values);
+        let row = find(&rows, method, NEWS, "rougeL");
+        assert!((num(row, "mean") - expected.mean).abs() < 1e-6, "{method}");
+        assert!((num(row, "std") - expected.std.unwrap()).abs() < 1e-6, "{method}");
+        assert_eq!(row["n"], "3", "the failed run is not counted");
+    }
+    assert_eq!(find(&rows, "loran-sinter+nf4", NEWS, "rougeL")["best"], "true");
+    assert_eq!(find(&rows, "qlora", NEWS, "rougeL")["best"], "false");
+    // Test loss: lower is better.
+    assert_eq!(find(&rows, "qlora", MAIL, "test_loss")["best"], "true");
+
+    let md = std::fs::read_to_string(grid.path().join("table.md")).unwrap();
+    let order: Vec<&str> = md.lines().filter(|l| l.starts_with("| ")).skip(1).take(3).map(|l| l.split('|').nth(1).unwrap().trim()).collect();
+    assert_eq!(order, ["zero-shot+nf4", "qlora", "loran-sinter+nf4"], "{md}");
+    let loran_line = md.lines().find(|l| l.starts_with("| loran-sinter+nf4 |")).unwrap();
+    let rl = summarize(&(0..3).map(|s| 100.0 * mean((0..EXAMPLES).map(|i| rouge_l("loran-sinter+nf4", s, i)))).collect::<Vec<_>>());
+    let shown = format!("**{:.2} ± {:.2} (n=3)**", rl.mean, rl.std.unwrap());
+    assert!(loran_line.contains(&shown), "{shown} not in {loran_line}");
+    assert!(md.contains("(n=2)") && md.contains("left out of the means"), "{md}");
+    let tex = std::fs::read_to_string(grid.path().join("table.tex")).unwrap();
+    assert!(tex.contains(&format!("\\textbf{{{:.2} $\\pm$ {:.2} (n=3)}}", rl.mean, rl.std.unwrap())), "{tex}");
+    assert!(tex.contains("\\multicolumn{5}{c}{news-standfirst}") && tex.contains("zero-shot+nf4"), "{tex}");
+}
+
+#[test]
+fn deltas_match_an_independent_paired_bootstrap() {
+    let spec = ReportSpec::default();
+    let grid = fixture(&spec);
+    render(grid.path()).unwrap();
+    let rows = csv_rows(grid.path());
+    // Per example: the mean over seeds, then the paired bootstrap of the two rows.
+    let per_example = |method: &str| -> Vec<f64> { (0..EXAMPLES).map(|i| mean((0..3).map(|s| rouge_l(method, s, i)))).collect() };
+    for method in ["loran-sinter+nf4", "zero-shot+nf4"] {
+        let ci = paired_bootstrap(&per_example(method), &per_example("qlora"), spec.resamples, 0, spec.confidence).unwrap();
+        let row = find(&rows, method, NEWS, "rougeL");
+        assert_eq!(row["baseline"], "qlora");
+        for (key, want) in [("delta", ci.delta), ("ci_low", ci.low), ("ci_high", ci.high)] {
+            assert!((num(row, key) - want).abs() < 1e-6, "{method} {key}: {} vs {want}", row[key]);
+        }
+        assert_eq!(row["ci_excludes_zero"], "true", "{method}: a shift of 0.04 to 0.12 on every example");
+        assert_eq!(row["paired_examples"], EXAMPLES.to_string());
+    }
+    // Macro-F1: the full-sample delta is the seed-mean macro-F1 difference.
+    let f1 = |method: &str, seed: u64| {
+        let gold: Vec<&str> = (0..EXAMPLES).map(|i| LABELS[i % 3]).collect();
+        let parsed: Vec<Option<String>> = (0..EXAMPLES).map(|i| label(method, seed, i)).collect();
+        macro_f1(&gold, &parsed).unwrap()
+    };
+    let want = (f1("loran-sinter+nf4", 0) + f1("loran-sinter+nf4", 1)) / 2.0 - (f1("qlora", 0) + f1("qlora", 1)) / 2.0;
+    let row = find(&rows, "loran-sinter+nf4", MAIL, "macro_f1");
+    assert!((num(row, "delta") - want).abs() < 1e-6, "{} vs {want}", row["delta"]);
+    assert!(num(row, "ci_low") <= num(row, "delta") && num(row, "delta") <= num(row, "ci_high"));
+    // The baseline has no delta, nor does test loss (no per-example values).
+    assert_eq!(find(&rows, "qlora", NEWS, "rougeL")["delta"], "");
+    assert_eq!(find(&rows, "loran-sinter+nf4", NEWS, "test_loss")["delta"], "");
+    let md = std::fs::read_to_string(grid.path().join("table.md")).unwrap();
+    assert!(md.contains("## Against `qlora`: paired bootstrap deltas"), "{md}");
+    assert!(md.contains(&format!("{:+.2} [{:+.2}, {:+.2}] *", 100.0 * num(find(&rows, "zero-shot+nf4", NEWS, "rougeL"), "delta"), 100.0 * num(find(&rows, "zero-shot+nf4", NEWS, "rougeL"), "ci_low"), 100.0 * num(find(&rows, "zero-shot+nf4", NEWS, "rougeL"), "ci_high"))), "{md}");
+}
+
+#[test]
+fn two_renders_write_byte_identical_tables() {
+    let grid = fixture(&ReportSpec::default());
+    render(grid.path()).unwrap();
+    let first: Vec<Vec<u8>> = ["table.csv", "table.md", "table.tex", "summary.csv"].iter().map(|f| std::fs::read(grid.path().join(f)).unwrap()).collect();
+    render(grid.path()).unwrap();
+    let second: Vec<Vec<u8>> = ["table.csv", "table.md", "table.tex", "summary.csv"].iter().map(|f| std::fs::read(grid.path().join(f)).unwrap()).collect();
+    assert_eq!(first, second);
+}
+
+#[test]
+fn a_configured_baseline_and_old_predictions_are_reported_honestly() {
+    let spec = ReportSpec { baseline: Some("zero-shot+nf4".into()), notes: vec!["one seed; SmolLM2 instead of Llama-2".into()], ..ReportSpec::default() };
+    let grid = fixture(&spec);
+    // Strip the per-example scores of one run, as files from before they existed.
+    let dir = grid.path().join("runs/news-standfirst-qlora-s1-0000beef");
+    let old: String = std::fs::read_to_string(dir.join("predictions.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("scores");
+            v.to_string() + "\n"
+        })
+        .collect();
+    std::fs::write(dir.join("predictions.jsonl"), old).unwrap();
+    render(grid.path()).unwrap();
+    let rows = csv_rows(grid.path());
+    assert_eq!(find(&rows, "qlora", MAIL, "accuracy")["baseline"], "zero-shot+nf4");
+    assert!(!find(&rows, "qlora", MAIL, "accuracy")["delta"].is_empty());
+    assert_eq!(find(&rows, "qlora", NEWS, "rougeL")["delta"], "", "a run without per-example scores gives no interval");
+    let md = std::fs::read_to_string(grid.path().join("table.md")).unwrap();
+    assert!(md.contains("one seed; SmolLM2 instead of Llama-2") && md.contains("re-run with --force"), "{md}");
+
+    let ablation = ReportSpec { table: TableKind::Ablation, ..ReportSpec::default() };
+    write_report_settings(grid.path(), &ablation).unwrap();
+    render(grid.path()).unwrap();
+    let rows = csv_rows(grid.path());
+    assert!(rows.iter().any(|r| r["row"] == "sinter"), "ablation rows are activations");
+}
