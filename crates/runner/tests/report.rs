@@ -372,7 +372,8 @@ fn figures_have_the_documented_sizes_and_content() {
         let texts = svg_texts(&svg);
         for task in [NEWS, TOPICS] {
             for method in METHODS {
-                let g = group(method, task);
+                // Loss curves name groups; bars name the table's rows (the method here).
+                let g = if stem == "loss_curves" { group(method, task) } else { method.to_string() };
                 assert!(
                     texts
                         .iter()

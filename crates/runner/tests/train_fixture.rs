@@ -43,7 +43,7 @@ impl Fixture {
         let grid = read_grid(grid).unwrap();
         let opts = GridOptions { results_root: self.dir.path().join(results), force: false, only: None };
         let mut resources = Resources::new(loran_assets::Store::new(self.dir.path().join("home")));
-        run_grid(&grid, &opts, &mut resources, &mut |_| {}).unwrap()
+        run_grid(&grid, &opts, &mut resources, &mut |_: &str| {}).unwrap()
     }
 
     fn run_dir(&self, results: &str, grid: &str, run_id: &str) -> PathBuf {

@@ -55,8 +55,9 @@ pub fn render(grid_dir: &Path) -> Result<RenderSummary> {
     let scan = scan_runs(grid_dir)?;
     let spec = settings::read_report_settings(grid_dir)?;
     let summary_csv = write_summary_csv(grid_dir, &scan.runs)?;
-    let tables = table::write_tables(grid_dir, &grid_name(grid_dir, &scan.runs), &scan.runs, &spec)?;
-    let figures = figures::write_figures(grid_dir, &scan.runs, &spec)?;
+    let tables = table::TableReport::new(&grid_name(grid_dir, &scan.runs), &scan.runs, &spec);
+    let figures = figures::write_figures(grid_dir, &scan.runs, &spec, tables.baseline.as_deref())?;
+    let tables = table::write_tables(grid_dir, &tables)?;
     let count = |status: RunStatus| {
         scan.runs
             .iter()

@@ -1,11 +1,12 @@
-//! `metric_bars.{svg,png}`: each task's primary metric, one bar per group.
+//! `metric_bars.{svg,png}`: each task's primary metric, one bar per table row (method,
+//! activation or rank), coloured alike in every panel.
 //!
 //! One panel per task, stacked vertically. Bars are horizontal so that long group names
 //! (`lora-news-standfirst`, …) sit on the left in full, one per row, without overlapping.
 //! A bar is the mean over the group's `ok` runs that report the metric; a black whisker shows
 //! ±1 sample standard deviation when n ≥ 2. The value is printed right of the bar as
 //! `mean ± std (n=…)`, with `of k runs` when some of the group's runs are missing (failed,
-//! diverged, or without the metric). Groups are sorted by name, top to bottom; the panel's
+//! diverged, or without the metric). Rows follow the table's order, top to bottom; the panel's
 //! metric is the `primary_metric` of the task's first run (by `run_id`).
 
 use super::canvas::{drawing_error, Figure};
@@ -17,6 +18,8 @@ use super::palette::GroupPalette;
 use super::rows::RowAxis;
 use crate::report::font::font;
 use crate::report::load::LoadedRun;
+use crate::report::settings::TableKind;
+use crate::report::table::build::{row_label, sort_rows};
 use crate::run::record::RunStatus;
 use anyhow::Result;
 use plotters::coord::Shift;
@@ -38,7 +41,7 @@ const RIGHT_MARGIN: u32 = 24;
 /// One bar: a group's primary metric over its ok runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BarRow {
-    /// Group name.
+    /// Row label (method, activation or rank).
     pub group: String,
     /// Mean over the ok runs that report the metric (`None` when there is none).
     pub mean: Option<f64>,
@@ -103,8 +106,9 @@ pub struct BarFigure {
 }
 
 impl BarFigure {
-    /// Aggregates the runs per task and group; `None` when there is no run.
-    pub fn from_runs(runs: &[LoadedRun], palette: &GroupPalette, title: &str) -> Option<Self> {
+    /// Aggregates the runs per task and table row (method, activation or rank, as the
+    /// report's table kind labels them), in the table's row order; `None` without runs.
+    pub fn from_runs(runs: &[LoadedRun], kind: TableKind, baseline: Option<&str>, title: &str) -> Option<Self> {
         let mut by_task: BTreeMap<&str, Vec<&LoadedRun>> = BTreeMap::new();
         for run in runs {
             by_task.entry(&run.result.task).or_default().push(run);
@@ -117,13 +121,15 @@ impl BarFigure {
             .map(|(task, mut task_runs)| {
                 task_runs.sort_by(|a, b| a.result.run_id.cmp(&b.result.run_id));
                 let metric = task_runs[0].result.primary_metric.clone();
-                let mut groups: BTreeMap<&str, Vec<&LoadedRun>> = BTreeMap::new();
+                let mut groups: BTreeMap<String, Vec<&LoadedRun>> = BTreeMap::new();
                 for run in &task_runs {
-                    groups.entry(&run.result.group).or_default().push(run);
+                    groups.entry(row_label(kind, run)).or_default().push(run);
                 }
-                let rows = groups
-                    .into_iter()
-                    .map(|(group, members)| bar_row(group, &members, &metric))
+                let mut order: Vec<String> = groups.keys().cloned().collect();
+                sort_rows(kind, &mut order, baseline);
+                let rows = order
+                    .iter()
+                    .map(|label| bar_row(label, &groups[label], &metric))
                     .collect();
                 BarPanel {
                     task: task.to_owned(),
@@ -132,10 +138,12 @@ impl BarFigure {
                 }
             })
             .collect();
+        let panels: Vec<BarPanel> = panels;
+        let palette = GroupPalette::new(panels.iter().flat_map(|p| p.rows.iter().map(|r| r.group.as_str())));
         Some(Self {
             title: title.to_owned(),
             panels,
-            palette: palette.clone(),
+            palette,
         })
     }
 
@@ -340,8 +348,7 @@ mod tests {
         write_run(grid.path(), &result("a", "t", 0, &[("acc", 0.25)]), &[]);
         write_run(grid.path(), &result("c", "u", 0, &[("f1", 0.1)]), &[]);
         let runs = load_runs(grid.path()).unwrap();
-        let palette = GroupPalette::new(runs.iter().map(|r| r.result.group.as_str()));
-        let fig = BarFigure::from_runs(&runs, &palette, "title").unwrap();
+        let fig = BarFigure::from_runs(&runs, TableKind::Main, None, "title").unwrap();
 
         assert_eq!(fig.panels.len(), 2);
         let t = &fig.panels[0];

@@ -17,7 +17,7 @@ pub mod palette;
 pub mod rows;
 
 use super::load::LoadedRun;
-use super::settings::ReportSpec;
+use super::settings::{ReportSpec, TableKind};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
@@ -26,7 +26,7 @@ pub const FIGURES_DIR: &str = "figures";
 
 /// Draws every figure the runs allow into `<grid_dir>/figures/` and returns the written paths
 /// (SVG then PNG for each figure). With no run, or no logged step, a figure is skipped.
-pub fn write_figures(grid_dir: &Path, runs: &[LoadedRun], _spec: &ReportSpec) -> Result<Vec<PathBuf>> {
+pub fn write_figures(grid_dir: &Path, runs: &[LoadedRun], spec: &ReportSpec, baseline: Option<&str>) -> Result<Vec<PathBuf>> {
     let dir = grid_dir.join(FIGURES_DIR);
     let palette = palette::GroupPalette::new(runs.iter().map(|r| r.result.group.as_str()));
     let grid = super::grid_name(grid_dir, runs);
@@ -35,8 +35,13 @@ pub fn write_figures(grid_dir: &Path, runs: &[LoadedRun], _spec: &ReportSpec) ->
     if let Some(fig) = loss::LossFigure::from_runs(runs, &palette, &loss_title) {
         written.extend(canvas::save_figure(&fig, &dir, loss::STEM)?);
     }
-    let bars_title = format!("{grid}: primary metric per group (mean ± sample std over seeds)");
-    if let Some(fig) = bars::BarFigure::from_runs(runs, &palette, &bars_title) {
+    let per = match spec.table {
+        TableKind::Main => "method",
+        TableKind::Ablation => "activation",
+        TableKind::Rank => "rank",
+    };
+    let bars_title = format!("{grid}: primary metric per {per} (mean ± sample std over seeds)");
+    if let Some(fig) = bars::BarFigure::from_runs(runs, spec.table, baseline, &bars_title) {
         written.extend(canvas::save_figure(&fig, &dir, bars::STEM)?);
     }
     if runs.iter().any(|r| r.result.method.starts_with("loran")) {

@@ -103,7 +103,7 @@ pub fn rank_of(run: &LoadedRun) -> Option<usize> {
 
 /// Row order: zero-shot rows first, then the baseline, then by `kind` (registry order of
 /// activations for `ablation`, increasing rank for `rank`, else by name).
-fn sort_rows(kind: TableKind, rows: &mut [String], baseline: Option<&str>) {
+pub fn sort_rows(kind: TableKind, rows: &mut [String], baseline: Option<&str>) {
     let activation_rank = |row: &str| loran_adapters::activations::ACTIVATIONS.iter().position(|a| a.name == row).unwrap_or(usize::MAX);
     let rank_value = |row: &str| row.strip_prefix("r=").and_then(|r| r.parse::<usize>().ok()).unwrap_or(usize::MAX);
     rows.sort_by(|a, b| {

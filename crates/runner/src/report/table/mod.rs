@@ -94,15 +94,14 @@ impl TableReport {
 
 /// Writes `table.csv`, `table.md` and `table.tex` into `grid_dir`; returns their paths.
 /// Without any finished `ok` run nothing is written.
-pub fn write_tables(grid_dir: &Path, grid: &str, runs: &[LoadedRun], spec: &ReportSpec) -> Result<Vec<PathBuf>> {
-    let report = TableReport::new(grid, runs, spec);
+pub fn write_tables(grid_dir: &Path, report: &TableReport) -> Result<Vec<PathBuf>> {
     if report.table.rows.is_empty() {
         return Ok(Vec::new());
     }
     let files = [
-        (format!("{TABLE_STEM}.csv"), csv::render_csv(&report)?),
-        (format!("{TABLE_STEM}.md"), markdown::render_markdown(&report).into_bytes()),
-        (format!("{TABLE_STEM}.tex"), latex::render_latex(&report).into_bytes()),
+        (format!("{TABLE_STEM}.csv"), csv::render_csv(report)?),
+        (format!("{TABLE_STEM}.md"), markdown::render_markdown(report).into_bytes()),
+        (format!("{TABLE_STEM}.tex"), latex::render_latex(report).into_bytes()),
     ];
     let mut written = Vec::new();
     for (name, bytes) in files {
