@@ -91,11 +91,17 @@ pub fn label_text(value: &Value) -> String {
     }
 }
 
+/// The cell's name from its label values; a bare number takes its key's last part as a
+/// prefix (`adapter.r: 8` reads `r8`), so numeric axes stay readable.
 fn slug(labels: &[(String, String)]) -> String {
     if labels.is_empty() {
         return "base".into();
     }
-    let raw = labels.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join("-");
+    let part = |(key, value): &(String, String)| match value.parse::<f64>() {
+        Ok(_) => format!("{}{value}", key.rsplit('.').next().unwrap_or(key)),
+        Err(_) => value.clone(),
+    };
+    let raw = labels.iter().map(part).collect::<Vec<_>>().join("-");
     let cleaned: String = raw.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+') { c } else { '_' }).collect();
     cleaned.trim_matches('_').to_string()
 }

@@ -3,7 +3,9 @@
 //! - [`loss`]: `loss_curves` — raw and EMA-smoothed training loss per run, a panel per task;
 //! - [`bars`]: `metric_bars` — mean ± sample std of each task's primary metric per group;
 //! - [`activations`]: `activation_shapes` — f and f′ of every registered activation and
-//!   Sinter's ripple (written for grids with LoRAN runs).
+//!   Sinter's ripple (written for grids with LoRAN runs);
+//! - [`rank`]: `rank_sweep` — score and test loss against adapter rank with a ±std band
+//!   (written for grids whose runs cover two ranks or more).
 //!
 //! Text uses the bundled DejaVu Sans ([`crate::report::font`]); colours are per group and
 //! shared by both figures ([`palette::GroupPalette`]).
@@ -14,6 +16,7 @@ pub mod canvas;
 pub mod layout;
 pub mod loss;
 pub mod palette;
+pub mod rank;
 pub mod rows;
 
 use super::load::LoadedRun;
@@ -43,6 +46,10 @@ pub fn write_figures(grid_dir: &Path, runs: &[LoadedRun], spec: &ReportSpec, bas
     let bars_title = format!("{grid}: primary metric per {per} (mean ± sample std over seeds)");
     if let Some(fig) = bars::BarFigure::from_runs(runs, spec.table, baseline, &bars_title) {
         written.extend(canvas::save_figure(&fig, &dir, bars::STEM)?);
+    }
+    let rank_title = format!("{grid}: score against adapter rank (mean ± sample std over seeds)");
+    if let Some(fig) = rank::RankFigure::from_runs(runs, &rank_title) {
+        written.extend(canvas::save_figure(&fig, &dir, rank::STEM)?);
     }
     if runs.iter().any(|r| r.result.method.starts_with("loran")) {
         let fig = activations::ActivationFigure::registered(&format!("{grid}: LoRAN activations at their default parameters"))?;
