@@ -1,4 +1,4 @@
-//! `loran report DIR`: re-render a grid's summary and figures from its run folders.
+//! `loran report DIR`: re-render a grid's summary, tables and figures from its run folders.
 
 use anyhow::Result;
 use clap::Args;
@@ -14,6 +14,16 @@ pub struct ReportArgs {
 /// Runs the command.
 pub fn run(args: ReportArgs) -> Result<()> {
     let rendered = loran_runner::report::render(&args.dir)?;
-    println!("{rendered:#?}");
+    println!(
+        "{}: {} ok, {} failed, {} diverged, {} unfinished (skipped)",
+        args.dir.display(),
+        rendered.ok,
+        rendered.failed,
+        rendered.diverged,
+        rendered.unfinished
+    );
+    for path in std::iter::once(&rendered.summary_csv).chain(&rendered.tables).chain(&rendered.figures) {
+        println!("  wrote {}", path.display());
+    }
     Ok(())
 }
