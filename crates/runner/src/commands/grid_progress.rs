@@ -13,12 +13,15 @@ pub fn for_stderr() -> Box<dyn GridProgress> {
     if std::io::stderr().is_terminal() {
         Box::new(Bars::new())
     } else {
-        Box::new(PlainLog)
+        Box::new(PlainLog { cell_start: Instant::now() })
     }
 }
 
-/// Plain lines on stderr: the first, every tenth and the last step, and stage changes.
-pub struct PlainLog;
+/// Plain lines on stderr: the first, every tenth and the last step, and stage changes
+/// with the seconds since the cell started.
+pub struct PlainLog {
+    cell_start: Instant,
+}
 
 impl CellProgress for PlainLog {
     fn line(&mut self, text: &str) {
@@ -26,11 +29,15 @@ impl CellProgress for PlainLog {
     }
 
     fn stage(&mut self, stage: &str) {
-        eprintln!("  {stage}");
+        eprintln!("  {stage} ({:.1}s into the cell)", self.cell_start.elapsed().as_secs_f64());
     }
 }
 
-impl GridProgress for PlainLog {}
+impl GridProgress for PlainLog {
+    fn cell_started(&mut self, _index: usize, _run_id: &str) {
+        self.cell_start = Instant::now();
+    }
+}
 
 /// Two indicatif bars: cells done of the grid (with a time-left estimate from the cells
 /// run so far), and the running cell's steps with its loss and target tokens/s.

@@ -300,7 +300,7 @@ mod tests {
             "name: t\naxes:\n  task: [news-standfirst]\nbundles:\n  - { adapter.method: lora, adapter.r: 8 }\n  - { adapter.method: lora, adapter.r: 16 }\n  - { adapter.method: none }\n",
         );
         let cells = expand(&g).unwrap();
-        assert_eq!(groups(&cells), vec!["lora-8", "lora-16", "none"]);
+        assert_eq!(groups(&cells), vec!["lora-r8", "lora-r16", "none"]);
         assert_eq!(cells[1].config.adapter.r, 16);
         let g = grid("name: t\naxes:\n  adapter.targets: [[q_proj, v_proj], [gate_proj]]\n");
         assert_eq!(groups(&expand(&g).unwrap()), vec!["q_proj+v_proj", "gate_proj"]);
@@ -357,7 +357,7 @@ mod tests {
     #[test]
     fn exclusions_drop_cells() {
         let g = grid("name: t\naxes:\n  adapter.method: [none, lora]\n  adapter.r: [8, 16]\nexclude:\n  - { adapter.method: none, adapter.r: 16 }\n");
-        assert_eq!(groups(&expand(&g).unwrap()), vec!["none-8", "lora-8", "lora-16"]);
+        assert_eq!(groups(&expand(&g).unwrap()), vec!["none-r8", "lora-r8", "lora-r16"]);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::report::font::font;
 use crate::report::load::LoadedRun;
 use crate::report::settings::TableKind;
 use crate::report::table::build::{row_label, sort_rows};
+use crate::report::table::majority_floors;
 use crate::run::record::RunStatus;
 use anyhow::Result;
 use plotters::coord::Shift;
@@ -84,8 +85,11 @@ pub struct BarPanel {
     pub task: String,
     /// The metric shown (the task's primary metric).
     pub metric: String,
-    /// One row per group, sorted by group name.
+    /// One row per table row, in the table's order.
     pub rows: Vec<BarRow>,
+    /// A reference value drawn as a dashed line, with its label (the majority-class
+    /// accuracy of a classification task).
+    pub floor: Option<(String, f64)>,
 }
 
 impl BarPanel {
@@ -116,6 +120,7 @@ impl BarFigure {
         if by_task.is_empty() {
             return None;
         }
+        let floors = majority_floors(runs);
         let panels = by_task
             .into_iter()
             .map(|(task, mut task_runs)| {
@@ -131,14 +136,21 @@ impl BarFigure {
                     .iter()
                     .map(|label| bar_row(label, &groups[label], &metric))
                     .collect();
+                let floor = floors
+                    .iter()
+                    .find(|f| f.task == task && metric == "accuracy")
+                    .map(|f| (format!("always `{}`: {:.3}", f.label, f.accuracy), f.accuracy));
                 BarPanel {
                     task: task.to_owned(),
                     metric,
                     rows,
+                    floor,
                 }
             })
             .collect();
-        let panels: Vec<BarPanel> = panels;
+        let mut panels: Vec<BarPanel> = panels;
+        // As in the table: summarization (ROUGE) tasks first, then by name.
+        panels.sort_by_key(|p| (!p.metric.starts_with("rouge"), p.task.clone()));
         let palette = GroupPalette::new(panels.iter().flat_map(|p| p.rows.iter().map(|r| r.group.as_str())));
         Some(Self {
             title: title.to_owned(),
@@ -293,6 +305,13 @@ impl BarFigure {
                     text(LABEL_FONT, HPos::Left, VPos::Center),
                 );
             chart.draw_series([label]).map_err(drawing_error)?;
+        }
+        if let Some((label, value)) = &panel.floor {
+            let grey = RGBColor(90, 90, 90);
+            let line = DashedLineSeries::new([(*value, 0.0), (*value, n as f64)], 6, 5, grey.stroke_width(2));
+            chart.draw_series(line).map_err(drawing_error)?;
+            let text_at = EmptyElement::at((*value, 0.0)) + Text::new(label.clone(), (4, 1), text(12.0, HPos::Left, VPos::Top).color(&grey));
+            chart.draw_series([text_at]).map_err(drawing_error)?;
         }
         Ok(())
     }

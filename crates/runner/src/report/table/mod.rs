@@ -8,6 +8,7 @@
 pub mod build;
 pub mod csv;
 pub mod deltas;
+pub mod floor;
 pub mod format;
 pub mod latex;
 pub mod markdown;
@@ -16,6 +17,7 @@ use super::load::LoadedRun;
 use super::settings::{ReportSpec, TableKind};
 use anyhow::Result;
 use build::{build_table, default_baseline, TableData};
+pub use floor::{majority_floors, MajorityFloor};
 use deltas::{compute_deltas, Delta};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,6 +42,8 @@ pub struct TableReport {
     pub confidence: f64,
     /// The grid's own notes (what differs from the paper).
     pub grid_notes: Vec<String>,
+    /// What always answering the most frequent label scores, per classification task.
+    pub floors: Vec<String>,
 }
 
 impl TableReport {
@@ -62,7 +66,8 @@ impl TableReport {
         if let (Some(wanted), None) = (&spec.baseline, &baseline) {
             grid_notes.push(format!("the configured baseline `{wanted}` is not a row of this table, so no deltas are shown"));
         }
-        Self { title: format!("{grid}: {kind}"), table, baseline, deltas, resamples: spec.resamples, confidence: spec.confidence, grid_notes }
+        let floors = majority_floors(runs).iter().map(MajorityFloor::sentence).collect();
+        Self { title: format!("{grid}: {kind}"), table, baseline, deltas, resamples: spec.resamples, confidence: spec.confidence, grid_notes, floors }
     }
 
     /// How many examples each task's deltas were paired over, as a sentence.
@@ -82,10 +87,11 @@ impl TableReport {
         Some(format!("Bootstrap: {} resamples with seed {}, paired over {} test examples.", self.resamples, deltas::BOOTSTRAP_SEED, parts.join(" and ")))
     }
 
-    /// The notes printed under the tables: the grid's, the runs left out, and why some
-    /// deltas are missing.
+    /// The notes printed under the tables: the grid's, the majority-class floor of each
+    /// classification task, the runs left out, and why some deltas are missing.
     pub fn notes(&self) -> Vec<String> {
         let mut notes = self.grid_notes.clone();
+        notes.extend(self.floors.iter().cloned());
         notes.extend(self.table.excluded.iter().cloned());
         notes.extend(format::missing_reasons(&self.deltas).into_iter().map(|r| format!("n/a: {r}")));
         notes
