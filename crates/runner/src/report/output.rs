@@ -4,18 +4,13 @@ use anyhow::{Context, Result};
 use std::path::Path;
 
 /// Writes `bytes` to `path` through a sibling temporary file and a rename, creating the parent
-/// folder when needed.
+/// folder when needed (the run folders' writer, [`crate::run::dir::write_atomic`], does the rest).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot move {} to {}", tmp.display(), path.display()))
+    crate::run::dir::write_atomic(path, bytes)
 }
 
 #[cfg(test)]
