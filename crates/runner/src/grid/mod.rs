@@ -1,9 +1,12 @@
 //! Experiment grids: the YAML schema, its expansion into runs, and running them.
 
 pub mod expand;
+pub mod parse_error;
 pub mod reuse;
 pub mod runner;
 pub mod spec;
+pub mod validate;
+pub mod yaml_path;
 
 pub use expand::{expand, Cell};
 pub use runner::{run_grid, GridOptions, GridOutcome};
