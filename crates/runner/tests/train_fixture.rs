@@ -143,18 +143,23 @@ fn a_bad_cell_fails_alone_with_a_clear_error() {
     let fx = Fixture::new();
     let grid = fx.grid(
         "bad",
-        "axes:\n  task: [news-standfirst, no-such-task]\nbundles:\n  - { task: news-standfirst, adapter.targets: [c_attn] }\n",
+        "axes:\n  task: [news-standfirst, mailing-list-topics]\nbundles:\n  - { task: news-standfirst, adapter.targets: [c_attn] }\n  \
+         - { task: mailing-list-topics, model: no-such-model }\n",
     );
     let out = fx.run(&grid, "x");
     assert_eq!(out.failed.len(), 2, "{out:?}");
     let errors: Vec<&str> = out.failed.iter().map(|(_, e)| e.as_str()).collect();
     assert!(errors.iter().any(|e| e.contains("`c_attn`") && e.contains("q_proj")), "{errors:?}");
-    assert!(errors.iter().any(|e| e.contains("no-such-task") && e.contains("mailing-list-topics")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("no-such-model") && e.contains("smollm2-135m")), "{errors:?}");
     // Failed cells still leave a result.json saying so, and they are retried on the next run.
     for (id, _) in &out.failed {
         assert_eq!(result(&fx.run_dir("x", "bad", id)).status, RunStatus::Failed);
     }
     assert_eq!(fx.run(&grid, "x").failed.len(), 2);
+    // An unknown task is caught before anything runs, naming the registry.
+    let grid = fx.grid("bad-task", "axes:\n  task: [news-standfirst, no-such-task]\n");
+    let err = loran_runner::grid::expand(&read_grid(&grid).unwrap()).unwrap_err().to_string();
+    assert!(err.contains("no-such-task") && err.contains("mailing-list-topics"), "{err}");
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! as the axes made it.
 
 use crate::grid::spec::GridFile;
+use crate::grid::validate;
 use crate::run::config::RunConfig;
 use anyhow::{anyhow, bail, Result};
 use serde_json::{Map, Value};
@@ -148,6 +149,16 @@ fn label_keys(assignments: &[Vec<(String, Value)>], axis_keys: Vec<String>) -> V
     keys
 }
 
+/// `file:line` and key of the first of a cell's values that fails on the base
+/// alone: the value to blame when the cell's config does not deserialize.
+fn blame(grid: &GridFile, base: &Value, assignment: &[(String, Value)]) -> Option<(String, String)> {
+    assignment.iter().find_map(|(k, v)| {
+        let mut alone = base.clone();
+        let bad = set_dotted(&mut alone, k, v.clone()).is_err() || serde_json::from_value::<RunConfig>(alone).is_err();
+        bad.then(|| (grid.locate_value(k, v), k.clone()))
+    })
+}
+
 /// Every cell of the grid, in a stable order (axes in file order, then bundles, then seeds).
 pub fn expand(grid: &GridFile) -> Result<Vec<Cell>> {
     let spec = &grid.spec;
@@ -171,11 +182,18 @@ pub fn expand(grid: &GridFile) -> Result<Vec<Cell>> {
         for (k, v) in bundle {
             if let Some(values) = spec.axes.get(k).and_then(Value::as_array) {
                 if !values.contains(v) {
+                    let taken = values.iter().map(validate::flow).collect::<Vec<_>>().join(", ");
+                    let field = if values.iter().any(Value::is_object) {
+                        format!(" (to set a field of a mapping axis, use a dotted key such as `{k}.<field>`)")
+                    } else {
+                        String::new()
+                    };
                     bail!(
-                        "{}: bundle {} gives `{k}: {v}`, which is not a value of the axis `{k}`, so it would select no cell; \
-                         a bundle key that is also an axis key selects cells by equality (to set a value, use a dotted key such as `{k}.<field>`)",
-                        grid.locate("bundles"),
-                        i + 1
+                        "{}: bundle {} gives `{k}: {}`, which is not a value of the axis `{k}`, so it would select no cell; \
+                         a bundle key that is also an axis key selects cells by equality: use one of {taken}{field}",
+                        grid.locate_in("bundles", k),
+                        i + 1,
+                        validate::flow(v)
                     );
                 }
             }
@@ -203,7 +221,8 @@ pub fn expand(grid: &GridFile) -> Result<Vec<Cell>> {
             assignments.push(a);
         }
     }
-    assignments.retain(|a| !spec.exclude.iter().any(|ex| ex.iter().all(|(k, v)| a.iter().any(|(ak, av)| ak == k && av == v))));
+    validate::check_exclude_matches(grid, &assignments)?;
+    assignments.retain(|a| !spec.exclude.iter().any(|ex| validate::matches(ex, a)));
     if assignments.is_empty() {
         bail!("{}: every cell is excluded; check `exclude`", grid.locate("exclude"));
     }
@@ -224,18 +243,24 @@ pub fn expand(grid: &GridFile) -> Result<Vec<Cell>> {
         for &seed in &spec.seeds {
             let mut value = value.clone();
             set_dotted(&mut value, "seed", Value::from(seed))?;
-            let config: RunConfig = serde_json::from_value(value).map_err(|e| {
-                let key = a.iter().map(|(k, _)| k.as_str()).find(|k| e.to_string().contains(k.rsplit('.').next().unwrap_or(k)));
-                let place = key.map(|k| grid.locate(k)).unwrap_or_else(|| grid.path.display().to_string());
-                anyhow!("{place}: cell `{group}`: {e}")
+            let config: RunConfig = serde_json::from_value(value).map_err(|e| match blame(grid, &base, a) {
+                Some((place, key)) => {
+                    let e = e.to_string();
+                    let e = e.strip_prefix(&format!("{key}: ")).unwrap_or(&e);
+                    anyhow!("{place}: `{key}` (cell `{group}`): {e}")
+                }
+                None => anyhow!("{}: cell `{group}`: {e}", grid.path.display()),
             })?;
+            validate::check_task(grid, &config.task, "task")?;
             // Catch what only the adapters crate knows (method names, ranges) at plan time.
             if let Err(e) = config.adapter.validate().and_then(|_| loran_adapters::find_method(&config.adapter.method).map(|_| ())) {
                 let key = match &e {
-                    loran_adapters::AdapterError::UnknownMethod { .. } => "method",
-                    _ => "adapter",
+                    loran_adapters::AdapterError::UnknownMethod { .. } => "method".to_string(),
+                    loran_adapters::AdapterError::BadConfig { key, .. } => key.clone(),
+                    _ => "adapter".to_string(),
                 };
-                bail!("{}: cell `{group}`: {e}", grid.locate(key));
+                let place = [format!("adapter.{key}"), key, "adapter".to_string()].iter().find_map(|k| grid.find(k)).unwrap_or_else(|| grid.locate("adapter"));
+                bail!("{place}: cell `{group}`: {e}");
             }
             let hash = config_hash(&config);
             cells.push(Cell {
@@ -268,7 +293,7 @@ mod tests {
 
     #[test]
     fn axes_form_a_product_in_file_order_times_seeds() {
-        let g = grid("name: t\naxes:\n  task: [news-standfirst, mailing-list-topics]\n  adapter.method: [none, lora]\nseeds: [0, 1]\n");
+        let g = grid("name: t\nbase: {}\naxes:\n  task: [news-standfirst, mailing-list-topics]\n  adapter.method: [none, lora]\nseeds: [0, 1]\n");
         let cells = expand(&g).unwrap();
         assert_eq!(cells.len(), 8);
         assert_eq!(groups(&cells), vec!["news-standfirst-none", "news-standfirst-lora", "mailing-list-topics-none", "mailing-list-topics-lora"]);
@@ -282,7 +307,7 @@ mod tests {
     #[test]
     fn bundles_attach_to_matching_cells_and_keep_the_rest() {
         let g = grid(
-            "name: t\naxes:\n  adapter.method: [none, lora]\n  task: [news-standfirst, mailing-list-topics]\n\
+            "name: t\nbase: {}\naxes:\n  adapter.method: [none, lora]\n  task: [news-standfirst, mailing-list-topics]\n\
              bundles:\n  - { task: mailing-list-topics, eval.max_new_tokens: 8 }\n",
         );
         let cells = expand(&g).unwrap();
@@ -297,19 +322,19 @@ mod tests {
     #[test]
     fn bundles_without_axis_keys_are_variants() {
         let g = grid(
-            "name: t\naxes:\n  task: [news-standfirst]\nbundles:\n  - { adapter.method: lora, adapter.r: 8 }\n  - { adapter.method: lora, adapter.r: 16 }\n  - { adapter.method: none }\n",
+            "name: t\nbase: {}\naxes:\n  task: [news-standfirst]\nbundles:\n  - { adapter.method: lora, adapter.r: 8 }\n  - { adapter.method: lora, adapter.r: 16 }\n  - { adapter.method: none }\n",
         );
         let cells = expand(&g).unwrap();
         assert_eq!(groups(&cells), vec!["lora-r8", "lora-r16", "none"]);
         assert_eq!(cells[1].config.adapter.r, 16);
-        let g = grid("name: t\naxes:\n  adapter.targets: [[q_proj, v_proj], [gate_proj]]\n");
+        let g = grid("name: t\nbase: {}\naxes:\n  adapter.targets: [[q_proj, v_proj], [gate_proj]]\n");
         assert_eq!(groups(&expand(&g).unwrap()), vec!["q_proj+v_proj", "gate_proj"]);
     }
 
     #[test]
     fn mapping_values_label_cells_by_their_values() {
         let g = grid(
-            "name: t\naxes:\n  adapter:\n    - { method: none }\n    - { method: lora, r: 8 }\n    - { method: lora, dropout: 0.1 }\n",
+            "name: t\nbase: {}\naxes:\n  adapter:\n    - { method: none }\n    - { method: lora, r: 8 }\n    - { method: lora, dropout: 0.1 }\n",
         );
         let cells = expand(&g).unwrap();
         assert_eq!(groups(&cells), vec!["none", "lora-8", "lora-0.1"]);
@@ -328,7 +353,7 @@ mod tests {
     #[test]
     fn a_bundle_value_no_axis_takes_is_an_error() {
         let g = grid(
-            "name: t\naxes:\n  adapter:\n    - { method: none }\n    - { method: lora }\nbundles:\n  - { adapter: { dropout: 0.1 } }\n",
+            "name: t\nbase: {}\naxes:\n  adapter:\n    - { method: none }\n    - { method: lora }\nbundles:\n  - { adapter: { dropout: 0.1 } }\n",
         );
         let err = expand(&g).unwrap_err().to_string();
         assert!(err.contains("bundle 1") && err.contains("not a value of the axis `adapter`") && err.contains("adapter.<field>"), "{err}");
@@ -356,16 +381,37 @@ mod tests {
 
     #[test]
     fn exclusions_drop_cells() {
-        let g = grid("name: t\naxes:\n  adapter.method: [none, lora]\n  adapter.r: [8, 16]\nexclude:\n  - { adapter.method: none, adapter.r: 16 }\n");
+        let g = grid("name: t\nbase: {}\naxes:\n  adapter.method: [none, lora]\n  adapter.r: [8, 16]\nexclude:\n  - { adapter.method: none, adapter.r: 16 }\n");
         assert_eq!(groups(&expand(&g).unwrap()), vec!["none-r8", "lora-r8", "lora-r16"]);
     }
 
     #[test]
     fn a_wrong_value_names_the_file_line_and_key() {
-        let g = grid("name: t\naxes:\n  adapter.r: [8, \"eight\"]\n");
+        let g = grid("name: t\nbase: {}\naxes:\n  adapter.r: [8, \"eight\"]\n");
         let err = expand(&g).unwrap_err().to_string();
-        assert!(err.starts_with("test.yaml:3"), "{err}");
-        assert!(err.contains("eight"), "{err}");
+        assert!(err.starts_with("test.yaml:4: `adapter.r`"), "{err}");
+        assert!(err.contains("eight") && err.contains("positive integer"), "{err}");
+        // A bad value in a block list is pointed at, not its key.
+        let g = grid("name: t\nbase: {}\naxes:\n  adapter.r:\n    - 8\n    - -4\n");
+        let err = expand(&g).unwrap_err().to_string();
+        assert!(err.starts_with("test.yaml:6: `adapter.r`") && err.contains("got -4"), "{err}");
+    }
+
+    #[test]
+    fn unknown_tasks_fail_at_plan_time_naming_the_line() {
+        let g = grid("name: t\nbase: { task: news-standfirst }\naxes:\n  task:\n    - mailing-list-topics\n    - samsum\n");
+        let err = expand(&g).unwrap_err().to_string();
+        assert!(err.starts_with("test.yaml:6:") && err.contains("unknown task `samsum`") && err.contains("news-standfirst"), "{err}");
+        let g = grid("name: t\nbase:\n  task: samsum\n");
+        let err = expand(&g).unwrap_err().to_string();
+        assert!(err.starts_with("test.yaml:3:") && err.contains("unknown task `samsum`"), "{err}");
+    }
+
+    #[test]
+    fn an_exclusion_that_drops_nothing_is_an_error() {
+        let g = grid("name: t\nbase: {}\naxes:\n  adapter.method: [none, lora]\nexclude:\n  - { adapter.method: dora }\n");
+        let err = expand(&g).unwrap_err().to_string();
+        assert!(err.starts_with("test.yaml:6:") && err.contains("matches no cell") && err.contains("none, lora"), "{err}");
     }
 
     #[test]

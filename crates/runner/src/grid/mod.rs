@@ -2,9 +2,12 @@
 
 pub mod expand;
 pub mod progress;
+pub mod parse_error;
 pub mod reuse;
 pub mod runner;
 pub mod spec;
+pub mod validate;
+pub mod yaml_path;
 
 pub use expand::{expand, Cell};
 pub use runner::{run_grid, GridOptions, GridOutcome};

@@ -3,7 +3,7 @@
 //! Parsing is strict: unknown keys and wrong types are errors with file:line.
 
 use crate::run::config::RunConfig;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -16,8 +16,8 @@ pub use crate::report::settings::{ReportSpec, TableKind};
 pub struct GridSpec {
     /// Results go to `results/<name>/`.
     pub name: String,
-    /// One full run config; omitted keys take their documented defaults.
-    #[serde(default)]
+    /// One full run config; omitted keys take their documented defaults. Required:
+    /// a grid states its base explicitly (`base: {}` means every default).
     pub base: RunConfig,
     /// Cartesian product over dotted keys (`adapter.method: [lora, loran]`), in file order.
     #[serde(default)]
@@ -51,61 +51,97 @@ pub struct GridFile {
     pub spec: GridSpec,
 }
 
-/// Reads and strictly parses a grid file.
+/// Reads and strictly parses a grid file, then checks what serde cannot
+/// (see [`crate::grid::validate`]).
 pub fn read_grid(path: &Path) -> Result<GridFile> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read the grid file", path.display()))?;
-    let spec: GridSpec = serde_saphyr::from_str(&text).map_err(|e| anyhow!("{}", located(path, &e.to_string())))?;
-    let file = GridFile { path: path.to_path_buf(), text, spec };
-    file.check_shape()?;
-    Ok(file)
-}
-
-/// `file:line:column: message` from a parser message such as
-/// `error: line 3 column 22: unknown field ...` followed by a source excerpt.
-fn located(path: &Path, msg: &str) -> String {
-    let first = msg.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    let position = first.strip_prefix("line ").and_then(|rest| {
-        let (line, rest) = rest.split_once(" column ")?;
-        let (column, message) = rest.split_once(": ")?;
-        Some((line.parse::<usize>().ok()?, column.parse::<usize>().ok()?, message))
-    });
-    match position {
-        Some((line, column, message)) => format!("{}:{line}:{column}: {message}", path.display()),
-        None => format!("{}: {first}", path.display()),
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: cannot read the grid file ({e}); check the path", path.display()))?;
+    if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        bail!("{}: the grid file is empty; a grid needs at least `name: <folder name>` and `base: {{}}` (see experiments/quick/table-main.yaml)", path.display());
     }
+    let spec: GridSpec = serde_saphyr::from_str(&text).map_err(|e| anyhow!("{}", crate::grid::parse_error::located(path, &text, &e.to_string())))?;
+    let file = GridFile { path: path.to_path_buf(), text, spec };
+    crate::grid::validate::check_file(&file)?;
+    Ok(file)
 }
 
 impl GridFile {
     /// `file:line` of the first line that mentions `key:` (best effort), for errors.
     pub fn locate(&self, key: &str) -> String {
+        self.at(self.key_line(key, 0))
+    }
+
+    /// `file:line` of the first line that mentions `key:`, if any.
+    pub fn find(&self, key: &str) -> Option<String> {
+        self.key_line(key, 0).map(|i| self.at(Some(i)))
+    }
+
+    /// `file:line` of the first line mentioning `key:` inside the top-level `section:`
+    /// (the line of the section itself when the key is not found there).
+    pub fn locate_in(&self, section: &str, key: &str) -> String {
+        let start = self.text.lines().position(|l| l.starts_with(&format!("{section}:")));
+        match start {
+            Some(s) => self.at(self.key_line(key, s).or(Some(s))),
+            None => self.locate(key),
+        }
+    }
+
+    /// `file:line` of the first line at or after `key:` that holds `value` as a whole
+    /// word (so a bad value in a block list is pointed at), else of `key:` itself.
+    pub fn locate_value(&self, key: &str, value: &serde_json::Value) -> String {
+        self.locate_nth_value(key, value, 0)
+    }
+
+    /// As [`Self::locate_value`] for the `n`-th (from 0) occurrence of `value`, to point
+    /// at a repeat.
+    pub fn locate_nth_value(&self, key: &str, value: &serde_json::Value, n: usize) -> String {
+        let key_line = self.key_line(key, 0);
+        let text = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(_) | serde_json::Value::Bool(_) => value.to_string(),
+            _ => return self.at(key_line),
+        };
+        let hits = self
+            .text
+            .lines()
+            .enumerate()
+            .skip(key_line.unwrap_or(0))
+            .flat_map(|(i, l)| std::iter::repeat_n(i, word_count(l.split(" #").next().unwrap_or(l), &text)));
+        let found = hits.clone().nth(n).or_else(|| hits.last());
+        self.at(found.or(key_line))
+    }
+
+    /// Index of the first line from `from` on that mentions `key:`.
+    fn key_line(&self, key: &str, from: usize) -> Option<usize> {
         let needle = format!("{key}:");
-        let line = self.text.lines().position(|l| l.trim_start().starts_with(&needle) || l.contains(&format!(" {needle}")) || l.contains(&format!("{{{needle}")));
+        self.text
+            .lines()
+            .enumerate()
+            .skip(from)
+            .find(|(_, l)| l.trim_start().starts_with(&needle) || l.contains(&format!(" {needle}")) || l.contains(&format!("{{{needle}")))
+            .map(|(i, _)| i)
+    }
+
+    fn at(&self, line: Option<usize>) -> String {
         match line {
             Some(i) => format!("{}:{}", self.path.display(), i + 1),
             None => self.path.display().to_string(),
         }
     }
+}
 
-    fn check_shape(&self) -> Result<()> {
-        let spec = &self.spec;
-        if spec.name.trim().is_empty() || spec.name.contains(['/', '\\']) {
-            bail!("{}: `name` must be a non-empty folder name without slashes", self.locate("name"));
-        }
-        if spec.seeds.is_empty() {
-            bail!("{}: `seeds` is empty; give at least one seed, e.g. [0]", self.locate("seeds"));
-        }
-        for (key, values) in &spec.axes {
-            match values {
-                Value::Array(v) if !v.is_empty() => {}
-                _ => bail!("{}: axis `{key}` must be a non-empty list of values", self.locate(key)),
-            }
-            if key == "seed" {
-                bail!("{}: use the top-level `seeds:` list instead of a `seed` axis", self.locate(key));
-            }
-        }
-        Ok(())
+/// How often `word` occurs in `line` delimited by non-name characters.
+fn word_count(line: &str, word: &str) -> usize {
+    if word.is_empty() {
+        return 0;
     }
+    let name_char = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.');
+    line.match_indices(word)
+        .filter(|(i, _)| {
+            let before = line[..*i].chars().next_back();
+            let after = line[i + word.len()..].chars().next();
+            !before.is_some_and(name_char) && !after.is_some_and(name_char)
+        })
+        .count()
 }
 
 #[cfg(test)]
@@ -132,23 +168,46 @@ mod tests {
 
     #[test]
     fn a_misspelt_axis_key_is_named_with_its_line() {
-        let g = parse("name: g\naxes:\n  adapter.rank: [8, 16]\n").unwrap();
+        let g = parse("name: g\nbase: {}\naxes:\n  adapter.rank: [8, 16]\n").unwrap();
         let err = crate::grid::expand(&g).unwrap_err().to_string();
-        assert!(err.contains("grid.yaml:3: "), "{err}");
+        assert!(err.contains("grid.yaml:4: "), "{err}");
         assert!(err.contains("unknown field `rank`") && err.contains("`r`"), "{err}");
     }
 
     #[test]
     fn shape_errors_name_the_key() {
-        let err = parse("name: g\naxes:\n  task: news-standfirst\n").unwrap_err().to_string();
-        assert!(err.contains("grid.yaml:3") && err.contains("non-empty list"), "{err}");
-        let err = parse("name: g\nseeds: []\n").unwrap_err().to_string();
-        assert!(err.contains("grid.yaml:2") && err.contains("seeds"), "{err}");
+        let err = parse("name: g\nbase: {}\naxes:\n  task: news-standfirst\n").unwrap_err().to_string();
+        assert!(err.contains("grid.yaml:4") && err.contains("must be a list"), "{err}");
+        let err = parse("name: g\nbase: {}\nseeds: []\n").unwrap_err().to_string();
+        assert!(err.contains("grid.yaml:3") && err.contains("seeds"), "{err}");
+        let err = parse("name: a/b\nbase: {}\n").unwrap_err().to_string();
+        assert!(err.starts_with("DIR/grid.yaml:1: `name`") && err.contains("e.g. `name: table-main`"), "{err}");
+    }
+
+    #[test]
+    fn base_is_required_and_empty_files_are_named() {
+        let err = parse("name: g\naxes:\n  task: [news-standfirst]\n").unwrap_err().to_string();
+        assert!(err.starts_with("DIR/grid.yaml:") && err.contains("`base`") && err.contains("base: {}"), "{err}");
+        let err = parse("# nothing here\n\n").unwrap_err().to_string();
+        assert!(err.starts_with("DIR/grid.yaml: the grid file is empty"), "{err}");
+        let err = parse("- name: g\n").unwrap_err().to_string();
+        assert!(err.contains("must be a mapping with the keys name, base"), "{err}");
+        let err = parse("name: g\nbase:\n  train:\n    steps: many\n").unwrap_err().to_string();
+        assert!(err.starts_with("DIR/grid.yaml:4:") && err.contains("`base.train.steps`") && err.contains("a whole number"), "{err}");
+    }
+
+    #[test]
+    fn values_are_located_by_word() {
+        assert_eq!(word_count("  - lora # lora", "lora"), 2);
+        assert_eq!(word_count("[lora, loran, qlora]", "lora"), 1);
+        let g = GridFile { path: "g.yaml".into(), text: "axes:\n  task:\n    - a\n    - b\n".into(), spec: serde_saphyr::from_str("name: g\nbase: {}\n").unwrap() };
+        assert_eq!(g.locate_value("task", &"b".into()), "g.yaml:4");
+        assert_eq!(g.locate_value("task", &"zz".into()), "g.yaml:2");
     }
 
     #[test]
     fn defaults_fill_a_minimal_grid() {
-        let g = parse("name: minimal\n").unwrap();
+        let g = parse("name: minimal\nbase: {}\n").unwrap();
         assert_eq!(g.spec.seeds, vec![0]);
         assert_eq!(g.spec.base, RunConfig::default());
         assert_eq!(g.spec.report.table, TableKind::Main);

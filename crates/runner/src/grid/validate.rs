@@ -1,0 +1,244 @@
+//! Checks of a parsed grid that serde cannot express: names, seeds, axis lists,
+//! bundles, exclusions and task names. Each error is one line naming
+//! `file:line`, the key, and what is valid or how to fix it. None needs model
+//! or data assets, so `loran grid plan` checks a grid offline.
+
+use crate::grid::spec::GridFile;
+use anyhow::{bail, Result};
+use serde_json::{Map, Value};
+
+/// Checks that need only the grid file (called by [`crate::grid::read_grid`]).
+pub fn check_file(grid: &GridFile) -> Result<()> {
+    check_name(grid)?;
+    check_seeds(grid)?;
+    check_axes(grid)?;
+    check_bundles(grid)?;
+    check_exclude_keys(grid)?;
+    check_report(grid)
+}
+
+fn check_report(grid: &GridFile) -> Result<()> {
+    let report = &grid.spec.report;
+    if let Err(e) = report.validate() {
+        let key = if report.resamples == 0 { "resamples" } else { "confidence" };
+        bail!("{}: {e}", grid.locate_in("report", key));
+    }
+    Ok(())
+}
+
+fn check_name(grid: &GridFile) -> Result<()> {
+    let name = &grid.spec.name;
+    if name.trim().is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+        bail!(
+            "{}: `name` must be a non-empty folder name without slashes (results go to results/<name>/), got `{name}`; e.g. `name: table-main`",
+            grid.locate("name")
+        );
+    }
+    Ok(())
+}
+
+fn check_seeds(grid: &GridFile) -> Result<()> {
+    let seeds = &grid.spec.seeds;
+    if seeds.is_empty() {
+        bail!("{}: `seeds` is empty; give at least one seed, e.g. [0]", grid.locate("seeds"));
+    }
+    for (i, seed) in seeds.iter().enumerate() {
+        if seeds[..i].contains(seed) {
+            bail!("{}: seed {seed} is listed twice in `seeds`; each seed is one run of every cell, so list it once, e.g. [0, 1, 2]", grid.locate("seeds"));
+        }
+    }
+    Ok(())
+}
+
+fn check_axes(grid: &GridFile) -> Result<()> {
+    for (key, values) in &grid.spec.axes {
+        if key == "seed" {
+            bail!("{}: use the top-level `seeds:` list instead of a `seed` axis", grid.locate(key));
+        }
+        let values = match values {
+            Value::Array(v) => v,
+            other => bail!("{}: axis `{key}` must be a list of values, e.g. `{key}: [{}]`", grid.locate(key), flow(other)),
+        };
+        if values.is_empty() {
+            bail!("{}: axis `{key}` is an empty list, so the grid would have no cells; give it at least one value or remove the axis", grid.locate(key));
+        }
+        for (i, v) in values.iter().enumerate() {
+            if values[..i].contains(v) {
+                bail!("{}: axis `{key}` lists `{}` twice; each value makes its own cells, so list it once", grid.locate_nth_value(key, v, 1), flow(v));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_bundles(grid: &GridFile) -> Result<()> {
+    for (i, bundle) in grid.spec.bundles.iter().enumerate() {
+        if bundle.is_empty() {
+            bail!(
+                "{}: bundle {} is empty: it would fit every cell and set nothing (or double every cell next to other bundles); \
+                 give it keys, e.g. `- {{ adapter.method: lora, adapter.r: 8 }}`, or remove it",
+                grid.locate("bundles"),
+                i + 1
+            );
+        }
+        if bundle.contains_key("seed") {
+            bail!("{}: bundle {} sets `seed`; use the top-level `seeds:` list instead", grid.locate_in("bundles", "seed"), i + 1);
+        }
+    }
+    Ok(())
+}
+
+/// Axis and bundle keys: the keys a cell has values for, so the only keys an
+/// `exclude` entry can match.
+pub fn cell_keys(grid: &GridFile) -> Vec<String> {
+    let mut keys: Vec<String> = grid.spec.axes.keys().cloned().collect();
+    for bundle in &grid.spec.bundles {
+        for k in bundle.keys() {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+    }
+    keys
+}
+
+fn check_exclude_keys(grid: &GridFile) -> Result<()> {
+    let known = cell_keys(grid);
+    for (i, entry) in grid.spec.exclude.iter().enumerate() {
+        if entry.is_empty() {
+            bail!("{}: exclude {} is empty, so it would drop every cell; give it axis or bundle values, or remove it", grid.locate("exclude"), i + 1);
+        }
+        for key in entry.keys() {
+            if !known.contains(key) {
+                let valid = if known.is_empty() { "the grid has no axes or bundles, so remove `exclude`".to_string() } else { format!("use one of: {}", known.join(", ")) };
+                bail!(
+                    "{}: exclude {} names `{key}`, which is neither an axis nor a bundle key, so it would exclude nothing; {valid}",
+                    grid.locate_in("exclude", key),
+                    i + 1
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fails when an `exclude` entry matches none of `assignments` (the cells after
+/// bundles, before exclusion). An entry that drops nothing is almost always a
+/// typo in a value (`lroa` for `lora`) or a stale line, and silently running the
+/// cells it was meant to drop costs hours, so this is an error, not a warning.
+pub fn check_exclude_matches(grid: &GridFile, assignments: &[Vec<(String, Value)>]) -> Result<()> {
+    for (i, entry) in grid.spec.exclude.iter().enumerate() {
+        if assignments.iter().any(|a| matches(entry, a)) {
+            continue;
+        }
+        let taken: Vec<String> = entry
+            .keys()
+            .map(|k| {
+                let mut values: Vec<String> = Vec::new();
+                for a in assignments {
+                    if let Some((_, v)) = a.iter().find(|(ak, _)| ak == k) {
+                        let text = flow(v);
+                        if !values.contains(&text) {
+                            values.push(text);
+                        }
+                    }
+                }
+                format!("`{k}` takes {}", values.join(", "))
+            })
+            .collect();
+        bail!(
+            "{}: exclude {} `{}` matches no cell, so it excludes nothing (a typo?); {}; fix the values or remove the entry",
+            grid.locate_in("exclude", entry.keys().next().map(String::as_str).unwrap_or("exclude")),
+            i + 1,
+            flow(&Value::Object(entry.clone())),
+            taken.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// Whether the cell `assignment` has every value of the exclude `entry`.
+pub fn matches(entry: &Map<String, Value>, assignment: &[(String, Value)]) -> bool {
+    entry.iter().all(|(k, v)| assignment.iter().any(|(ak, av)| ak == k && av == v))
+}
+
+/// Fails when a cell's task is not in the task registry; `key` is where it was set.
+pub fn check_task(grid: &GridFile, task: &str, key: &str) -> Result<()> {
+    if loran_datasets::find_task(task).is_err() {
+        bail!(
+            "{}: `{key}`: unknown task `{task}`; known tasks: {}",
+            grid.locate_value(key, &Value::String(task.to_string())),
+            loran_datasets::task_names().join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// A value in YAML flow style, as it would be written in the grid (`lora`, `8`, `{ r: 8 }`).
+pub fn flow(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => format!("[{}]", items.iter().map(flow).collect::<Vec<_>>().join(", ")),
+        Value::Object(o) => format!("{{ {} }}", o.iter().map(|(k, v)| format!("{k}: {}", flow(v))).collect::<Vec<_>>().join(", ")),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::spec::GridSpec;
+
+    fn grid(yaml: &str) -> GridFile {
+        let spec: GridSpec = serde_saphyr::from_str(yaml).unwrap();
+        GridFile { path: "g.yaml".into(), text: yaml.to_string(), spec }
+    }
+
+    fn err(yaml: &str) -> String {
+        check_file(&grid(yaml)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn duplicate_seeds_and_axis_values_are_errors() {
+        let e = err("name: t\nbase: {}\nseeds: [0, 0]\n");
+        assert!(e.starts_with("g.yaml:3: seed 0 is listed twice"), "{e}");
+        let e = err("name: t\nbase: {}\naxes:\n  adapter.method:\n    - none\n    - lora\n    - lora\n");
+        assert!(e.contains("axis `adapter.method` lists `lora` twice"), "{e}");
+        assert!(e.starts_with("g.yaml:7:"), "{e}");
+    }
+
+    #[test]
+    fn axes_must_be_non_empty_lists() {
+        let e = err("name: t\nbase: {}\naxes:\n  task: news-standfirst\n");
+        assert!(e.starts_with("g.yaml:4:") && e.contains("e.g. `task: [news-standfirst]`"), "{e}");
+        let e = err("name: t\nbase: {}\naxes:\n  adapter.r: []\n");
+        assert!(e.contains("axis `adapter.r` is an empty list"), "{e}");
+    }
+
+    #[test]
+    fn empty_bundles_and_unknown_exclude_keys_are_errors() {
+        let e = err("name: t\nbase: {}\naxes:\n  adapter.r: [8]\nbundles:\n  - {}\n");
+        assert!(e.starts_with("g.yaml:5:") && e.contains("bundle 1 is empty"), "{e}");
+        let e = err("name: t\nbase: {}\naxes:\n  adapter.r: [8, 16]\nexclude:\n  - { adapter.rank: 8 }\n");
+        assert!(e.starts_with("g.yaml:6:") && e.contains("`adapter.rank`") && e.contains("use one of: adapter.r"), "{e}");
+    }
+
+    #[test]
+    fn an_exclude_entry_matching_nothing_lists_the_values() {
+        let g = grid("name: t\nbase: {}\naxes:\n  adapter.method: [none, lora]\nexclude:\n  - { adapter.method: lroa }\n");
+        let cells = vec![vec![("adapter.method".to_string(), Value::from("none"))], vec![("adapter.method".to_string(), Value::from("lora"))]];
+        let e = check_exclude_matches(&g, &cells).unwrap_err().to_string();
+        assert!(e.starts_with("g.yaml:6:") && e.contains("matches no cell") && e.contains("`adapter.method` takes none, lora"), "{e}");
+        assert!(check_exclude_matches(&g, &cells[..0]).is_err());
+        let g = grid("name: t\nbase: {}\naxes:\n  adapter.method: [none, lora]\nexclude:\n  - { adapter.method: lora }\n");
+        assert!(check_exclude_matches(&g, &cells).is_ok());
+    }
+
+    #[test]
+    fn unknown_tasks_list_the_registry() {
+        let g = grid("name: t\nbase: {}\naxes:\n  task: [news-standfirst, samsum]\n");
+        let e = check_task(&g, "samsum", "task").unwrap_err().to_string();
+        assert!(e.starts_with("g.yaml:4:") && e.contains("unknown task `samsum`") && e.contains("mailing-list-topics"), "{e}");
+        assert!(check_task(&g, "news-standfirst", "task").is_ok());
+    }
+}
