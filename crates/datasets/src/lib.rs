@@ -14,6 +14,7 @@ pub mod error;
 pub mod fixtures;
 pub mod hashing;
 pub mod hub;
+pub mod hub_options;
 pub mod loaders;
 pub mod mail;
 pub mod options;
@@ -28,7 +29,9 @@ pub mod tokenize;
 pub use answer::parse_label;
 pub use batching::{batches_in_order, collate, Batch, BatchIter};
 pub use error::DatasetError;
-pub use options::{MailingListOptions, NewsStandfirstOptions, TaskOptions};
+pub use options::{
+    MailingListOptions, NewsStandfirstOptions, Newsgroups20Options, SamsumOptions, TaskOptions,
+};
 pub use prompt::{PromptParts, PromptStyle, PromptTemplate};
 pub use registry::{find_task, load_task, task_names, TaskInfo, TASKS};
 pub use split::{assign_split, split_examples, split_unit, Split};

@@ -2,6 +2,7 @@
 //! Every field has a documented default; unknown keys are errors.
 
 use crate::error::DatasetError;
+pub use crate::hub_options::{Newsgroups20Options, SamsumOptions};
 use crate::prompt::PromptStyle;
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +34,10 @@ pub struct TaskOptions {
     pub news_standfirst: NewsStandfirstOptions,
     /// Options of `mailing-list-topics`.
     pub mailing_list_topics: MailingListOptions,
+    /// Options of `samsum` (hub repo, cache, local files).
+    pub samsum: SamsumOptions,
+    /// Options of `newsgroups20` (hub repo, cache, local files).
+    pub newsgroups20: Newsgroups20Options,
 }
 
 impl Default for TaskOptions {
@@ -48,6 +53,8 @@ impl Default for TaskOptions {
             prompt_style: PromptStyle::ChatMl,
             news_standfirst: NewsStandfirstOptions::default(),
             mailing_list_topics: MailingListOptions::default(),
+            samsum: SamsumOptions::default(),
+            newsgroups20: Newsgroups20Options::default(),
         }
     }
 }
