@@ -1,8 +1,9 @@
-//! Loaders of the offline stand-in tasks and of the hub-backed paper tasks
-//! (their per-split files: [`split_files`]), and what they share: the filter log and the final split/cap step.
+//! Loaders of the offline stand-in tasks and of the hub-backed paper tasks,
+//! and what they share: the filter log and the final split/cap step.
 
 pub mod mailing_list_topics;
 pub mod news_standfirst;
+pub mod samsum;
 pub mod split_files;
 
 use crate::error::DatasetError;
