@@ -4,8 +4,9 @@
 //! standfirst restates its article's first clause, and each mailing list has
 //! its own vocabulary. They are laid out exactly as the real packages (or the
 //! hf-hub cache, [`write_hub_dataset`]) hold them, so the real loaders read them.
-//! [`samsum`] generates the paper task's files.
+//! [`samsum`] and [`newsgroups`] generate the paper tasks' files.
 
+pub mod newsgroups;
 pub mod samsum;
 
 use crate::hashing::sha256_hex;

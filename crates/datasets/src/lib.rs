@@ -1,4 +1,5 @@
-//! loran-datasets: tasks (news-standfirst, mailing-list-topics, ...) as
+//! loran-datasets: tasks (news-standfirst, mailing-list-topics, and the
+//! hub-backed samsum and newsgroups20) as
 //! prompt/target pairs, their prompt templates, tokenization with a loss mask
 //! on the target, and batching. It knows nothing of candle models; the
 //! runner feeds its batches to a model.

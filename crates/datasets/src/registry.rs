@@ -2,7 +2,7 @@
 //! Adding a task is one loader module plus one [`TASKS`] entry.
 
 use crate::error::DatasetError;
-use crate::loaders::{mailing_list_topics, news_standfirst, samsum};
+use crate::loaders::{mailing_list_topics, news_standfirst, newsgroups20, samsum};
 pub use crate::options::{MailingListOptions, NewsStandfirstOptions, TaskOptions};
 use crate::task::LoadedTask;
 use loran_assets::Store;
@@ -46,6 +46,13 @@ pub const TASKS: &[TaskInfo] = &[
         asset: None,
         description: "dialogue -> its abstractive summary (SAMSum, hub dataset knkarthick/samsum)",
         load: samsum::load,
+    },
+    TaskInfo {
+        name: newsgroups20::TASK,
+        stands_in_for: "",
+        asset: None,
+        description: "newsgroup post -> which of the 20 newsgroups (hub dataset SetFit/20_newsgroups, or sklearn's folders)",
+        load: newsgroups20::load,
     },
 ];
 
@@ -97,7 +104,7 @@ mod tests {
     fn missing_assets_say_how_to_fetch_them() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
-        // Hub-backed tasks read the hub cache instead (tests/samsum.rs).
+        // Hub-backed tasks read the hub cache instead (tests/samsum.rs, tests/newsgroups20.rs).
         for name in TASKS.iter().filter(|t| t.asset.is_some()).map(|t| t.name) {
             let err = load_task(name, &store, &TaskOptions::default())
                 .unwrap_err()

@@ -1,8 +1,10 @@
 //! Loaders of the offline stand-in tasks and of the hub-backed paper tasks,
 //! and what they share: the filter log and the final split/cap step.
 
+pub mod bydate;
 pub mod mailing_list_topics;
 pub mod news_standfirst;
+pub mod newsgroups20;
 pub mod samsum;
 pub mod split_files;
 
