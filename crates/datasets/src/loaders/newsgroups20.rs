@@ -253,6 +253,14 @@ mod tests {
     }
 
     #[test]
+    fn every_label_reads_back_from_a_generated_answer() {
+        for label in LABELS {
+            let answer = format!(" {}.\nbecause", label.to_uppercase());
+            assert_eq!(crate::parse_label(&answer, &labels()).as_deref(), Some(label));
+        }
+    }
+
+    #[test]
     fn labels_from_names_and_indices() {
         assert_eq!(label_of(Some("sci.space"), None), Ok("sci.space"));
         assert_eq!(label_of(None, Some("14")), Ok("sci.space"));
