@@ -100,7 +100,9 @@ pub enum DatasetError {
         detail: String,
     },
     /// A local data path of a hub-backed task does not hold what it should.
-    #[error("task `{task}`: {detail}; fix `data.{task}.path`, or unset it to read the hub dataset")]
+    #[error(
+        "task `{task}`: {detail}; fix `data.{task}.path`, or unset it to read the hub dataset"
+    )]
     LocalData {
         /// The task.
         task: String,

@@ -163,7 +163,12 @@ mod tests {
             value.as_object().unwrap().keys().cloned().collect()
         };
         let default_keys = keys(&TaskOptions::default());
-        assert!(!default_keys.iter().any(|k| k == "samsum" || k == "newsgroups20"), "{default_keys:?}");
+        assert!(
+            !default_keys
+                .iter()
+                .any(|k| k == "samsum" || k == "newsgroups20"),
+            "{default_keys:?}"
+        );
         let mut o = TaskOptions::default();
         o.newsgroups20.strip_headers = false;
         assert!(keys(&o).contains(&"newsgroups20".to_string()));

@@ -82,15 +82,18 @@ impl From<Vec<Example>> for Pool {
 impl Pool {
     /// Every example, whichever split it is in.
     fn examples_mut(&mut self) -> impl Iterator<Item = &mut Example> {
-        let (a, b, c): (&mut Vec<Example>, Option<&mut Vec<Example>>, Option<&mut Vec<Example>>) =
-            match self {
-                Pool::Pooled(all) => (all, None, None),
-                Pool::Presplit {
-                    train,
-                    validation,
-                    test,
-                } => (train, validation.as_mut(), test.as_mut()),
-            };
+        let (a, b, c): (
+            &mut Vec<Example>,
+            Option<&mut Vec<Example>>,
+            Option<&mut Vec<Example>>,
+        ) = match self {
+            Pool::Pooled(all) => (all, None, None),
+            Pool::Presplit {
+                train,
+                validation,
+                test,
+            } => (train, validation.as_mut(), test.as_mut()),
+        };
         a.iter_mut()
             .chain(b.into_iter().flatten())
             .chain(c.into_iter().flatten())
@@ -106,7 +109,11 @@ impl Pool {
                 validation,
                 test,
             } => {
-                let carve_validation = if validation.is_none() { validation_fraction } else { 0.0 };
+                let carve_validation = if validation.is_none() {
+                    validation_fraction
+                } else {
+                    0.0
+                };
                 let carve_test = if test.is_none() { test_fraction } else { 0.0 };
                 let carved = split_examples(train, seed, carve_validation, carve_test);
                 let in_hash_order = |v: Vec<Example>| split_examples(v, seed, 0.0, 0.0).train;

@@ -256,7 +256,10 @@ mod tests {
     fn every_label_reads_back_from_a_generated_answer() {
         for label in LABELS {
             let answer = format!(" {}.\nbecause", label.to_uppercase());
-            assert_eq!(crate::parse_label(&answer, &labels()).as_deref(), Some(label));
+            assert_eq!(
+                crate::parse_label(&answer, &labels()).as_deref(),
+                Some(label)
+            );
         }
     }
 
