@@ -63,6 +63,52 @@ pub enum DatasetError {
         /// What went wrong.
         detail: String,
     },
+    /// A file of a hub dataset is neither in the hub cache nor downloadable.
+    #[error(transparent)]
+    HubFile(Box<HubFileMissing>),
+    /// A data file (CSV, JSON, JSON lines, parquet) cannot be read.
+    #[error("{path}: cannot read the data file ({detail}); fix the file, or delete it and fetch it again")]
+    DataFile {
+        /// The file.
+        path: String,
+        /// What went wrong (with the record number when it is one record).
+        detail: String,
+    },
+    /// A data file lacks a field (column or JSON key) the task reads.
+    #[error(
+        "{path}: field `{field}` is missing (it has: {found}); task `{task}` reads the fields {needed}, \
+         so this is not one of its files; check `data.{task}.path` and the `*_file` options"
+    )]
+    MissingField {
+        /// The task.
+        task: String,
+        /// The file (for JSON lines, with the record number).
+        path: String,
+        /// The missing field.
+        field: String,
+        /// The fields that are there.
+        found: String,
+        /// The fields the task reads.
+        needed: String,
+    },
+    /// A data file has a format the loader cannot read.
+    #[error("{path}: {detail}")]
+    FileFormat {
+        /// The file.
+        path: String,
+        /// What is wrong and how to fix it.
+        detail: String,
+    },
+    /// A local data path of a hub-backed task does not hold what it should.
+    #[error(
+        "task `{task}`: {detail}; fix `data.{task}.path`, or unset it to read the hub dataset"
+    )]
+    LocalData {
+        /// The task.
+        task: String,
+        /// What is missing or wrong, naming the path.
+        detail: String,
+    },
     /// Filtering left no examples.
     #[error("task `{task}`: no examples left in {origin} after the filter `{filter}`; check the data and the task options")]
     EmptyDataset {
@@ -99,6 +145,29 @@ pub enum DatasetError {
         /// The token text.
         token: String,
     },
+}
+
+/// A file of a hub dataset that is neither in the hub cache nor downloadable
+/// (boxed in [`DatasetError::HubFile`] to keep the error small).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "task `{task}`: `{file}` of hub dataset `{repo}` (revision `{revision}`) is not in the hub cache \
+     (looked in {cache}) and {why}; run once with network access, or set HF_HOME or \
+     `data.{task}.cache_dir` to a hub cache that holds it, or point `data.{task}.path` at local files"
+)]
+pub struct HubFileMissing {
+    /// The task.
+    pub task: String,
+    /// The dataset repo, `owner/name`.
+    pub repo: String,
+    /// The revision asked for.
+    pub revision: String,
+    /// The file inside the repo.
+    pub file: String,
+    /// The repo's folder in the hub cache.
+    pub cache: PathBuf,
+    /// Why it was not downloaded.
+    pub why: String,
 }
 
 impl DatasetError {

@@ -1,13 +1,65 @@
-//! Synthetic stand-ins for the offline task data, for tests in any crate.
+//! Synthetic stand-ins for the task data, for tests in any crate.
 //!
 //! The texts are generated (labelled synthetic), small, and learnable: a
 //! standfirst restates its article's first clause, and each mailing list has
-//! its own vocabulary. They are laid out exactly as the real packages are, so
-//! the real loaders read them.
+//! its own vocabulary. They are laid out exactly as the real packages (or the
+//! hf-hub cache, [`write_hub_dataset`]) hold them, so the real loaders read them.
+//! [`samsum`] and [`newsgroups`] generate the paper tasks' files.
 
+pub mod newsgroups;
+pub mod samsum;
+
+use crate::hashing::sha256_hex;
 use crate::loaders::{mailing_list_topics, news_standfirst};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Lays out dataset repo `repo` (`owner/name`) at `revision` in an hf-hub
+/// cache folder, as hf-hub and huggingface_hub leave a download:
+/// `<cache_dir>/datasets--<owner>--<name>/refs/<revision>` holds a commit
+/// hash (no newline), `blobs/<sha256>` the contents, and
+/// `snapshots/<commit>/<file>` a relative symlink to the blob (a copy where
+/// symlinks are unavailable). The commit hash is derived from the files, so
+/// the same files give the same hash. Returns the snapshot folder.
+pub fn write_hub_dataset(
+    cache_dir: &Path,
+    repo: &str,
+    revision: &str,
+    files: &[(&str, &[u8])],
+) -> std::io::Result<PathBuf> {
+    let folder = cache_dir.join(format!("datasets--{}", repo.replace('/', "--")));
+    let listing: String = files
+        .iter()
+        .map(|(name, bytes)| format!("{name} {}\n", sha256_hex(bytes)))
+        .collect();
+    let commit = sha256_hex(listing.as_bytes())[..40].to_string();
+    let ref_path = folder.join("refs").join(revision);
+    std::fs::create_dir_all(ref_path.parent().expect("a ref has a parent"))?;
+    std::fs::write(&ref_path, &commit)?;
+    let snapshot = folder.join("snapshots").join(&commit);
+    std::fs::create_dir_all(folder.join("blobs"))?;
+    for (name, bytes) in files {
+        let blob_name = sha256_hex(bytes);
+        let blob = folder.join("blobs").join(&blob_name);
+        std::fs::write(&blob, bytes)?;
+        let link = snapshot.join(name);
+        std::fs::create_dir_all(link.parent().expect("a snapshot file has a parent"))?;
+        let depth = Path::new(name).components().count() + 1;
+        let target = Path::new(&"../".repeat(depth)).join("blobs").join(&blob_name);
+        link_or_copy(&target, &blob, &link)?;
+    }
+    Ok(snapshot)
+}
+
+#[cfg(unix)]
+fn link_or_copy(relative_target: &Path, _blob: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(relative_target, link)
+}
+
+#[cfg(not(unix))]
+fn link_or_copy(_relative_target: &Path, blob: &Path, link: &Path) -> std::io::Result<()> {
+    std::fs::copy(blob, link).map(|_| ())
+}
 
 const CITIES: [&str; 8] = ["Lisbon", "Nairobi", "Osaka", "Quito", "Tallinn", "Perth", "Accra", "Hanoi"];
 const SUBJECTS: [&str; 6] = ["The council", "Local farmers", "The central bank", "Hospital staff", "A court", "Students"];

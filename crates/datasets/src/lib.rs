@@ -1,4 +1,5 @@
-//! loran-datasets: tasks (news-standfirst, mailing-list-topics, ...) as
+//! loran-datasets: tasks (news-standfirst, mailing-list-topics, and the
+//! hub-backed samsum and newsgroups20) as
 //! prompt/target pairs, their prompt templates, tokenization with a loss mask
 //! on the target, and batching. It knows nothing of candle models; the
 //! runner feeds its batches to a model.
@@ -13,12 +14,15 @@ pub mod batching;
 pub mod error;
 pub mod fixtures;
 pub mod hashing;
+pub mod hub;
+pub mod hub_options;
 pub mod loaders;
 pub mod mail;
 pub mod options;
 pub mod prompt;
 pub mod registry;
 pub mod split;
+pub mod table;
 pub mod task;
 pub mod text;
 pub mod tokenize;
@@ -26,7 +30,9 @@ pub mod tokenize;
 pub use answer::parse_label;
 pub use batching::{batches_in_order, collate, Batch, BatchIter};
 pub use error::DatasetError;
-pub use options::{MailingListOptions, NewsStandfirstOptions, TaskOptions};
+pub use options::{
+    MailingListOptions, NewsStandfirstOptions, Newsgroups20Options, SamsumOptions, TaskOptions,
+};
 pub use prompt::{PromptParts, PromptStyle, PromptTemplate};
 pub use registry::{find_task, load_task, task_names, TaskInfo, TASKS};
 pub use split::{assign_split, split_examples, split_unit, Split};

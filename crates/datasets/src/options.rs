@@ -2,6 +2,7 @@
 //! Every field has a documented default; unknown keys are errors.
 
 use crate::error::DatasetError;
+pub use crate::hub_options::{Newsgroups20Options, SamsumOptions};
 use crate::prompt::PromptStyle;
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +34,14 @@ pub struct TaskOptions {
     pub news_standfirst: NewsStandfirstOptions,
     /// Options of `mailing-list-topics`.
     pub mailing_list_topics: MailingListOptions,
+    /// Options of `samsum` (hub repo, cache, local files). Left out when
+    /// serialized at its defaults, like `newsgroups20`, so that the config hash
+    /// of every run recorded before these tasks existed stays the same.
+    #[serde(skip_serializing_if = "is_default")]
+    pub samsum: SamsumOptions,
+    /// Options of `newsgroups20` (hub repo, cache, local files).
+    #[serde(skip_serializing_if = "is_default")]
+    pub newsgroups20: Newsgroups20Options,
 }
 
 impl Default for TaskOptions {
@@ -48,8 +57,14 @@ impl Default for TaskOptions {
             prompt_style: PromptStyle::ChatMl,
             news_standfirst: NewsStandfirstOptions::default(),
             mailing_list_topics: MailingListOptions::default(),
+            samsum: SamsumOptions::default(),
+            newsgroups20: Newsgroups20Options::default(),
         }
     }
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 impl TaskOptions {
@@ -139,6 +154,26 @@ mod tests {
             vec!["bbc.co.uk".to_string()]
         );
         o.validate().unwrap();
+    }
+
+    #[test]
+    fn hub_task_sections_are_serialized_only_when_set() {
+        let keys = |o: &TaskOptions| -> Vec<String> {
+            let value = serde_json::to_value(o).unwrap();
+            value.as_object().unwrap().keys().cloned().collect()
+        };
+        let default_keys = keys(&TaskOptions::default());
+        assert!(
+            !default_keys
+                .iter()
+                .any(|k| k == "samsum" || k == "newsgroups20"),
+            "{default_keys:?}"
+        );
+        let mut o = TaskOptions::default();
+        o.newsgroups20.strip_headers = false;
+        assert!(keys(&o).contains(&"newsgroups20".to_string()));
+        let back: TaskOptions = serde_json::from_value(serde_json::to_value(&o).unwrap()).unwrap();
+        assert_eq!(back, o);
     }
 
     #[test]

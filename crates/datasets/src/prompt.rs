@@ -71,6 +71,23 @@ impl PromptTemplate {
         }
     }
 
+    /// The template of a summary task with its own wording: `instruction`
+    /// before the input introduced by `input_label`, and (plain style) the
+    /// answer introduced by `answer_label`.
+    pub fn summary_of(
+        style: PromptStyle,
+        instruction: &str,
+        input_label: &str,
+        answer_label: &str,
+    ) -> Self {
+        Self {
+            style,
+            instruction: instruction.to_string(),
+            input_label: input_label.to_string(),
+            answer_label: answer_label.to_string(),
+        }
+    }
+
     /// The template of a classification task: `question`, then the allowed
     /// labels, and a request for exactly one of them.
     pub fn classification(

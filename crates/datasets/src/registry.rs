@@ -2,7 +2,7 @@
 //! Adding a task is one loader module plus one [`TASKS`] entry.
 
 use crate::error::DatasetError;
-use crate::loaders::{mailing_list_topics, news_standfirst};
+use crate::loaders::{mailing_list_topics, news_standfirst, newsgroups20, samsum};
 pub use crate::options::{MailingListOptions, NewsStandfirstOptions, TaskOptions};
 use crate::task::LoadedTask;
 use loran_assets::Store;
@@ -12,10 +12,11 @@ use loran_assets::Store;
 pub struct TaskInfo {
     /// Registry name.
     pub name: &'static str,
-    /// The paper dataset it stands in for, if any.
+    /// The paper dataset it stands in for (empty for the paper's own datasets).
     pub stands_in_for: &'static str,
-    /// The `crates/assets` key of its data.
-    pub asset: &'static str,
+    /// The `crates/assets` key of its data (`None` for hub-backed tasks,
+    /// which read the Hugging Face hub cache instead).
+    pub asset: Option<&'static str>,
     /// One line on what the task is.
     pub description: &'static str,
     /// Loads it.
@@ -27,7 +28,7 @@ pub const TASKS: &[TaskInfo] = &[
     TaskInfo {
         name: news_standfirst::TASK,
         stands_in_for: "SAMSum",
-        asset: news_standfirst::ASSET,
+        asset: Some(news_standfirst::ASSET),
         description:
             "news article -> its one-sentence standfirst (NewsArticles, Feb 2017, BBC excluded)",
         load: news_standfirst::load,
@@ -35,9 +36,23 @@ pub const TASKS: &[TaskInfo] = &[
     TaskInfo {
         name: mailing_list_topics::TASK,
         stands_in_for: "20 Newsgroups",
-        asset: mailing_list_topics::ASSET,
+        asset: Some(mailing_list_topics::ASSET),
         description: "mailing-list post body -> which of 7 lists it was sent to (SpamAssassin ham)",
         load: mailing_list_topics::load,
+    },
+    TaskInfo {
+        name: samsum::TASK,
+        stands_in_for: "",
+        asset: None,
+        description: "dialogue -> its abstractive summary (SAMSum, hub dataset knkarthick/samsum)",
+        load: samsum::load,
+    },
+    TaskInfo {
+        name: newsgroups20::TASK,
+        stands_in_for: "",
+        asset: None,
+        description: "newsgroup post -> which of the 20 newsgroups (hub dataset SetFit/20_newsgroups, or sklearn's folders)",
+        load: newsgroups20::load,
     },
 ];
 
@@ -89,7 +104,8 @@ mod tests {
     fn missing_assets_say_how_to_fetch_them() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
-        for name in task_names() {
+        // Hub-backed tasks read the hub cache instead (tests/samsum.rs, tests/newsgroups20.rs).
+        for name in TASKS.iter().filter(|t| t.asset.is_some()).map(|t| t.name) {
             let err = load_task(name, &store, &TaskOptions::default())
                 .unwrap_err()
                 .to_string();
@@ -99,8 +115,8 @@ mod tests {
 
     #[test]
     fn every_task_asset_is_in_the_catalog() {
-        for t in TASKS {
-            assert!(loran_assets::find(t.asset).is_some(), "{}", t.asset);
+        for asset in TASKS.iter().filter_map(|t| t.asset) {
+            assert!(loran_assets::find(asset).is_some(), "{asset}");
         }
     }
 }

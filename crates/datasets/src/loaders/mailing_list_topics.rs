@@ -137,7 +137,7 @@ pub fn load_from_dir(
         Loaded {
             name: TASK,
             kind: TaskKind::Classification { labels: labels() },
-            examples,
+            examples: examples.into(),
             data_sha256,
             source: source.to_string(),
             template: PromptTemplate::classification(

@@ -1,14 +1,18 @@
-//! Loaders of the offline stand-in tasks, and what they share: the filter
-//! log and the final split/cap step.
+//! Loaders of the offline stand-in tasks and of the hub-backed paper tasks,
+//! and what they share: the filter log and the final split/cap step.
 
+pub mod bydate;
 pub mod mailing_list_topics;
 pub mod news_standfirst;
+pub mod newsgroups20;
+pub mod samsum;
+pub mod split_files;
 
 use crate::error::DatasetError;
 use crate::options::TaskOptions;
 use crate::prompt::PromptTemplate;
 use crate::split::split_examples;
-use crate::task::{Example, FilterStep, LoadedTask, TaskKind};
+use crate::task::{Example, FilterStep, LoadedTask, Splits, TaskKind};
 use crate::text::truncate_chars;
 
 /// Records each filter's survivors and fails as soon as one leaves nothing.
@@ -56,11 +60,78 @@ impl FilterLog {
     }
 }
 
+/// A loader's examples: one pool to split by seeded hash, or the dataset's
+/// own splits, where a split without its own file is carved from train.
+pub(crate) enum Pool {
+    /// Split everything by hash with the task options' fractions.
+    Pooled(Vec<Example>),
+    /// The dataset's own splits.
+    Presplit {
+        train: Vec<Example>,
+        validation: Option<Vec<Example>>,
+        test: Option<Vec<Example>>,
+    },
+}
+
+impl From<Vec<Example>> for Pool {
+    fn from(examples: Vec<Example>) -> Self {
+        Pool::Pooled(examples)
+    }
+}
+
+impl Pool {
+    /// Every example, whichever split it is in.
+    fn examples_mut(&mut self) -> impl Iterator<Item = &mut Example> {
+        let (a, b, c): (
+            &mut Vec<Example>,
+            Option<&mut Vec<Example>>,
+            Option<&mut Vec<Example>>,
+        ) = match self {
+            Pool::Pooled(all) => (all, None, None),
+            Pool::Presplit {
+                train,
+                validation,
+                test,
+            } => (train, validation.as_mut(), test.as_mut()),
+        };
+        a.iter_mut()
+            .chain(b.into_iter().flatten())
+            .chain(c.into_iter().flatten())
+    }
+
+    /// The splits: the pool split by hash, or the given splits in hash order
+    /// (a missing validation or test split is carved from train by hash).
+    fn split(self, seed: u64, validation_fraction: f64, test_fraction: f64) -> Splits {
+        match self {
+            Pool::Pooled(all) => split_examples(all, seed, validation_fraction, test_fraction),
+            Pool::Presplit {
+                train,
+                validation,
+                test,
+            } => {
+                let carve_validation = if validation.is_none() {
+                    validation_fraction
+                } else {
+                    0.0
+                };
+                let carve_test = if test.is_none() { test_fraction } else { 0.0 };
+                let carved = split_examples(train, seed, carve_validation, carve_test);
+                let in_hash_order = |v: Vec<Example>| split_examples(v, seed, 0.0, 0.0).train;
+                Splits {
+                    train: carved.train,
+                    validation: validation.map(in_hash_order).unwrap_or(carved.validation),
+                    test: test.map(in_hash_order).unwrap_or(carved.test),
+                }
+            }
+        }
+    }
+}
+
 /// What a loader hands over once its examples are ready.
 pub(crate) struct Loaded {
     pub name: &'static str,
     pub kind: TaskKind,
-    pub examples: Vec<Example>,
+    pub examples: Pool,
     pub data_sha256: String,
     pub source: String,
     pub template: PromptTemplate,
@@ -78,11 +149,10 @@ pub(crate) fn finish(loaded: Loaded, opts: &TaskOptions) -> Result<LoadedTask, D
         template,
         log,
     } = loaded;
-    for ex in &mut examples {
+    for ex in examples.examples_mut() {
         ex.input = truncate_chars(&ex.input, opts.max_input_chars);
     }
-    let mut splits = split_examples(
-        examples,
+    let mut splits = examples.split(
         opts.split_seed,
         opts.validation_fraction,
         opts.test_fraction,

@@ -95,7 +95,7 @@ fn load_from_bytes(
         Loaded {
             name: TASK,
             kind: TaskKind::Summarization,
-            examples,
+            examples: examples.into(),
             data_sha256: sha,
             source: source.to_string(),
             template: PromptTemplate::summarization(opts.prompt_style),
