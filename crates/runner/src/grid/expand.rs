@@ -399,12 +399,12 @@ mod tests {
 
     #[test]
     fn unknown_tasks_fail_at_plan_time_naming_the_line() {
-        let g = grid("name: t\nbase: { task: news-standfirst }\naxes:\n  task:\n    - mailing-list-topics\n    - samsum\n");
+        let g = grid("name: t\nbase: { task: news-standfirst }\naxes:\n  task:\n    - mailing-list-topics\n    - samsun\n");
         let err = expand(&g).unwrap_err().to_string();
-        assert!(err.starts_with("test.yaml:6:") && err.contains("unknown task `samsum`") && err.contains("news-standfirst"), "{err}");
-        let g = grid("name: t\nbase:\n  task: samsum\n");
+        assert!(err.starts_with("test.yaml:6:") && err.contains("unknown task `samsun`") && err.contains("news-standfirst"), "{err}");
+        let g = grid("name: t\nbase:\n  task: samsun\n");
         let err = expand(&g).unwrap_err().to_string();
-        assert!(err.starts_with("test.yaml:3:") && err.contains("unknown task `samsum`"), "{err}");
+        assert!(err.starts_with("test.yaml:3:") && err.contains("unknown task `samsun`"), "{err}");
     }
 
     #[test]

@@ -236,9 +236,9 @@ mod tests {
 
     #[test]
     fn unknown_tasks_list_the_registry() {
-        let g = grid("name: t\nbase: {}\naxes:\n  task: [news-standfirst, samsum]\n");
-        let e = check_task(&g, "samsum", "task").unwrap_err().to_string();
-        assert!(e.starts_with("g.yaml:4:") && e.contains("unknown task `samsum`") && e.contains("mailing-list-topics"), "{e}");
+        let g = grid("name: t\nbase: {}\naxes:\n  task: [news-standfirst, samsun]\n");
+        let e = check_task(&g, "samsun", "task").unwrap_err().to_string();
+        assert!(e.starts_with("g.yaml:4:") && e.contains("unknown task `samsun`") && e.contains("mailing-list-topics"), "{e}");
         assert!(check_task(&g, "news-standfirst", "task").is_ok());
     }
 }
