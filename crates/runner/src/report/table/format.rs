@@ -2,6 +2,7 @@
 
 use super::build::{metric_style, TableCell};
 use super::deltas::Delta;
+use super::TableReport;
 use crate::report::settings::TableKind;
 
 /// The header of the row-label column.
@@ -19,12 +20,32 @@ pub fn cell_text(metric: &str, cell: &TableCell) -> String {
     cell.summary.scaled(style.scale).display(style.decimals)
 }
 
-/// The parts of a delta on the display scale: `(delta, low, high, significant)`.
-pub fn delta_parts(metric: &str, delta: &Delta) -> Option<(String, String, String, bool)> {
-    let Delta::Ci { ci, .. } = delta else { return None };
-    let style = metric_style(metric);
-    let f = |v: f64| format!("{:+.*}", style.decimals, v * style.scale);
-    Some((f(ci.delta), f(ci.low), f(ci.high), ci.excludes_zero))
+/// A delta cell as the renderers show it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeltaText {
+    /// The difference and its interval on the display scale, and whether it excludes 0.
+    Interval { delta: String, low: String, high: String, significant: bool },
+    /// An interval could not be computed (the notes say why).
+    Missing,
+    /// Nothing to compare (no per-example values, or no run of the row or baseline).
+    Empty,
+}
+
+/// The rows of the deltas table: every row but the baseline, with its cells' text.
+pub fn delta_rows<'a>(report: &'a TableReport, baseline: &'a str) -> impl Iterator<Item = (&'a str, Vec<DeltaText>)> + 'a {
+    let table = &report.table;
+    table.rows.iter().enumerate().filter(move |(_, row)| *row != baseline).map(move |(r, row)| {
+        let cells = table.columns.iter().enumerate().map(|(c, col)| match &report.deltas[r][c] {
+            Some(Delta::Ci { ci, .. }) => {
+                let style = metric_style(&col.metric);
+                let f = |v: f64| format!("{:+.*}", style.decimals, v * style.scale);
+                DeltaText::Interval { delta: f(ci.delta), low: f(ci.low), high: f(ci.high), significant: ci.excludes_zero }
+            }
+            Some(Delta::Missing(_)) => DeltaText::Missing,
+            None => DeltaText::Empty,
+        });
+        (row.as_str(), cells.collect())
+    })
 }
 
 /// The sentence under a table that says how to read its cells.

@@ -2,8 +2,7 @@
 //! `booktabs` package.
 
 use super::build::{metric_style, TableData};
-use super::deltas::Delta;
-use super::format::{cell_text, delta_parts, legend, row_header};
+use super::format::{cell_text, delta_rows, legend, row_header, DeltaText};
 use super::TableReport;
 
 /// Escapes the characters LaTeX treats specially in text.
@@ -83,19 +82,13 @@ pub fn render_latex(report: &TableReport) -> String {
     ));
     if let Some(baseline) = &report.baseline {
         let mut body = String::new();
-        for (r, row) in table.rows.iter().enumerate() {
-            if row == baseline {
-                continue;
-            }
+        for (row, cells) in delta_rows(report, baseline) {
             body.push_str(&escape(row));
-            for (c, col) in table.columns.iter().enumerate() {
-                let text = match &report.deltas[r][c] {
-                    Some(delta @ Delta::Ci { .. }) => {
-                        let (d, lo, hi, sig) = delta_parts(&col.metric, delta).expect("an interval");
-                        format!("${d}$ {{\\scriptsize[${lo}$, ${hi}$]}}{}", if sig { "$^{*}$" } else { "" })
-                    }
-                    Some(Delta::Missing(_)) => "n/a".to_string(),
-                    None => "--".to_string(),
+            for cell in cells {
+                let text = match cell {
+                    DeltaText::Interval { delta, low, high, significant } => format!("${delta}$ {{\\scriptsize[${low}$, ${high}$]}}{}", if significant { "$^{*}$" } else { "" }),
+                    DeltaText::Missing => "n/a".to_string(),
+                    DeltaText::Empty => "--".to_string(),
                 };
                 body.push_str(&format!(" & {text}"));
             }

@@ -1,8 +1,7 @@
 //! `table.md`: the scores table, the deltas table and the notes, as GitHub markdown.
 
 use super::build::{metric_style, TableData};
-use super::deltas::Delta;
-use super::format::{cell_text, delta_parts, legend, row_header};
+use super::format::{cell_text, delta_rows, legend, row_header, DeltaText};
 use super::TableReport;
 
 fn header(table: &TableData) -> String {
@@ -34,19 +33,13 @@ pub fn render_markdown(report: &TableReport) -> String {
     if let Some(baseline) = &report.baseline {
         out.push_str(&format!("\n## Against `{baseline}`: paired bootstrap deltas\n\n"));
         out.push_str(&header(table));
-        for (r, row) in table.rows.iter().enumerate() {
-            if row == baseline {
-                continue;
-            }
+        for (row, cells) in delta_rows(report, baseline) {
             out.push_str(&format!("| {row} |"));
-            for (c, col) in table.columns.iter().enumerate() {
-                let text = match &report.deltas[r][c] {
-                    Some(delta @ Delta::Ci { .. }) => {
-                        let (d, lo, hi, sig) = delta_parts(&col.metric, delta).expect("an interval");
-                        format!("{d} [{lo}, {hi}]{}", if sig { " *" } else { "" })
-                    }
-                    Some(Delta::Missing(_)) => "n/a".to_string(),
-                    None => "–".to_string(),
+            for cell in cells {
+                let text = match cell {
+                    DeltaText::Interval { delta, low, high, significant } => format!("{delta} [{low}, {high}]{}", if significant { " *" } else { "" }),
+                    DeltaText::Missing => "n/a".to_string(),
+                    DeltaText::Empty => "–".to_string(),
                 };
                 out.push_str(&format!(" {text} |"));
             }
