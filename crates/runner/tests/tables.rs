@@ -29,8 +29,8 @@ fn label(method: &str, seed: u64, i: usize) -> Option<String> {
     let gold = LABELS[i % 3];
     let right = match method {
         "zero-shot+nf4" => false,
-        "qlora" => i % 3 != 0 || (seed == 1 && i % 2 == 0),
-        _ => i % 10 != 0,
+        "qlora" => !i.is_multiple_of(3) || (seed == 1 && i.is_multiple_of(2)),
+        _ => !i.is_multiple_of(10),
     };
     if right {
         Some(gold.to_string())

@@ -14,7 +14,7 @@ pub trait CellProgress {
     /// One optimizer step finished (`record.step` of `total_steps`). The default prints a
     /// line at the first step, every tenth and the last.
     fn step(&mut self, record: &StepRecord, total_steps: usize) {
-        if record.step == 1 || record.step % 10 == 0 || record.step == total_steps {
+        if record.step == 1 || record.step.is_multiple_of(10) || record.step == total_steps {
             self.line(&step_line(record, total_steps));
         }
     }
