@@ -41,20 +41,29 @@ fn label(method: &str, seed: u64, i: usize) -> Option<String> {
     }
 }
 
+/// Summed test loss and target tokens of `method` at `seed` on example `i`.
+fn loss_parts(method: &str, seed: u64, i: usize) -> (f64, usize) {
+    let tokens = 5 + i % 4;
+    let per_token = 2.0 + 0.01 * (i % 7) as f64 - 0.02 * seed as f64 - if method == "qlora" { 0.3 } else { 0.0 };
+    (per_token * tokens as f64, tokens)
+}
+
 fn predictions(method: &str, task: &str, seed: u64) -> Vec<PredictionRecord> {
     (0..EXAMPLES)
         .map(|i| {
             let id = format!("ex-{i:02}");
+            let (loss_sum, loss_tokens) = loss_parts(method, seed, i);
+            let (loss_sum, loss_tokens) = (Some(loss_sum), Some(loss_tokens));
             if task == NEWS {
                 let r = rouge_l(method, seed, i);
                 let scores = BTreeMap::from([("rouge1".to_string(), r + 0.1), ("rouge2".to_string(), r / 2.0), ("rougeL".to_string(), r), ("rougeLsum".to_string(), r)]);
-                PredictionRecord { id, target: "a standfirst".into(), prediction: "a guess".into(), score: r, scores, label: None }
+                PredictionRecord { id, target: "a standfirst".into(), prediction: "a guess".into(), score: r, scores, label: None, loss_sum, loss_tokens }
             } else {
                 let gold = LABELS[i % 3].to_string();
                 let parsed = label(method, seed, i);
                 let correct = f64::from(parsed.as_deref() == Some(gold.as_str()));
                 let scores = BTreeMap::from([("accuracy".to_string(), correct)]);
-                PredictionRecord { id, prediction: parsed.clone().unwrap_or_else(|| "prose".into()), target: gold, score: correct, scores, label: parsed }
+                PredictionRecord { id, prediction: parsed.clone().unwrap_or_else(|| "prose".into()), target: gold, score: correct, scores, label: parsed, loss_sum, loss_tokens }
             }
         })
         .collect()
@@ -210,9 +219,19 @@ fn deltas_match_an_independent_paired_bootstrap() {
     let row = find(&rows, "loran-sinter+nf4", MAIL, "macro_f1");
     assert!((num(row, "delta") - want).abs() < 1e-6, "{} vs {want}", row["delta"]);
     assert!(num(row, "ci_low") <= num(row, "delta") && num(row, "delta") <= num(row, "ci_high"));
-    // The baseline has no delta, nor does test loss (no per-example values).
+    // The baseline has no delta.
     assert_eq!(find(&rows, "qlora", NEWS, "rougeL")["delta"], "");
-    assert_eq!(find(&rows, "loran-sinter+nf4", NEWS, "test_loss")["delta"], "");
+    // Test loss: the token-weighted mean per run, averaged over seeds, method − baseline.
+    let mean_loss = |method: &str| -> f64 {
+        let per_seed = (0..3).map(|s| {
+            let (sum, tokens) = (0..EXAMPLES).map(|i| loss_parts(method, s, i)).fold((0.0, 0), |(a, n), (b, m)| (a + b, n + m));
+            sum / tokens as f64
+        });
+        per_seed.sum::<f64>() / 3.0
+    };
+    let row = find(&rows, "loran-sinter+nf4", NEWS, "test_loss");
+    assert!((num(row, "delta") - (mean_loss("loran-sinter+nf4") - mean_loss("qlora"))).abs() < 1e-6, "{}", row["delta"]);
+    assert!((num(row, "delta") - 0.3).abs() < 1e-9 && row["ci_excludes_zero"] == "true", "a 0.3-nat shift on every example: {row:?}");
     let md = std::fs::read_to_string(grid.path().join("table.md")).unwrap();
     assert!(md.contains("## Against `qlora`: paired bootstrap deltas"), "{md}");
     assert!(md.contains(&format!("{:+.2} [{:+.2}, {:+.2}] *", 100.0 * num(find(&rows, "zero-shot+nf4", NEWS, "rougeL"), "delta"), 100.0 * num(find(&rows, "zero-shot+nf4", NEWS, "rougeL"), "ci_low"), 100.0 * num(find(&rows, "zero-shot+nf4", NEWS, "rougeL"), "ci_high"))), "{md}");

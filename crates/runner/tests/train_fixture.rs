@@ -85,6 +85,11 @@ fn lora_training_lowers_the_loss_and_is_reproducible() {
         let (trained, floor) = (r.metrics["test_loss"], zero.metrics["test_loss"]);
         assert!(trained.is_finite() && floor.is_finite());
         assert!(trained < 0.8 * floor, "{task}: test loss {floor:.3} -> {trained:.3}");
+        // Each prediction keeps its share of the test loss; together they give the mean back.
+        let preds: Vec<loran_runner::run::record::PredictionRecord> =
+            std::fs::read_to_string(dir.join("predictions.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let (sum, tokens) = preds.iter().fold((0.0, 0), |(s, n), p| (s + p.loss_sum.unwrap(), n + p.loss_tokens.unwrap()));
+        assert!(tokens > 0 && ((sum / tokens as f64) - trained).abs() < 1e-9, "{task}: {sum}/{tokens} vs {trained}");
     }
 
     // The same grid elsewhere gives bit-identical losses and metrics.

@@ -102,6 +102,8 @@ pub fn evaluate(
             score: scores.get(&primary_metric).copied().unwrap_or(f64::NAN),
             scores,
             label,
+            loss_sum: None,
+            loss_tokens: None,
         })
         .collect();
     Ok(EvalOutcome { metrics, primary_metric, predictions })

@@ -8,7 +8,7 @@ use crate::run::prefix::{PrefixCache, PromptPrefixes};
 use crate::run::progress::CellProgress;
 use crate::run::eval::evaluate;
 use crate::run::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
-use crate::run::loss::target_loss;
+use crate::run::loss::target_loss_per_example;
 use crate::run::train::train;
 use anyhow::{anyhow, Context, Result};
 use loran_adapters::AdapterSet;
@@ -254,7 +254,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     let teacher_forced = if cfg.eval.test_loss {
         log.stage("test loss");
         let loss = test_loss(&model, &set, &loaded, &task, cfg, eos, resources)?;
-        log.line(&format!("  test loss {loss:.4}"));
+        log.line(&format!("  test loss {:.4}", loss.mean));
         Some(loss)
     } else {
         None
@@ -282,11 +282,20 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     let mut on_example = |done: usize, total: usize| {
         log.stage(&format!("generated {done}/{total}"));
     };
-    let eval = evaluate(&model, &loaded.tokenizer, &task, &cfg.eval, &limits, prompt_prefixes.as_deref(), &mut on_example)?;
+    let mut eval = evaluate(&model, &loaded.tokenizer, &task, &cfg.eval, &limits, prompt_prefixes.as_deref(), &mut on_example)?;
+    if let Some(loss) = &teacher_forced {
+        // Same test examples: each prediction also keeps its share of the test loss.
+        for p in &mut eval.predictions {
+            if let Some(&(sum, tokens)) = loss.per_example.get(&p.id) {
+                p.loss_sum = Some(sum);
+                p.loss_tokens = Some(tokens);
+            }
+        }
+    }
     dir.write_predictions(&eval.predictions)?;
     result.metrics = eval.metrics;
     if let Some(loss) = teacher_forced {
-        result.metrics.insert("test_loss".into(), loss);
+        result.metrics.insert("test_loss".into(), loss.mean);
     }
     result.primary_metric = eval.primary_metric;
     result.timings.eval_s = t_eval.elapsed().as_secs_f64();
@@ -321,7 +330,7 @@ fn test_loss(
     cfg: &RunConfig,
     eos: u32,
     resources: &mut Resources,
-) -> Result<f64> {
+) -> Result<TestLoss> {
     let limits = cfg.train.token_limits();
     let examples = task
         .splits
@@ -336,11 +345,21 @@ fn test_loss(
     };
     let cache = if cut > 0 && cfg.train.cache_frozen_prefix { Some(resources.prefix(cfg, cut, "test")?) } else { None };
     set.set_training(false);
-    let (mut sum, mut count) = (0.0f64, 0usize);
+    let mut per_example = vec![(0.0f64, 0usize); examples.len()];
     for batch in batches_in_order(&examples, cfg.eval.batch_size, eos) {
-        let (loss, tokens) = target_loss(model, &batch, cache.as_deref().map(|c| (c, examples.as_slice())))?;
-        sum += loss.to_scalar::<f32>()? as f64 * tokens as f64;
-        count += tokens;
+        for (i, sum, tokens) in target_loss_per_example(model, &batch, cache.as_deref().map(|c| (c, examples.as_slice())))? {
+            per_example[i] = (sum, tokens);
+        }
     }
-    Ok(sum / count.max(1) as f64)
+    let (sum, count) = per_example.iter().fold((0.0, 0), |(s, n), (es, en)| (s + es, n + en));
+    let ids = task.splits.test.iter().take(examples.len()).map(|ex| ex.id.clone());
+    Ok(TestLoss { mean: sum / count.max(1) as f64, per_example: ids.zip(per_example).collect() })
+}
+
+/// The teacher-forced test loss and its per-example parts.
+struct TestLoss {
+    /// Mean cross-entropy per target token over all examples.
+    mean: f64,
+    /// Example id → (summed cross-entropy, target tokens).
+    per_example: HashMap<String, (f64, usize)>,
 }

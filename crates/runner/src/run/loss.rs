@@ -5,22 +5,24 @@ use candle_core::{Result, Tensor};
 use loran_datasets::{Batch, TokenizedExample};
 use loran_model::Llama;
 
-/// Mean cross-entropy of the tokens whose loss-mask entry is set, each predicted from the
-/// position before it; returns the loss and the number of scored tokens.
+/// The logits of every scored position of a batch (the token before each target),
+/// their targets, and the batch row of each.
 ///
 /// Only the scored positions go through the output head, which saves most of the
 /// vocabulary-sized matmul. With a prefix cache (and the examples the batch was
 /// drawn from), the frozen blocks below the cache's cut are not recomputed.
-pub fn target_loss(model: &Llama, batch: &Batch, prefix: Option<(&PrefixCache, &[TokenizedExample])>) -> Result<(Tensor, usize)> {
+fn scored_logits(model: &Llama, batch: &Batch, prefix: Option<(&PrefixCache, &[TokenizedExample])>) -> Result<(Tensor, Tensor, Vec<usize>)> {
     let (b, t) = (batch.batch_size, batch.seq_len);
     let mut positions = Vec::new();
     let mut targets = Vec::new();
+    let mut rows = Vec::new();
     for row in 0..b {
         for p in 0..t.saturating_sub(1) {
             let next = row * t + p + 1;
             if batch.loss_mask[next] > 0.0 {
                 positions.push((row * t + p) as u32);
                 targets.push(batch.input_ids[next]);
+                rows.push(row);
             }
         }
     }
@@ -36,6 +38,26 @@ pub fn target_loss(model: &Llama, batch: &Batch, prefix: Option<(&PrefixCache, &
     let picked = hidden.index_select(&Tensor::from_vec(positions, targets.len(), device)?, 0)?;
     let logits = model.logits(&picked)?.to_dtype(candle_core::DType::F32)?;
     let n = targets.len();
-    let targets = Tensor::from_vec(targets, n, device)?;
-    Ok((candle_nn::loss::cross_entropy(&logits, &targets)?, n))
+    Ok((logits, Tensor::from_vec(targets, n, device)?, rows))
+}
+
+/// Mean cross-entropy of the tokens whose loss-mask entry is set, each predicted from the
+/// position before it; returns the loss and the number of scored tokens.
+pub fn target_loss(model: &Llama, batch: &Batch, prefix: Option<(&PrefixCache, &[TokenizedExample])>) -> Result<(Tensor, usize)> {
+    let (logits, targets, rows) = scored_logits(model, batch, prefix)?;
+    Ok((candle_nn::loss::cross_entropy(&logits, &targets)?, rows.len()))
+}
+
+/// The summed cross-entropy (nats) and the number of scored tokens of each row's example,
+/// as `(example index, loss sum, tokens)` in row order; no graph is kept.
+pub fn target_loss_per_example(model: &Llama, batch: &Batch, prefix: Option<(&PrefixCache, &[TokenizedExample])>) -> Result<Vec<(usize, f64, usize)>> {
+    let (logits, targets, rows) = scored_logits(model, batch, prefix)?;
+    let log_probs = candle_nn::ops::log_softmax(&logits.detach(), 1)?;
+    let picked = log_probs.gather(&targets.unsqueeze(1)?, 1)?.squeeze(1)?.to_vec1::<f32>()?;
+    let mut per_row: Vec<(f64, usize)> = vec![(0.0, 0); batch.batch_size];
+    for (row, log_p) in rows.into_iter().zip(picked) {
+        per_row[row].0 -= f64::from(log_p);
+        per_row[row].1 += 1;
+    }
+    Ok(per_row.into_iter().enumerate().map(|(row, (sum, n))| (batch.example_indices[row], sum, n)).collect())
 }

@@ -191,4 +191,12 @@ pub struct PredictionRecord {
     /// names no label, or for summarization); macro-F1 bootstraps need it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// Summed teacher-forced cross-entropy (nats) of the reference answer's tokens, when
+    /// the run measured `test_loss`; with [`Self::loss_tokens`] it lets the test loss be
+    /// bootstrapped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_sum: Option<f64>,
+    /// Target tokens behind [`Self::loss_sum`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_tokens: Option<usize>,
 }

@@ -21,7 +21,7 @@ pub struct MetricStyle {
     pub decimals: usize,
     /// Whether larger is better.
     pub higher_is_better: bool,
-    /// Whether its per-example values can be resampled (test loss is only stored as a mean).
+    /// Whether its per-example values can be resampled.
     pub per_example: bool,
 }
 
@@ -35,7 +35,7 @@ pub fn metric_style(metric: &str) -> MetricStyle {
         "rougeLsum" => score("R-Lsum"),
         "accuracy" => score("Acc"),
         "macro_f1" => score("Macro-F1"),
-        "test_loss" => MetricStyle { header: "Test loss", scale: 1.0, decimals: 3, higher_is_better: false, per_example: false },
+        "test_loss" => MetricStyle { header: "Test loss", scale: 1.0, decimals: 3, higher_is_better: false, per_example: true },
         _ => MetricStyle { header: "?", scale: 1.0, decimals: 4, higher_is_better: true, per_example: false },
     }
 }

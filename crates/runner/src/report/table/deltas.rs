@@ -53,6 +53,28 @@ fn by_id<'a>(runs: &[&'a LoadedRun]) -> Option<Vec<HashMap<&'a str, &'a Predicti
     runs.iter().map(|r| Some(r.predictions.as_ref()?.iter().map(|p| (p.id.as_str(), p)).collect())).collect()
 }
 
+/// Test loss: the token-weighted mean cross-entropy of the resampled examples, averaged
+/// over each row's runs, method minus baseline.
+fn test_loss_delta(m: &[HashMap<&str, &PredictionRecord>], b: &[HashMap<&str, &PredictionRecord>], ids: &[&str], resamples: usize, confidence: f64) -> Delta {
+    let parts = |runs: &[HashMap<&str, &PredictionRecord>]| -> Option<Vec<Vec<(f64, usize)>>> {
+        runs.iter().map(|run| ids.iter().map(|id| Some((run[id].loss_sum?, run[id].loss_tokens?))).collect()).collect()
+    };
+    let (Some(mp), Some(bp)) = (parts(m), parts(b)) else {
+        return Delta::Missing("predictions lack per-example test losses (written before they were recorded); re-run with --force".into());
+    };
+    let mean_loss = |all: &[Vec<(f64, usize)>], idx: &[usize]| -> f64 {
+        let per_run = all.iter().map(|run| {
+            let (sum, tokens) = idx.iter().fold((0.0, 0usize), |(s, n), &i| (s + run[i].0, n + run[i].1));
+            sum / tokens.max(1) as f64
+        });
+        per_run.sum::<f64>() / all.len() as f64
+    };
+    match bootstrap_statistic(ids.len(), resamples, BOOTSTRAP_SEED, confidence, |idx| mean_loss(&mp, idx) - mean_loss(&bp, idx)) {
+        Ok(ci) => Delta::Ci { ci, examples: ids.len() },
+        Err(e) => Delta::Missing(e.to_string()),
+    }
+}
+
 /// The parsed labels of each run over `ids`.
 fn labels_of<'a>(runs: &[HashMap<&str, &'a PredictionRecord>], ids: &[&str]) -> Vec<Vec<Option<&'a str>>> {
     runs.iter().map(|run| ids.iter().map(|id| run[id].label.as_deref()).collect()).collect()
@@ -67,6 +89,9 @@ fn delta(col: &TableColumn, method: &[&LoadedRun], base: &[&LoadedRun], resample
     let ids: Vec<&str> = first.iter().map(|p| p.id.as_str()).filter(|id| m.iter().chain(&b).all(|run| run.contains_key(id))).collect();
     if ids.is_empty() {
         return Delta::Missing("no test example in common".into());
+    }
+    if col.metric == "test_loss" {
+        return test_loss_delta(&m, &b, &ids, resamples, confidence);
     }
     let has_scores = |runs: &[HashMap<&str, &PredictionRecord>]| runs.iter().all(|run| ids.iter().all(|id| !run[id].scores.is_empty()));
     if !has_scores(&m) || !has_scores(&b) {

@@ -53,8 +53,8 @@ pub fn legend(confidence: f64) -> String {
     format!(
         "ROUGE F-measures, accuracy and macro-F1 are ×100; test loss is the mean cross-entropy of the reference answers (nats per token, lower is better). \
          Each cell: mean ± sample std over seeds (n = runs); the best value of each column is bold. \
-         Deltas: row − baseline with a paired bootstrap {:.0} % interval over the test examples; * marks an interval that excludes 0 \
-         (test loss gets none: runs record only its mean).",
+         Deltas: row − baseline with a paired bootstrap {:.0} % interval over the test examples (test loss: of the token-weighted mean); \
+         * marks an interval that excludes 0.",
         confidence * 100.0
     )
 }
