@@ -23,6 +23,10 @@ pub struct DataSource<'a> {
 }
 
 /// Options of `samsum`.
+///
+/// The hub fields (`repo` … `path`) repeat in [`Newsgroups20Options`] on purpose: a shared
+/// struct would need `#[serde(flatten)]`, which serde cannot combine with
+/// `deny_unknown_fields`, and each task documents its own defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SamsumOptions {
