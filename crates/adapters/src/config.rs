@@ -1,6 +1,8 @@
 //! The `adapter:` section of a run config.
 
 use crate::activations::ActivationConfig;
+use crate::na_lora::NaLoraConfig;
+use crate::sine_lora::SineLoraConfig;
 use crate::error::{AdapterError, Result};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -58,6 +60,13 @@ pub struct AdapterConfig {
     /// with the paper's A = 5e-5, ω = 1e4, LoRAN's default in the paper.
     #[serde(default)]
     pub activation: ActivationConfig,
+    /// Sine-LoRA's ω and g (method `sine-lora` only). Default: see [`SineLoraConfig`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sine: Option<SineLoraConfig>,
+    /// NA-LoRA-style mask and step-scaling knobs (method `na-lora` only).
+    /// Default: see [`NaLoraConfig`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub na_lora: Option<NaLoraConfig>,
 }
 
 fn default_method() -> String {
@@ -111,6 +120,8 @@ impl Default for AdapterConfig {
             layers: None,
             rslora: false,
             activation: ActivationConfig::default(),
+            sine: None,
+            na_lora: None,
         }
     }
 }
@@ -123,6 +134,16 @@ impl AdapterConfig {
         } else {
             self.alpha / self.r as f64
         }
+    }
+
+    /// Sine-LoRA's settings (the defaults when the section is absent).
+    pub fn sine_config(&self) -> SineLoraConfig {
+        self.sine.clone().unwrap_or_default()
+    }
+
+    /// NA-LoRA-style settings (the defaults when the section is absent).
+    pub fn na_lora_config(&self) -> NaLoraConfig {
+        self.na_lora.clone().unwrap_or_default()
     }
 
     /// Checks ranges; errors name the key.
@@ -140,6 +161,8 @@ impl AdapterConfig {
             return Err(AdapterError::config("targets", "is empty; name at least one linear, e.g. [q_proj, v_proj]"));
         }
         self.activation.resolve()?;
+        self.sine_config().validate()?;
+        self.na_lora_config().validate()?;
         Ok(())
     }
 
@@ -160,6 +183,11 @@ impl AdapterConfig {
     /// vanishes in bf16 (its resolution is 2⁻⁸ ≈ 4e-3).
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
+        for (section, used_by, given) in [("sine", "sine-lora", self.sine.is_some()), ("na_lora", "na-lora", self.na_lora.is_some())] {
+            if given && self.method != used_by {
+                out.push(format!("adapter.{section} is ignored: only method `{used_by}` uses it, and the method is `{}`", self.method));
+            }
+        }
         if self.method != "loran" {
             if self.activation != ActivationConfig::default() {
                 out.push(format!(

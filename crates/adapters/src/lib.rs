@@ -16,10 +16,12 @@ mod files;
 pub mod lora;
 pub mod loran;
 pub mod mlora;
+pub mod na_lora;
 pub mod peft;
 pub mod registry;
 pub mod seeding;
 pub mod set;
+pub mod sine_lora;
 pub mod targets;
 
 pub use activations::ActivationConfig;

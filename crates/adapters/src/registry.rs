@@ -6,7 +6,7 @@ use crate::dropout::{SeededDropout, TrainingFlag};
 use crate::seeding::{kaiming_uniform_a_sqrt5, stream};
 use crate::error::{AdapterError, Result};
 use candle_core::{DType, Device, Tensor, Var};
-use loran_model::FrozenLinear;
+use loran_model::{FrozenLinear, GateActivation};
 use std::sync::Arc;
 
 /// Everything a method needs to build the adapter of one layer.
@@ -28,6 +28,8 @@ pub struct LayerSpec<'a> {
     pub device: &'a Device,
     /// The frozen base layer being wrapped (for methods whose init depends on W0, e.g. DoRA).
     pub base: &'a FrozenLinear,
+    /// The self-gated activation the wrapped linear's output feeds (`gate_proj` → SiLU), if any.
+    pub gate: Option<GateActivation>,
 }
 
 /// A fresh low-rank pair as LoRA initialises it, plus the layer's dropout: A `[r, in]`

@@ -43,6 +43,7 @@ impl AdapterSet {
                     training: training.clone(),
                     device: &device,
                     base: linear.base(),
+                    gate: linear.gate(),
                 };
                 let adapter = build(&spec)?;
                 linear.set_adapter(Some(adapter.clone() as Arc<dyn LinearAdapter>));
@@ -97,6 +98,43 @@ impl AdapterSet {
         self.adapters.iter().map(|(_, a)| a.num_parameters()).sum()
     }
 
+    /// Every adapter's non-trainable state as (`<module>.<suffix>`, tensor), in a stable order.
+    pub fn named_state(&self) -> Result<Vec<(String, candle_core::Tensor)>> {
+        let mut out = Vec::new();
+        for (name, a) in &self.adapters {
+            out.extend(a.state()?.into_iter().map(|(suffix, t)| (format!("{name}.{suffix}"), t)));
+        }
+        Ok(out)
+    }
+
+    /// Restores one state entry by its full name (`<module>.<suffix>`).
+    pub fn set_state(&self, key: &str, value: &candle_core::Tensor) -> Result<()> {
+        let (module, adapter) = self
+            .adapters
+            .iter()
+            .filter(|(name, _)| key.starts_with(name.as_str()) && key[name.len()..].starts_with('.'))
+            .max_by_key(|(name, _)| name.len())
+            .ok_or_else(|| AdapterError::config("method", format!("state `{key}` belongs to no adapted module")))?;
+        Ok(adapter.set_state(&key[module.len() + 1..], value)?)
+    }
+
+    /// Every per-element step multiplier the adapters ask for (see [`Adapter::step_scales`]).
+    pub fn step_scales(&self) -> Result<Vec<(Var, candle_core::Tensor)>> {
+        let mut out = Vec::new();
+        for (_, a) in &self.adapters {
+            out.extend(a.step_scales()?);
+        }
+        Ok(out)
+    }
+
+    /// Tells every adapter that an optimizer step finished (`steps_done` so far).
+    pub fn after_step(&self, steps_done: usize) -> Result<()> {
+        for (_, a) in &self.adapters {
+            a.after_step(steps_done)?;
+        }
+        Ok(())
+    }
+
     /// Training mode (dropout on) or evaluation.
     pub fn set_training(&self, training: bool) {
         self.training.set(training);
@@ -119,7 +157,10 @@ impl AdapterSet {
         for (name, adapter) in &self.adapters {
             let linear = model.linear_mut(name).ok_or_else(|| missing(name))?;
             let delta = adapter.merged_delta(linear.base())?.ok_or_else(|| {
-                AdapterError::config("method", format!("`{}` cannot be merged into the base weights", self.config.method))
+                AdapterError::config(
+                    "method",
+                    format!("`{}` cannot be merged into the base weights: {}", self.config.method, adapter.why_not_mergeable()),
+                )
             })?;
             deltas.push(delta);
         }

@@ -211,6 +211,7 @@ fn sigmoid_loran_at_init_is_off_the_base_by_half_s_sum_x() {
         training: TrainingFlag::default(),
         device: &Device::Cpu,
         base: &base,
+        gate: None,
     };
     let adapter = loran_adapters::loran::build(&spec).unwrap();
     let x = uniform(&[5, inp], 1.0, 22);

@@ -31,7 +31,7 @@ pub mod tokenizer;
 pub use config::LlamaConfig;
 pub use error::{ModelError, Result};
 pub use kernels::Kernels;
-pub use linear::{AdaptableLinear, FrozenLinear, LinearAdapter, LinearWeight};
+pub use linear::{AdaptableLinear, FrozenLinear, GateActivation, LinearAdapter, LinearWeight};
 pub use llama::{BlockPrefix, Cache, Llama};
 pub use quant::{Nf4Weight, QuantMode};
 pub use load::{load, load_by_name, resolve, LoadOptions, LoadedModel, ModelSource};

@@ -171,18 +171,48 @@ pub trait LinearAdapter: Debug + Send + Sync {
     fn forward(&self, x: &Tensor, base: &FrozenLinear) -> Result<Tensor>;
 }
 
+/// A self-gated activation `φ(z) = z·g(z)` that a linear's output feeds directly
+/// (SwiGLU's `gate_proj` feeds SiLU). Adapters that study the gate (NA-LoRA-style)
+/// need to know which linears produce such a pre-activation `z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateActivation {
+    /// `φ(z) = z·σ(z)`, LLaMA's SwiGLU gate.
+    Silu,
+}
+
+impl GateActivation {
+    /// Name for messages and docs.
+    pub fn name(self) -> &'static str {
+        match self {
+            GateActivation::Silu => "SiLU",
+        }
+    }
+}
+
 /// A named linear of the model: a frozen base plus an optional adapter.
 #[derive(Debug, Clone)]
 pub struct AdaptableLinear {
     name: String,
     base: FrozenLinear,
     adapter: Option<Arc<dyn LinearAdapter>>,
+    gate: Option<GateActivation>,
 }
 
 impl AdaptableLinear {
     /// A linear called `name` (its Hugging Face path, e.g. `model.layers.7.self_attn.q_proj`).
     pub fn new(name: impl Into<String>, base: FrozenLinear) -> Self {
-        Self { name: name.into(), base, adapter: None }
+        Self { name: name.into(), base, adapter: None, gate: None }
+    }
+
+    /// Marks this linear's output as the pre-activation of the self-gated `gate`.
+    pub fn feeding(mut self, gate: GateActivation) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// The self-gated activation this linear's output feeds, if any.
+    pub fn gate(&self) -> Option<GateActivation> {
+        self.gate
     }
 
     /// The Hugging Face path of this layer.

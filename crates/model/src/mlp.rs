@@ -1,6 +1,6 @@
 //! The SwiGLU feed-forward layer: `down(silu(gate(x)) ⊙ up(x))`.
 
-use crate::linear::AdaptableLinear;
+use crate::linear::{AdaptableLinear, GateActivation};
 use candle_core::{Result, Tensor};
 
 /// Gate, up and down projections.
@@ -12,9 +12,9 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    /// Builds the layer from its three projections.
+    /// Builds the layer from its three projections; `gate_proj` is marked as feeding SiLU.
     pub fn new(gate_proj: AdaptableLinear, up_proj: AdaptableLinear, down_proj: AdaptableLinear) -> Self {
-        Self { gate_proj, up_proj, down_proj }
+        Self { gate_proj: gate_proj.feeding(GateActivation::Silu), up_proj, down_proj }
     }
 
     /// The projections, in HF order (gate, up, down).
