@@ -17,6 +17,8 @@ pub mod lora;
 pub mod loran;
 pub mod mlora;
 pub mod na_lora;
+pub mod native;
+pub mod nolora;
 pub mod peft;
 pub mod registry;
 pub mod seeding;

@@ -66,6 +66,9 @@ pub const METHODS: &[Method] = &[
     Method { name: "lora", build: Some(crate::lora::build), description: "LoRA (PEFT semantics): y = W0·x + s·B·A·dropout(x)" },
     Method { name: "dora", build: Some(crate::dora::build), description: "DoRA (PEFT semantics): W' = m ⊙ (W0 + s·B·A) / ‖W0 + s·B·A‖ per output row, norm detached" },
     Method { name: "loran", build: Some(crate::loran::build), description: "LoRAN: y = W0·x + s·f(B·A)·dropout(x), f from adapter.activation" },
+    Method { name: "na-lora", build: Some(crate::na_lora::build), description: "NA-LoRA-style (reconstructed): LoRA with an importance mask and per-class step scaling on gate_proj's B rows" },
+    Method { name: "nolora", build: Some(crate::nolora::build), description: "NoLoRA-style (reconstructed from the abstract): y = W0·x + s·B·[m ⊙ φθ(A·dropout(x))], φθ(z) = z + β⊙tanh(γ⊙z) per rank channel, LoRA at init; not mergeable" },
+    Method { name: "sine-lora", build: Some(crate::sine_lora::build), description: "Sine-LoRA: y = W0·x + sin(ω·B·A)/g·dropout(x), ω and g from adapter.sine (default g = ω/s: LoRA to first order)" },
 ];
 
 /// Looks a method up; the error lists the known names.

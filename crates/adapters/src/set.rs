@@ -31,6 +31,10 @@ impl AdapterSet {
         if let Some(build) = method.build {
             let names: Vec<String> = model.linears().iter().map(|l| l.name().to_string()).collect();
             let selected = select(cfg, &names, model.config().num_hidden_layers)?;
+            if method.name == crate::na_lora::NAME {
+                let gates: Vec<_> = model.linears().iter().filter(|l| selected.iter().any(|n| n == l.name())).map(|l| (l.name().to_string(), l.gate())).collect();
+                crate::na_lora::check_gated(&gates)?;
+            }
             let device = model.device().clone();
             for name in selected {
                 let linear = model.linear_mut(&name).expect("selected from the model's own names");

@@ -29,7 +29,7 @@ mod op;
 mod spec;
 
 pub use config::{ActivationConfig, ResolvedActivation};
-pub use op::{apply, derivative};
+pub use op::{apply, apply_scaled, derivative};
 pub use spec::{Activation, ActivationSpec, BuildActivation, Param, Params};
 
 /// Declares each activation module and lists its `SPEC` in [`ACTIVATIONS`].
