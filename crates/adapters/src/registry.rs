@@ -49,6 +49,10 @@ pub fn fresh_pair(spec: &LayerSpec) -> candle_core::Result<(Var, Var, SeededDrop
 /// Builds one layer's adapter.
 pub type BuildFn = fn(&LayerSpec) -> candle_core::Result<Arc<dyn Adapter>>;
 
+/// Checks the modules a config selects (name, and the gated activation each feeds)
+/// before any adapter is built; the error names the modules and the fix.
+pub type CheckFn = fn(&[(String, Option<GateActivation>)]) -> Result<()>;
+
 /// A registered method.
 #[derive(Debug, Clone, Copy)]
 pub struct Method {
@@ -56,19 +60,21 @@ pub struct Method {
     pub name: &'static str,
     /// Constructor; `None` means "attach nothing" (the frozen base model).
     pub build: Option<BuildFn>,
+    /// A check of the selected modules as a whole (NA-LoRA needs a gate projection).
+    pub check: Option<CheckFn>,
     /// One line for docs and errors.
     pub description: &'static str,
 }
 
 /// Every adapter method.
 pub const METHODS: &[Method] = &[
-    Method { name: "none", build: None, description: "no adapter: the frozen base model (zero-shot floor)" },
-    Method { name: "lora", build: Some(crate::lora::build), description: "LoRA (PEFT semantics): y = W0·x + s·B·A·dropout(x)" },
-    Method { name: "dora", build: Some(crate::dora::build), description: "DoRA (PEFT semantics): W' = m ⊙ (W0 + s·B·A) / ‖W0 + s·B·A‖ per output row, norm detached" },
-    Method { name: "loran", build: Some(crate::loran::build), description: "LoRAN: y = W0·x + s·f(B·A)·dropout(x), f from adapter.activation" },
-    Method { name: "na-lora", build: Some(crate::na_lora::build), description: "NA-LoRA-style (reconstructed): LoRA with an importance mask and per-class step scaling on gate_proj's B rows" },
-    Method { name: "nolora", build: Some(crate::nolora::build), description: "NoLoRA-style (reconstructed from the abstract): y = W0·x + s·B·[m ⊙ φθ(A·dropout(x))], φθ(z) = z + β⊙tanh(γ⊙z) per rank channel, LoRA at init; not mergeable" },
-    Method { name: "sine-lora", build: Some(crate::sine_lora::build), description: "Sine-LoRA: y = W0·x + sin(ω·B·A)/g·dropout(x), ω and g from adapter.sine (default g = ω/s: LoRA to first order)" },
+    Method { name: "none", build: None, check: None, description: "no adapter: the frozen base model (zero-shot floor)" },
+    Method { name: "lora", build: Some(crate::lora::build), check: None, description: "LoRA (PEFT semantics): y = W0·x + s·B·A·dropout(x)" },
+    Method { name: "dora", build: Some(crate::dora::build), check: None, description: "DoRA (PEFT semantics): W' = m ⊙ (W0 + s·B·A) / ‖W0 + s·B·A‖ per output row, norm detached" },
+    Method { name: "loran", build: Some(crate::loran::build), check: None, description: "LoRAN: y = W0·x + s·f(B·A)·dropout(x), f from adapter.activation" },
+    Method { name: "na-lora", build: Some(crate::na_lora::build), check: Some(crate::na_lora::check_gated), description: "NA-LoRA-style (reconstructed): LoRA with an importance mask and per-class step scaling on gate_proj's B rows" },
+    Method { name: "nolora", build: Some(crate::nolora::build), check: None, description: "NoLoRA-style (reconstructed from the abstract): y = W0·x + s·B·[m ⊙ φθ(A·dropout(x))], φθ(z) = z + β⊙tanh(γ⊙z) per rank channel, LoRA at init; not mergeable" },
+    Method { name: "sine-lora", build: Some(crate::sine_lora::build), check: None, description: "Sine-LoRA: y = W0·x + sin(ω·B·A)/g·dropout(x), ω and g from adapter.sine (default g = ω/s: LoRA to first order)" },
 ];
 
 /// Looks a method up; the error lists the known names.

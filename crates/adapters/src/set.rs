@@ -31,9 +31,9 @@ impl AdapterSet {
         if let Some(build) = method.build {
             let names: Vec<String> = model.linears().iter().map(|l| l.name().to_string()).collect();
             let selected = select(cfg, &names, model.config().num_hidden_layers)?;
-            if method.name == crate::na_lora::NAME {
-                let gates: Vec<_> = model.linears().iter().filter(|l| selected.iter().any(|n| n == l.name())).map(|l| (l.name().to_string(), l.gate())).collect();
-                crate::na_lora::check_gated(&gates)?;
+            if let Some(check) = method.check {
+                let modules: Vec<_> = model.linears().iter().filter(|l| selected.contains(&l.name().to_string())).map(|l| (l.name().to_string(), l.gate())).collect();
+                check(&modules)?;
             }
             let device = model.device().clone();
             for name in selected {
