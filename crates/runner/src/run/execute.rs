@@ -265,8 +265,8 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     let mut set = set;
     if !set.is_empty() {
         // Exact for mergeable methods, and generation then runs at base-model speed.
-        if set.merge(&mut model).is_err() {
-            log.line(&format!("{}: method not mergeable; evaluating unmerged", cell.run_id));
+        if let Err(why) = set.merge(&mut model) {
+            log.line(&format!("{}: {why}; evaluating unmerged", cell.run_id));
         }
     }
     if cfg.quant != QuantMode::None {
