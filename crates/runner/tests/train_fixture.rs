@@ -176,3 +176,48 @@ fn sequences_longer_than_the_model_are_refused_by_key() {
     let err = &out.failed[0].1;
     assert!(err.contains("train.max_len 4096") && err.contains("512 positions") && !err.contains('\n'), "{err}");
 }
+
+#[test]
+fn the_nonlinear_baselines_train_through_a_grid() {
+    let fx = Fixture::new();
+    let grid = fx.grid(
+        "baselines",
+        "axes:\n  task: [mailing-list-topics]\n  adapter:\n    - { method: lora, targets: [q_proj, v_proj, gate_proj] }\n    \
+         - { method: nolora, targets: [q_proj, v_proj, gate_proj] }\n    - { method: na-lora, targets: [q_proj, v_proj, gate_proj] }\n    \
+         - { method: sine-lora, targets: [q_proj, v_proj, gate_proj] }\n",
+    );
+    let out = fx.run(&grid, "b");
+    assert_eq!(out.ok.len(), 4, "{out:?}");
+    let run = |method: &str| {
+        let id = out.ok.iter().find(|id| id.starts_with(&format!("{method}-"))).unwrap_or_else(|| panic!("{method}: {:?}", out.ok));
+        let dir = fx.run_dir("b", "baselines", id);
+        (result(&dir), steps(&dir))
+    };
+    let (lora, _) = run("lora");
+    for method in ["nolora", "na-lora", "sine-lora"] {
+        let (r, log) = run(method);
+        let mean = |s: &[StepRecord]| s.iter().map(|r| r.loss).sum::<f64>() / s.len() as f64;
+        let (start, end) = (mean(&log[..5]), mean(&log[25..]));
+        // Sine-LoRA (ω = 100) folds its update once ω·B·A leaves the linear range, so at
+        // this hot learning rate it fits more slowly than the others.
+        let fall = if method == "sine-lora" { 0.9 } else { 0.8 };
+        assert!(end < fall * start, "{method}: loss {start:.3} -> {end:.3} did not fall");
+        // The test answers' loss ends below the training loss of the first steps.
+        let ours = r.metrics["test_loss"];
+        assert!(ours.is_finite() && ours < 0.9 * start, "{method}: test loss {ours:.3}, first training steps {start:.3}");
+        // The budget: NoLoRA adds β, γ, m (3r) per module; the others train LoRA's count.
+        let extra = if method == "nolora" { 3 * 8 * 3 * 2 } else { 0 };
+        assert_eq!(r.train.trainable_params, lora.train.trainable_params + extra, "{method}");
+    }
+}
+
+#[test]
+fn na_lora_without_a_gate_projection_fails_naming_the_modules() {
+    let fx = Fixture::new();
+    let grid = fx.grid("no-gate", "axes:\n  adapter.method: [na-lora]\n");
+    let out = fx.run(&grid, "g");
+    assert_eq!(out.failed.len(), 1, "{out:?}");
+    let err = &out.failed[0].1;
+    assert!(err.contains("method `na-lora`") && err.contains("self_attn.q_proj") && err.contains("add `gate_proj` to adapter.targets"), "{err}");
+    assert!(!err.contains('\n'), "{err}");
+}
