@@ -50,13 +50,13 @@ impl LlamaConfig {
         if self.num_attention_heads == 0 || self.num_key_value_heads == 0 {
             return Err(bad("head counts must be positive".into()));
         }
-        if self.num_attention_heads % self.num_key_value_heads != 0 {
+        if !self.num_attention_heads.is_multiple_of(self.num_key_value_heads) {
             return Err(bad(format!(
                 "num_attention_heads {} is not a multiple of num_key_value_heads {}",
                 self.num_attention_heads, self.num_key_value_heads
             )));
         }
-        if self.head_dim % 2 != 0 {
+        if !self.head_dim.is_multiple_of(2) {
             return Err(bad(format!("head_dim {} must be even for RoPE", self.head_dim)));
         }
         for (name, v) in [
@@ -116,7 +116,7 @@ impl LlamaConfig {
             }
         }
         let heads = raw.num_attention_heads;
-        let head_dim = raw.head_dim.unwrap_or(if heads > 0 { raw.hidden_size / heads } else { 0 });
+        let head_dim = raw.head_dim.unwrap_or(raw.hidden_size.checked_div(heads).unwrap_or(0));
         let cfg = LlamaConfig {
             vocab_size: raw.vocab_size,
             hidden_size: raw.hidden_size,

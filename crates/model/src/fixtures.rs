@@ -168,6 +168,14 @@ pub fn write_hub_cache(cache: &Path, repo_id: &str, commit: &str, from_folder: &
     Ok(snapshot)
 }
 
+/// A tiny random LLaMA ([`tiny_config`], [`random_weights`] of `seed`) built in memory,
+/// f32 on the CPU: the same network a test gets by writing and loading an HF folder.
+pub fn tiny_model(seed: u64) -> crate::Result<crate::Llama> {
+    let cfg = tiny_config();
+    let vb = candle_nn::VarBuilder::from_tensors(random_weights(&cfg, seed), candle_core::DType::F32, &candle_core::Device::Cpu);
+    Ok(crate::Llama::load(vb, &cfg)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,12 +199,4 @@ mod tests {
         let mean = a.iter().sum::<f32>() / a.len() as f32;
         assert!(mean.abs() < 0.05, "mean {mean}");
     }
-}
-
-/// A tiny random LLaMA ([`tiny_config`], [`random_weights`] of `seed`) built in memory,
-/// f32 on the CPU: the same network a test gets by writing and loading an HF folder.
-pub fn tiny_model(seed: u64) -> crate::Result<crate::Llama> {
-    let cfg = tiny_config();
-    let vb = candle_nn::VarBuilder::from_tensors(random_weights(&cfg, seed), candle_core::DType::F32, &candle_core::Device::Cpu);
-    Ok(crate::Llama::load(vb, &cfg)?)
 }

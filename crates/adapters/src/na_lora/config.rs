@@ -124,6 +124,6 @@ impl NaLoraConfig {
 
     /// Whether a mask update is due once `steps_done` optimizer steps have finished.
     pub fn mask_due(&self, steps_done: usize) -> bool {
-        steps_done >= self.warmup && (steps_done - self.warmup) % self.every == 0
+        steps_done >= self.warmup && (steps_done - self.warmup).is_multiple_of(self.every)
     }
 }

@@ -88,7 +88,7 @@ impl GgufFile {
                 .map(Vec::len)
                 .ok_or_else(|| bad("missing `llama.vocab_size` and `tokenizer.ggml.tokens`".into()))?,
         };
-        let head_dim = uint("llama.attention.key_length").unwrap_or(if heads > 0 { hidden / heads } else { 0 });
+        let head_dim = uint("llama.attention.key_length").unwrap_or(hidden.checked_div(heads).unwrap_or(0));
         let cfg = LlamaConfig {
             vocab_size,
             hidden_size: hidden,
