@@ -69,6 +69,16 @@ fn predictions(method: &str, task: &str, seed: u64) -> Vec<PredictionRecord> {
         .collect()
 }
 
+/// Trainable parameters of `method`'s runs on `task`: none without an adapter, and LoRAN
+/// with more on mail than on news (so its row shows a range).
+fn params(method: &str, task: &str) -> u64 {
+    match (method, task) {
+        ("zero-shot+nf4", _) => 0,
+        ("loran-sinter+nf4", MAIL) => 294_912,
+        _ => 258_048,
+    }
+}
+
 fn mean(values: impl Iterator<Item = f64>) -> f64 {
     let v: Vec<f64> = values.collect();
     v.iter().sum::<f64>() / v.len() as f64
@@ -101,7 +111,7 @@ fn result(method: &str, task: &str, seed: u64, preds: &[PredictionRecord]) -> Ru
         labels: BTreeMap::new(),
         metrics,
         primary_metric: if task == NEWS { "rougeL" } else { "accuracy" }.into(),
-        train: TrainSummary { steps: 4, final_loss: 1.0, target_tokens: 10, trainable_params: 100 },
+        train: TrainSummary { steps: 4, final_loss: 1.0, target_tokens: 10, trainable_params: params(method, task) },
         timings: Timings { load_s: 0.0, train_s: 1.0, eval_s: 1.0, total_s: 2.0 },
         peak_rss_mb: 100.0,
         threads: 2,
@@ -140,6 +150,7 @@ fn fixture(spec: &ReportSpec) -> tempfile::TempDir {
     failed.status = RunStatus::Failed;
     failed.metrics.clear();
     failed.error = Some("boom".into());
+    failed.train.trainable_params = 999_999;
     write_run(grid.path(), &failed, &[]);
     write_report_settings(grid.path(), spec).unwrap();
     grid
@@ -189,6 +200,43 @@ fn cells_are_mean_std_n_with_the_best_in_bold() {
     let tex = std::fs::read_to_string(grid.path().join("table.tex")).unwrap();
     assert!(tex.contains(&format!("\\textbf{{{:.2} $\\pm$ {:.2} (n=3)}}", rl.mean, rl.std.unwrap())), "{tex}");
     assert!(tex.contains("\\multicolumn{5}{c}{news-standfirst}") && tex.contains("zero-shot+nf4"), "{tex}");
+}
+
+#[test]
+fn the_params_column_shows_what_each_rows_runs_trained() {
+    let grid = fixture(&ReportSpec::default());
+    render(grid.path()).unwrap();
+    // table.csv: the exact counts of the row's ok runs of the task, on every metric line.
+    let rows = csv_rows(grid.path());
+    for method in METHODS {
+        for task in [NEWS, MAIL] {
+            let lines: Vec<_> = rows.iter().filter(|r| r["row"] == method && r["task"] == task).collect();
+            assert_eq!(lines.len(), if task == NEWS { 5 } else { 3 }, "{method} {task}");
+            for line in lines {
+                let want = params(method, task).to_string();
+                assert_eq!((&line["trainable_params_min"], &line["trainable_params_max"]), (&want, &want), "{method} {task}: the failed run is not counted");
+            }
+        }
+    }
+    // table.md: right after the row label, readable, a range where the tasks differ.
+    let md = std::fs::read_to_string(grid.path().join("table.md")).unwrap();
+    assert!(md.contains("| method | Trainable params | news-standfirst R-1 |"), "{md}");
+    assert!(md.contains("\n|---|---:|---:|"), "{md}");
+    let shown = |row: &str| -> String {
+        let line = md.lines().find(|l| l.starts_with(&format!("| {row} |"))).unwrap();
+        line.split('|').nth(2).unwrap().trim().to_string()
+    };
+    assert_eq!(params("qlora", NEWS), 258_048);
+    assert_eq!(shown("qlora"), "258k");
+    assert_eq!(shown("zero-shot+nf4"), "—");
+    assert_eq!((params("loran-sinter+nf4", NEWS), params("loran-sinter+nf4", MAIL)), (258_048, 294_912));
+    assert_eq!(shown("loran-sinter+nf4"), "258k–295k");
+    // table.tex: the same, LaTeX-escaped, in the scores table only.
+    let tex = std::fs::read_to_string(grid.path().join("table.tex")).unwrap();
+    for line in ["\nzero-shot+nf4 & --- & ", "\nqlora & 258k & ", "\nloran-sinter+nf4 & 258k--295k & ", "Method & Trainable params & R-1 & "] {
+        assert_eq!(tex.matches(line).count(), 1, "{line:?} in {tex}");
+    }
+    assert!(!md.contains("reconstructed") && !tex.contains("reconstructed"), "no reconstructed row, no note");
 }
 
 #[test]

@@ -125,6 +125,26 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun> {
     })
 }
 
+/// Methods reconstructed from their papers' abstracts, by registry name: their labels say
+/// `-style (reconstructed)` (as [`RunConfig::method_label`] writes them).
+pub const RECONSTRUCTED_METHODS: [&str; 2] = ["nolora", "na-lora"];
+
+/// The label [`RunConfig::method_label`] gives a reconstructed method named by its registry
+/// name (`nolora`, `na-lora+nf4-dq` → `nolora-style (reconstructed)`,
+/// `na-lora-style+nf4-dq (reconstructed)`), so `baseline: nolora` finds its row; every
+/// other label is kept as it is.
+pub fn current_method_label(stored: &str) -> String {
+    let (method, quant) = match stored.find('+') {
+        Some(at) => stored.split_at(at),
+        None => (stored, ""),
+    };
+    if RECONSTRUCTED_METHODS.contains(&method) && ["", "+nf4", "+nf4-dq"].contains(&quant) {
+        format!("{method}-style{quant} (reconstructed)")
+    } else {
+        stored.to_string()
+    }
+}
+
 /// Parses a JSON-lines file (`null` in a record's float fields reads as NaN, see
 /// [`super::json`]); blank lines are ignored, any other bad line is an error that names
 /// the file and the 1-based line.
@@ -227,6 +247,25 @@ mod tests {
             err.contains("result.json") && err.contains("schema"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn registry_names_of_reconstructed_methods_map_to_their_labels() {
+        use crate::run::config::RunConfig;
+        use loran_model::QuantMode;
+        for method in ["none", "lora", "dora", "loran", "sine-lora", "nolora", "na-lora"] {
+            for quant in [QuantMode::None, QuantMode::Nf4, QuantMode::Nf4Dq] {
+                let mut cfg = RunConfig { quant, ..RunConfig::default() };
+                cfg.adapter.method = method.into();
+                let today = cfg.method_label();
+                let old = today.replace("-style", "").replace(" (reconstructed)", "");
+                assert_eq!(current_method_label(&old), today, "{old}");
+                assert_eq!(current_method_label(&today), today, "today's labels are kept");
+            }
+        }
+        assert_eq!(current_method_label("nolora"), "nolora-style (reconstructed)");
+        assert_eq!(current_method_label("na-lora+nf4"), "na-lora-style+nf4 (reconstructed)");
+        assert_eq!(current_method_label("nolora+int8"), "nolora+int8", "unknown suffixes are left alone");
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct ReportSpec {
     pub table: TableKind,
     /// The row every other row is compared with by paired bootstrap (default: `qlora`,
     /// else `lora`, for `main`; `identity` for `ablation`; the largest rank for `rank`).
+    /// A reconstructed method's row may be named by its label (`nolora-style
+    /// (reconstructed)`) or its registry name (`nolora`).
     pub baseline: Option<String>,
     /// What differs from the paper's settings; printed under the tables (default none).
     pub notes: Vec<String>,
@@ -88,6 +90,12 @@ mod tests {
         let spec = ReportSpec { table: TableKind::Rank, baseline: Some("r=64".into()), notes: vec!["one seed".into()], ..ReportSpec::default() };
         write_report_settings(dir.path(), &spec).unwrap();
         assert_eq!(read_report_settings(dir.path()).unwrap(), spec);
+        // Labels with spaces, parentheses and `+` survive the copy.
+        let spec = ReportSpec { baseline: Some("na-lora-style+nf4 (reconstructed)".into()), ..ReportSpec::default() };
+        write_report_settings(dir.path(), &spec).unwrap();
+        assert_eq!(read_report_settings(dir.path()).unwrap(), spec);
+        let plain: ReportSpec = serde_saphyr::from_str("baseline: nolora-style (reconstructed)\n").unwrap();
+        assert_eq!(plain.baseline.as_deref(), Some("nolora-style (reconstructed)"));
     }
 
     #[test]

@@ -146,8 +146,10 @@ impl TrainConfig {
 
 impl RunConfig {
     /// The method label reports use: `zero-shot` without an adapter, `qlora` for LoRA
-    /// over an NF4 base, `loran-<activation>` for LoRAN, else the method name; a
-    /// quantized base other than plain QLoRA's adds `+nf4` / `+nf4-dq`.
+    /// over an NF4 base, `loran-<activation>` for LoRAN, `<method>-style (reconstructed)`
+    /// for the methods reconstructed from their papers' abstracts (`nolora`, `na-lora`),
+    /// else the method name; a quantized base other than plain QLoRA's adds `+nf4` /
+    /// `+nf4-dq` (before the parenthesis: `nolora-style+nf4 (reconstructed)`).
     pub fn method_label(&self) -> String {
         let quant = match self.quant {
             QuantMode::None => "",
@@ -159,6 +161,7 @@ impl RunConfig {
             ("lora", QuantMode::Nf4Dq) => "qlora-dq".into(),
             ("none", _) => format!("zero-shot{quant}"),
             ("loran", _) => format!("loran-{}{quant}", self.adapter.activation.name),
+            (method @ ("nolora" | "na-lora"), _) => format!("{method}-style{quant} (reconstructed)"),
             (method, _) => format!("{method}{quant}"),
         }
     }
@@ -185,6 +188,19 @@ mod tests {
         assert_eq!(with("loran", QuantMode::Nf4, "sinter").method_label(), "loran-sinter+nf4");
         assert_eq!(with("loran", QuantMode::None, "tanh").method_label(), "loran-tanh");
         assert_eq!(with("dora", QuantMode::Nf4, "sinter").method_label(), "dora+nf4");
+        assert_eq!(with("dora", QuantMode::None, "sinter").method_label(), "dora");
+        assert_eq!(with("sine-lora", QuantMode::None, "sinter").method_label(), "sine-lora");
+        assert_eq!(with("sine-lora", QuantMode::Nf4Dq, "sinter").method_label(), "sine-lora+nf4-dq");
+    }
+
+    #[test]
+    fn reconstructed_methods_say_so_in_their_labels() {
+        assert_eq!(with("nolora", QuantMode::None, "sinter").method_label(), "nolora-style (reconstructed)");
+        assert_eq!(with("nolora", QuantMode::Nf4, "sinter").method_label(), "nolora-style+nf4 (reconstructed)");
+        assert_eq!(with("nolora", QuantMode::Nf4Dq, "sinter").method_label(), "nolora-style+nf4-dq (reconstructed)");
+        assert_eq!(with("na-lora", QuantMode::None, "sinter").method_label(), "na-lora-style (reconstructed)");
+        assert_eq!(with("na-lora", QuantMode::Nf4, "sinter").method_label(), "na-lora-style+nf4 (reconstructed)");
+        assert_eq!(with("na-lora", QuantMode::Nf4Dq, "sinter").method_label(), "na-lora-style+nf4-dq (reconstructed)");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! horizontal line. Written for grids whose runs cover at least two ranks of one task.
 
 use super::canvas::{drawing_error, Figure};
-use super::layout::{text, tick_label, title, GRID_BOLD, GRID_LIGHT, MARGIN, TITLE_HEIGHT, WIDTH};
+use super::layout::{text, text_width, tick_label, title, GRID_BOLD, GRID_LIGHT, MARGIN, TITLE_HEIGHT, WIDTH};
 use super::palette::GroupPalette;
 use crate::report::font::font;
 use crate::report::load::LoadedRun;
@@ -197,13 +197,16 @@ impl RankFigure {
             let counts = line.points.iter().map(|(r, s)| Text::new(format!("n={}", s.n), (x_of(*r) + 0.05, s.mean), text(11.0, HPos::Left, VPos::Top)));
             chart.draw_series(counts).map_err(drawing_error)?;
         }
-        // Legend: the methods' colours, top right inside the plot.
+        // Legend: the methods' colours, top right inside the plot, moved left as far as
+        // its longest entry (`na-lora-style (reconstructed)`, …) needs.
+        let entries: Vec<String> = panel.lines.iter().map(|l| format!("{} (band ±1 std)", l.method)).collect();
+        let widest = entries.iter().map(|e| text_width(e, 12.0)).max().unwrap_or(0) as i32;
+        let x = area.dim_in_pixel().0 as i32 - 200.max(widest + 30 + 8);
         let mut y = 44;
-        for line in &panel.lines {
+        for (line, entry) in panel.lines.iter().zip(entries) {
             let colour = self.palette.colour(&line.method);
-            let x = area.dim_in_pixel().0 as i32 - 200;
             area.draw(&PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(3))).map_err(drawing_error)?;
-            area.draw(&Text::new(format!("{} (band ±1 std)", line.method), (x + 30, y), text(12.0, HPos::Left, VPos::Center))).map_err(drawing_error)?;
+            area.draw(&Text::new(entry, (x + 30, y), text(12.0, HPos::Left, VPos::Center))).map_err(drawing_error)?;
             y += 18;
         }
         Ok(())

@@ -71,8 +71,19 @@ pub struct TableData {
     pub cells: Vec<Vec<Option<TableCell>>>,
     /// Row label → the `ok` runs behind it, per task.
     pub members: BTreeMap<(String, String), Vec<usize>>,
+    /// (row label, task) → the fewest and most trainable parameters among the row's `ok`
+    /// runs of the task (`result.train.trainable_params`; 0 for zero-shot).
+    pub params: BTreeMap<(String, String), (u64, u64)>,
     /// Runs left out of the means (failed or diverged), as readable notes.
     pub excluded: Vec<String>,
+}
+
+impl TableData {
+    /// The fewest and most trainable parameters among row `row`'s `ok` runs over all
+    /// tasks (`None` for a row without runs).
+    pub fn row_params(&self, row: &str) -> Option<(u64, u64)> {
+        self.params.iter().filter(|((r, _), _)| r == row).map(|(_, &range)| range).reduce(|(lo, hi), (l, h)| (lo.min(l), hi.max(h)))
+    }
 }
 
 /// The row a run belongs to in a table of `kind`.
@@ -168,6 +179,13 @@ pub fn build_table(kind: TableKind, runs: &[LoadedRun], baseline: Option<&str>) 
         members = split;
     }
 
+    let params = members
+        .iter()
+        .map(|(key, idx)| {
+            let counts = || idx.iter().map(|&i| runs[i].result.train.trainable_params);
+            (key.clone(), (counts().min().unwrap_or(0), counts().max().unwrap_or(0)))
+        })
+        .collect();
     let mut rows: Vec<String> = members.keys().map(|(row, _)| row.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     sort_rows(kind, &mut rows, baseline);
     let tasks: BTreeSet<&str> = members.keys().map(|(_, t)| t.as_str()).collect();
@@ -194,7 +212,7 @@ pub fn build_table(kind: TableKind, runs: &[LoadedRun], baseline: Option<&str>) 
         })
         .collect();
     mark_best(&columns, &mut cells);
-    TableData { kind, rows, columns, cells, members, excluded }
+    TableData { kind, rows, columns, cells, members, params, excluded }
 }
 
 /// Bolds, per column, every finite mean equal to the best at the shown precision.
@@ -211,5 +229,33 @@ fn mark_best(columns: &[TableColumn], cells: &mut [Vec<Option<TableCell>>]) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::test_support::table_runs;
+
+    #[test]
+    fn params_are_the_fewest_and_most_per_row_and_task() {
+        let grid = tempfile::tempdir().unwrap();
+        let runs = table_runs(grid.path());
+        let table = build_table(TableKind::Main, &runs, Some("lora"));
+        let key = |row: &str, task: &str| (row.to_string(), task.to_string());
+        // Against the runs' own counts, for every (row, task).
+        for ((row, task), idx) in &table.members {
+            let counts: Vec<u64> = idx.iter().map(|&i| runs[i].result.train.trainable_params).collect();
+            let want = (*counts.iter().min().unwrap(), *counts.iter().max().unwrap());
+            assert_eq!(table.params[&key(row, task)], want, "{row} {task}");
+        }
+        assert_eq!(table.params.len(), table.members.len());
+        assert_eq!(table.params[&key("dora", "news")], (267_264, 267_300));
+        assert_eq!(table.row_params("zero-shot"), Some((0, 0)));
+        assert_eq!(table.row_params("lora"), Some((258_048, 258_048)));
+        assert_eq!(table.row_params("na-lora-style+nf4 (reconstructed)"), Some((258_048, 262_144)));
+        assert_eq!(table.row_params("nolora-style (reconstructed)"), Some((258_624, 258_624)));
+        assert_eq!(table.row_params("no such row"), None);
+        assert_eq!(table.rows[..2], ["zero-shot", "lora"], "zero-shot, then the baseline");
     }
 }

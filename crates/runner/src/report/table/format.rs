@@ -14,6 +14,62 @@ pub fn row_header(kind: TableKind) -> &'static str {
     }
 }
 
+/// The header of the trainable-parameters column, right after the row label.
+pub const PARAMS_HEADER: &str = "Trainable params";
+
+/// The note under a table with a row labelled `(reconstructed)`.
+pub const RECONSTRUCTED_NOTE: &str = "`-style (reconstructed)` rows follow formulations reconstructed from the papers' abstracts (NoLoRA, NA-LoRA; see the README's Methods section); they are not the authors' code.";
+
+/// A parameter count, readably: exact below 1000, else three significant digits with
+/// `k`, `M`, `B` or `T` (`295k`, `1.23M`, `12.0k`).
+pub fn count_text(n: u64) -> String {
+    if n < 1000 {
+        return n.to_string();
+    }
+    let mut value = n as f64 / 1e3;
+    for unit in ["k", "M", "B"] {
+        // Rounded to three significant digits it must stay below 1000 of this unit.
+        if value < 999.5 {
+            let decimals = if value < 9.995 { 2 } else if value < 99.95 { 1 } else { 0 };
+            return format!("{value:.decimals$}{unit}");
+        }
+        value /= 1e3;
+    }
+    let decimals = if value < 9.995 { 2 } else if value < 99.95 { 1 } else { 0 };
+    format!("{value:.decimals$}T")
+}
+
+/// `n` with a comma every three digits (`258,048`).
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// The trainable-parameters cell of a row from the fewest and most among its runs:
+/// [`count_text`], `a–b` where the runs differ (exact counts when both ends would read
+/// alike), `—` for a row that trains nothing (zero-shot) or has no run.
+pub fn params_text(range: Option<(u64, u64)>) -> String {
+    match range {
+        None | Some((_, 0)) => "—".to_string(),
+        Some((lo, hi)) if lo == hi => count_text(lo),
+        Some((lo, hi)) => {
+            let (a, b) = (count_text(lo), count_text(hi));
+            if a == b {
+                format!("{}–{}", grouped(lo), grouped(hi))
+            } else {
+                format!("{a}–{b}")
+            }
+        }
+    }
+}
+
 /// `mean ± std (n=k)` of a cell on the metric's display scale.
 pub fn cell_text(metric: &str, cell: &TableCell) -> String {
     let style = metric_style(metric);
@@ -54,7 +110,8 @@ pub fn legend(confidence: f64) -> String {
         "ROUGE F-measures, accuracy and macro-F1 are ×100; test loss is the mean cross-entropy of the reference answers (nats per token, lower is better). \
          Each cell: mean ± sample std over seeds (n = runs); the best value of each column is bold. \
          Deltas: row − baseline with a paired bootstrap {:.0} % interval over the test examples (test loss: of the token-weighted mean); \
-         * marks an interval that excludes 0.",
+         * marks an interval that excludes 0. \
+         Trainable params: the parameters each of the row's runs trains (k = thousand, M = million; a–b where its runs differ; — for none).",
         confidence * 100.0
     )
 }
@@ -70,4 +127,46 @@ pub fn missing_reasons(deltas: &[Vec<Option<Delta>>]) -> Vec<String> {
         }
     }
     reasons
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_with_three_significant_digits() {
+        let cases = [
+            (0, "0"),
+            (999, "999"),
+            (1_000, "1.00k"),
+            (1_234, "1.23k"),
+            (9_996, "10.0k"),
+            (12_345, "12.3k"),
+            (99_960, "100k"),
+            (258_048, "258k"),
+            (295_000, "295k"),
+            (999_499, "999k"),
+            (999_500, "1.00M"),
+            (1_234_567, "1.23M"),
+            (7_000_000_000, "7.00B"),
+            (1_500_000_000_000, "1.50T"),
+        ];
+        for (n, want) in cases {
+            assert_eq!(count_text(n), want, "{n}");
+        }
+        assert_eq!(grouped(258_048), "258,048");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_000_000), "1,000,000");
+    }
+
+    #[test]
+    fn params_cells_show_ranges_and_a_dash_for_none() {
+        assert_eq!(params_text(Some((258_048, 258_048))), "258k");
+        assert_eq!(params_text(Some((258_048, 267_264))), "258k–267k");
+        assert_eq!(params_text(Some((258_048, 258_300))), "258,048–258,300", "ends that read alike are exact");
+        assert_eq!(params_text(Some((12, 40))), "12–40");
+        assert_eq!(params_text(Some((0, 0))), "—");
+        assert_eq!(params_text(None), "—");
+        assert_eq!(params_text(Some((0, 4096))), "0–4.10k");
+    }
 }

@@ -1,8 +1,9 @@
 //! `table.tex`: booktabs tables (scores, then deltas) ready for `\input{}`; needs the
-//! `booktabs` package.
+//! `booktabs` package. The scores table has a `Trainable params` column right after the
+//! row label ([`params_text`]); the deltas table does not repeat it.
 
 use super::build::{metric_style, TableData};
-use super::format::{cell_text, delta_rows, legend, row_header, DeltaText};
+use super::format::{cell_text, delta_rows, legend, params_text, row_header, DeltaText, PARAMS_HEADER};
 use super::TableReport;
 
 /// Escapes the characters LaTeX treats specially in text.
@@ -21,14 +22,16 @@ pub fn escape(text: &str) -> String {
             '×' => out.push_str("$\\times$"),
             '−' => out.push_str("$-$"),
             '–' => out.push_str("--"),
+            '—' => out.push_str("---"),
             _ => out.push(ch),
         }
     }
     out
 }
 
-/// The task spanner and metric header lines of a tabular.
-fn header(table: &TableData) -> String {
+/// The task spanner and metric header lines of a tabular, with the trainable-parameters
+/// column when `params`.
+fn header(table: &TableData, params: bool) -> String {
     let mut spans: Vec<(String, usize)> = Vec::new();
     for col in &table.columns {
         match spans.last_mut() {
@@ -36,15 +39,18 @@ fn header(table: &TableData) -> String {
             _ => spans.push((col.task.clone(), 1)),
         }
     }
-    let mut top = String::from(" ");
+    let mut top = String::from(if params { "  &" } else { " " });
     let mut rules = String::new();
-    let mut start = 2;
+    let mut start = 2 + usize::from(params);
     for (task, n) in &spans {
         top.push_str(&format!(" & \\multicolumn{{{n}}}{{c}}{{{}}}", escape(task)));
         rules.push_str(&format!("\\cmidrule(lr){{{start}-{}}}", start + n - 1));
         start += n;
     }
-    let metrics: Vec<String> = table.columns.iter().map(|c| escape(metric_style(&c.metric).header)).collect();
+    let mut metrics: Vec<String> = table.columns.iter().map(|c| escape(metric_style(&c.metric).header)).collect();
+    if params {
+        metrics.insert(0, escape(PARAMS_HEADER));
+    }
     format!("{top} \\\\\n{rules}\n{} & {} \\\\\n\\midrule\n", escape(&capitalised(row_header(table.kind))), metrics.join(" & "))
 }
 
@@ -53,8 +59,9 @@ fn capitalised(word: &str) -> String {
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
-fn tabular(table: &TableData, body: &str) -> String {
-    format!("\\begin{{tabular}}{{l{}}}\n\\toprule\n{}{body}\\bottomrule\n\\end{{tabular}}\n", "r".repeat(table.columns.len()), header(table))
+fn tabular(table: &TableData, body: &str, params: bool) -> String {
+    let align = "r".repeat(table.columns.len() + usize::from(params));
+    format!("\\begin{{tabular}}{{l{align}}}\n\\toprule\n{}{body}\\bottomrule\n\\end{{tabular}}\n", header(table, params))
 }
 
 /// Renders the whole `.tex` file: a `table` float with the scores, then one with the deltas.
@@ -63,6 +70,7 @@ pub fn render_latex(report: &TableReport) -> String {
     let mut body = String::new();
     for (r, row) in table.rows.iter().enumerate() {
         body.push_str(&escape(row));
+        body.push_str(&format!(" & {}", escape(&params_text(table.row_params(row)))));
         for (c, col) in table.columns.iter().enumerate() {
             let text = match &table.cells[r][c] {
                 Some(cell) if cell.best => format!("\\textbf{{{}}}", escape(&cell_text(&col.metric, cell))),
@@ -78,7 +86,7 @@ pub fn render_latex(report: &TableReport) -> String {
         "\\begin{{table}}[t]\n\\centering\n\\small\n\\caption{{{}. {}}}\n{}\\end{{table}}\n",
         escape(&report.title),
         escape(&legend(report.confidence)),
-        tabular(table, &body)
+        tabular(table, &body, true)
     ));
     if let Some(baseline) = &report.baseline {
         let mut body = String::new();
@@ -95,7 +103,7 @@ pub fn render_latex(report: &TableReport) -> String {
             body.push_str(" \\\\\n");
         }
         let caption = format!("Difference from {baseline} (row − baseline, ×100 for scores) with a paired bootstrap {:.0} % interval over the test examples; * marks an interval that excludes 0. {}", report.confidence * 100.0, report.bootstrap_sentence().unwrap_or_default());
-        out.push_str(&format!("\n\\begin{{table}}[t]\n\\centering\n\\small\n\\caption{{{}}}\n{}\\end{{table}}\n", escape(&caption), tabular(table, &body)));
+        out.push_str(&format!("\n\\begin{{table}}[t]\n\\centering\n\\small\n\\caption{{{}}}\n{}\\end{{table}}\n", escape(&caption), tabular(table, &body, false)));
     }
     let notes = report.notes();
     if !notes.is_empty() {
@@ -105,4 +113,36 @@ pub fn render_latex(report: &TableReport) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::settings::ReportSpec;
+    use crate::report::table::format::RECONSTRUCTED_NOTE;
+    use crate::report::test_support::table_runs;
+
+    #[test]
+    fn labels_keep_plus_and_parentheses_and_escape_the_rest() {
+        assert_eq!(escape("na-lora-style+nf4 (reconstructed)"), "na-lora-style+nf4 (reconstructed)");
+        assert_eq!(escape("my_method 5% & #2"), "my\\_method 5\\% \\& \\#2");
+        assert_eq!(escape("258k–262k, —"), "258k--262k, ---");
+    }
+
+    #[test]
+    fn the_params_column_follows_the_row_label() {
+        let grid = tempfile::tempdir().unwrap();
+        let runs = table_runs(grid.path());
+        let spec = ReportSpec { baseline: Some("lora".into()), ..ReportSpec::default() };
+        let tex = render_latex(&TableReport::new("unit", &runs, &spec));
+        let scores = &tex[..tex.find("Difference from").unwrap()];
+        assert!(scores.contains("\\begin{tabular}{lrrr}\n\\toprule\n  & & \\multicolumn{1}{c}{news} & \\multicolumn{1}{c}{mail} \\\\\n\\cmidrule(lr){3-3}\\cmidrule(lr){4-4}\nMethod & Trainable params & R-L & Acc \\\\\n"), "{tex}");
+        for line in ["zero-shot & --- & ", "lora & 258k & ", "dora & 267,264--267,300 & ", "na-lora-style+nf4 (reconstructed) & 258k--262k & ", "nolora-style (reconstructed) & 259k & "] {
+            assert!(scores.contains(&format!("\n{line}")), "{line} in {tex}");
+        }
+        let deltas = &tex[tex.find("Difference from").unwrap()..];
+        assert!(deltas.contains("\\begin{tabular}{lrr}") && deltas.contains("\\cmidrule(lr){2-2}\\cmidrule(lr){3-3}\nMethod & R-L & Acc \\\\"), "{tex}");
+        assert!(deltas.contains("\nnolora-style (reconstructed) & n/a & n/a \\\\"), "{tex}");
+        assert!(tex.contains(&format!("% - {RECONSTRUCTED_NOTE}\n")), "{tex}");
+    }
 }

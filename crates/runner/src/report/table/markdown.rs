@@ -1,12 +1,19 @@
 //! `table.md`: the scores table, the deltas table and the notes, as GitHub markdown.
+//!
+//! The scores table has a `Trainable params` column right after the row label
+//! ([`params_text`]); the deltas table does not repeat it.
 
 use super::build::{metric_style, TableData};
-use super::format::{cell_text, delta_rows, legend, row_header, DeltaText};
+use super::format::{cell_text, delta_rows, legend, params_text, row_header, DeltaText, PARAMS_HEADER};
 use super::TableReport;
 
-fn header(table: &TableData) -> String {
+fn header(table: &TableData, params: bool) -> String {
     let mut line = format!("| {} |", row_header(table.kind));
     let mut rule = "|---|".to_string();
+    if params {
+        line.push_str(&format!(" {PARAMS_HEADER} |"));
+        rule.push_str("---:|");
+    }
     for col in &table.columns {
         line.push_str(&format!(" {} {} |", col.task, metric_style(&col.metric).header));
         rule.push_str("---:|");
@@ -18,9 +25,9 @@ fn header(table: &TableData) -> String {
 pub fn render_markdown(report: &TableReport) -> String {
     let table = &report.table;
     let mut out = format!("# {}\n\n", report.title);
-    out.push_str(&header(table));
+    out.push_str(&header(table, true));
     for (r, row) in table.rows.iter().enumerate() {
-        out.push_str(&format!("| {row} |"));
+        out.push_str(&format!("| {row} | {} |", params_text(table.row_params(row))));
         for (c, col) in table.columns.iter().enumerate() {
             match &table.cells[r][c] {
                 Some(cell) if cell.best => out.push_str(&format!(" **{}** |", cell_text(&col.metric, cell))),
@@ -32,7 +39,7 @@ pub fn render_markdown(report: &TableReport) -> String {
     }
     if let Some(baseline) = &report.baseline {
         out.push_str(&format!("\n## Against `{baseline}`: paired bootstrap deltas\n\n"));
-        out.push_str(&header(table));
+        out.push_str(&header(table, false));
         for (row, cells) in delta_rows(report, baseline) {
             out.push_str(&format!("| {row} |"));
             for cell in cells {
@@ -58,4 +65,51 @@ pub fn render_markdown(report: &TableReport) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::settings::ReportSpec;
+    use crate::report::table::format::RECONSTRUCTED_NOTE;
+    use crate::report::test_support::table_runs;
+
+    #[test]
+    fn the_params_column_follows_the_row_label_and_reconstructed_rows_get_a_note() {
+        let grid = tempfile::tempdir().unwrap();
+        let runs = table_runs(grid.path());
+        let spec = ReportSpec { baseline: Some("lora".into()), ..ReportSpec::default() };
+        let md = render_markdown(&TableReport::new("unit", &runs, &spec));
+        let lines: Vec<&str> = md.lines().collect();
+        let at = lines.iter().position(|l| l.starts_with("| method |")).unwrap();
+        assert_eq!(lines[at], "| method | Trainable params | news R-L | mail Acc |");
+        assert_eq!(lines[at + 1], "|---|---:|---:|---:|");
+        let params: Vec<(&str, &str)> = lines[at + 2..at + 7]
+            .iter()
+            .map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                (cells[1], cells[2])
+            })
+            .collect();
+        assert_eq!(
+            params,
+            [
+                ("zero-shot", "—"),
+                ("lora", "258k"),
+                ("dora", "267,264–267,300"),
+                ("na-lora-style+nf4 (reconstructed)", "258k–262k"),
+                ("nolora-style (reconstructed)", "259k"),
+            ],
+            "{md}"
+        );
+        // The deltas table keeps its own layout.
+        let deltas = lines.iter().position(|l| l.starts_with("## Against `lora`")).unwrap();
+        assert_eq!(lines[deltas + 2], "| method | news R-L | mail Acc |");
+        assert!(lines.contains(&format!("- {RECONSTRUCTED_NOTE}").as_str()), "{md}");
+        assert_eq!(md.matches("authors' code").count(), 1, "{md}");
+
+        let plain: Vec<_> = runs.into_iter().filter(|r| !r.result.method.contains("(reconstructed)")).collect();
+        let md = render_markdown(&TableReport::new("unit", &plain, &spec));
+        assert!(!md.contains("reconstructed") && !md.contains("authors' code"), "{md}");
+    }
 }

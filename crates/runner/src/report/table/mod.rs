@@ -2,8 +2,11 @@
 //!
 //! [`build`] aggregates the runs (mean ± sample std over seeds, best per column),
 //! [`deltas`] compares every row with the baseline row by paired bootstrap, and the
-//! renderers write the three files. Everything is deterministic, so two renders of the
-//! same runs are byte-identical.
+//! renderers write the three files. Every table counts the trainable parameters of each
+//! row's runs ([`TableData::params`](build::TableData::params), shown by
+//! [`format::params_text`]), and one with a `(reconstructed)` row says under it that those
+//! rows are not the authors' code ([`format::RECONSTRUCTED_NOTE`]). Everything is
+//! deterministic, so two renders of the same runs are byte-identical.
 
 pub mod build;
 pub mod csv;
@@ -50,7 +53,8 @@ impl TableReport {
     /// Builds the table of `spec.table` over `runs` and its deltas.
     pub fn new(grid: &str, runs: &[LoadedRun], spec: &ReportSpec) -> Self {
         let first = build_table(spec.table, runs, spec.baseline.as_deref());
-        let baseline = spec.baseline.clone().or_else(|| default_baseline(spec.table, &first.rows)).filter(|b| first.rows.contains(b));
+        let configured = spec.baseline.as_deref().map(|wanted| baseline_row(wanted, &first.rows));
+        let baseline = configured.or_else(|| default_baseline(spec.table, &first.rows)).filter(|b| first.rows.contains(b));
         // The default baseline is only known after a first pass; it decides the row order.
         let table = if baseline.as_deref() == spec.baseline.as_deref() { first } else { build_table(spec.table, runs, baseline.as_deref()) };
         let deltas = match &baseline {
@@ -87,14 +91,31 @@ impl TableReport {
         Some(format!("Bootstrap: {} resamples with seed {}, paired over {} test examples.", self.resamples, deltas::BOOTSTRAP_SEED, parts.join(" and ")))
     }
 
-    /// The notes printed under the tables: the grid's, the majority-class floor of each
+    /// The notes printed under the tables: the grid's, that `(reconstructed)` rows are not
+    /// the authors' code (when the table has one), the majority-class floor of each
     /// classification task, the runs left out, and why some deltas are missing.
     pub fn notes(&self) -> Vec<String> {
         let mut notes = self.grid_notes.clone();
+        if self.table.rows.iter().any(|row| row.contains("(reconstructed)")) {
+            notes.push(format::RECONSTRUCTED_NOTE.to_string());
+        }
         notes.extend(self.floors.iter().cloned());
         notes.extend(self.table.excluded.iter().cloned());
         notes.extend(format::missing_reasons(&self.deltas).into_iter().map(|r| format!("n/a: {r}")));
         notes
+    }
+}
+
+/// The row a configured `baseline:` names: the row of that label, else the row of its
+/// current label (`baseline: nolora` finds `nolora-style (reconstructed)`, see
+/// [`current_method_label`](crate::report::load::current_method_label)), else `wanted`
+/// itself (no row).
+pub fn baseline_row(wanted: &str, rows: &[String]) -> String {
+    let current = crate::report::load::current_method_label(wanted);
+    if !rows.iter().any(|r| r == wanted) && rows.contains(&current) {
+        current
+    } else {
+        wanted.to_string()
     }
 }
 
@@ -116,4 +137,44 @@ pub fn write_tables(grid_dir: &Path, report: &TableReport) -> Result<Vec<PathBuf
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::test_support::table_runs;
+
+    #[test]
+    fn a_reconstructed_row_adds_one_note_after_the_grids_own() {
+        let grid = tempfile::tempdir().unwrap();
+        let runs = table_runs(grid.path());
+        let spec = ReportSpec { notes: vec!["one seed".into()], ..ReportSpec::default() };
+        let notes = TableReport::new("unit", &runs, &spec).notes();
+        assert_eq!(notes[..2], ["one seed", format::RECONSTRUCTED_NOTE]);
+        assert_eq!(notes.iter().filter(|n| n.as_str() == format::RECONSTRUCTED_NOTE).count(), 1);
+        let plain: Vec<LoadedRun> = runs.into_iter().filter(|r| !r.result.method.ends_with("(reconstructed)")).collect();
+        assert!(!TableReport::new("unit", &plain, &spec).notes().iter().any(|n| n.contains("reconstructed")));
+    }
+
+    #[test]
+    fn a_baseline_may_name_a_reconstructed_row_by_label_or_registry_name() {
+        let grid = tempfile::tempdir().unwrap();
+        let runs = table_runs(grid.path());
+        for (wanted, row) in [
+            ("nolora-style (reconstructed)", "nolora-style (reconstructed)"),
+            ("nolora", "nolora-style (reconstructed)"),
+            ("na-lora+nf4", "na-lora-style+nf4 (reconstructed)"),
+            ("lora", "lora"),
+        ] {
+            let spec = ReportSpec { baseline: Some(wanted.into()), ..ReportSpec::default() };
+            let report = TableReport::new("unit", &runs, &spec);
+            assert_eq!(report.baseline.as_deref(), Some(row), "{wanted}");
+            assert_eq!(report.table.rows[1], row, "{wanted}: the baseline follows zero-shot");
+            assert!(!report.notes().iter().any(|n| n.contains("is not a row")), "{wanted}");
+        }
+        let spec = ReportSpec { baseline: Some("na-lora".into()), ..ReportSpec::default() };
+        let report = TableReport::new("unit", &runs, &spec);
+        assert_eq!(report.baseline, None, "na-lora ran only over the NF4 base here");
+        assert!(report.notes().iter().any(|n| n.contains("`na-lora` is not a row")));
+    }
 }
