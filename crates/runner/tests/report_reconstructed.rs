@@ -1,7 +1,6 @@
 //! The baselines grid's rows through a whole render: the labels of the reconstructed
 //! methods (`nolora-style (reconstructed)`, …) reach summary.csv, the three tables and the
-//! bar figure intact, the `baseline:` lookup finds them, stored labels from before they said
-//! so are read as today's, and the tables carry the trainable-parameters column and the note.
+//! bar figure intact, the `baseline:` lookup finds them by label or registry name, and the tables carry the trainable-parameters column and the note.
 
 use loran_model::QuantMode;
 use loran_runner::report::render;
@@ -67,14 +66,12 @@ fn result(i: usize, task: &str, method_label: &str, params: u64) -> RunResult {
     }
 }
 
-/// Every cell on both tasks, labelled as `method_label` labels them today, except NA-LoRA
-/// on mail, stored as `na-lora` (a result written before the label said so).
+/// Every cell on both tasks, labelled as `method_label` labels them.
 fn fixture(report_yaml: &str) -> tempfile::TempDir {
     let grid = tempfile::tempdir().unwrap();
     for (i, (method, quant, params)) in CELLS.iter().enumerate() {
         for task in [NEWS, MAIL] {
-            let stored = if (*method, task) == ("na-lora", MAIL) { "na-lora".to_string() } else { label(method, *quant) };
-            let run = result(i, task, &stored, *params);
+            let run = result(i, task, &label(method, *quant), *params);
             let dir = grid.path().join("runs").join(&run.run_id);
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(dir.join("result.json"), serde_json::to_string_pretty(&run).unwrap()).unwrap();
@@ -120,7 +117,7 @@ fn reconstructed_labels_survive_every_report_file() {
         ("sine-lora", "258k"),
     ];
 
-    // summary.csv: one cell per run, unquoted, the old label read as today's.
+    // summary.csv: one cell per run, unquoted.
     let summary = read(grid.path(), "summary.csv");
     let methods = csv_column(&summary, "method");
     assert_eq!(methods.iter().filter(|m| *m == "na-lora-style (reconstructed)").count(), 2, "{summary}");
