@@ -134,13 +134,7 @@ impl SineLoraLinear {
     /// `dropout(x)·ΔWᵀ` in f32, for `x` of shape `[..., in]`.
     pub fn delta(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let x = self.dropout.apply(&x.to_dtype(DType::F32)?)?;
-        let dims = x.dims().to_vec();
-        let in_features = dims[dims.len() - 1];
-        let delta_t = self.delta_weight_t()?;
-        let y = x.reshape((x.elem_count() / in_features.max(1), in_features))?.matmul(&delta_t)?;
-        let mut out_dims = dims;
-        *out_dims.last_mut().expect("x has at least one dim") = delta_t.dim(1)?;
-        y.reshape(out_dims)
+        crate::loran::times_update_t(&x, &self.delta_weight_t()?)
     }
 }
 

@@ -2,27 +2,15 @@
 //! activation checkpointing), masks on schedule, and each class's rows of B stepping
 //! by its factor times the optimizer's step.
 
+mod common;
+use common::examples;
 use candle_core::{DType, Tensor};
 use loran_adapters::na_lora::NaLoraConfig;
 use loran_adapters::{AdapterConfig, AdapterSet, LayerSelection};
-use loran_datasets::TokenizedExample;
 use loran_model::fixtures::{random_weights, tiny_config, write_hf_folder};
 use loran_model::{load, LoadOptions, ModelSource};
 use loran_runner::run::config::TrainConfig;
 use loran_runner::run::train::Trainer;
-
-fn examples() -> Vec<TokenizedExample> {
-    (0..6)
-        .map(|i| {
-            let len = 9 + 3 * i;
-            let input_ids: Vec<u32> = (0..len).map(|t| ((i * 31 + t * 17 + 5) % 260) as u32).collect();
-            let prompt_len = len - 4;
-            let mut loss_mask = vec![0u8; prompt_len];
-            loss_mask.resize(len, 1);
-            TokenizedExample { input_ids, loss_mask, prompt_len }
-        })
-        .collect()
-}
 
 /// Trains `steps` steps of NA-LoRA on q_proj and gate_proj of the top layer; returns the
 /// set and B of the gate layer after each step.

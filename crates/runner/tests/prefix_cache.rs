@@ -1,25 +1,14 @@
 //! Training from cached frozen-prefix states computes the same loss and gradients
 //! as the full forward.
 
+mod common;
+use common::examples;
 use loran_adapters::{AdapterConfig, AdapterSet, LayerSelection};
-use loran_datasets::{BatchIter, TokenizedExample};
+use loran_datasets::BatchIter;
 use loran_model::fixtures::{random_weights, tiny_config, uniform, write_hf_folder};
 use loran_model::{load, Kernels, LoadOptions, ModelSource};
 use loran_runner::run::loss::target_loss;
 use loran_runner::run::prefix::PrefixCache;
-
-fn examples() -> Vec<TokenizedExample> {
-    (0..6)
-        .map(|i| {
-            let len = 9 + 3 * i;
-            let input_ids: Vec<u32> = (0..len).map(|t| ((i * 31 + t * 17 + 5) % 260) as u32).collect();
-            let prompt_len = len - 4;
-            let mut loss_mask = vec![0u8; prompt_len];
-            loss_mask.resize(len, 1);
-            TokenizedExample { input_ids, loss_mask, prompt_len }
-        })
-        .collect()
-}
 
 #[test]
 fn cached_prefix_gives_the_same_loss_and_gradients() {
