@@ -71,6 +71,9 @@ impl PrefixCache {
     }
 }
 
+/// One generation batch's prompts (token ids) and their states after the frozen blocks.
+type PromptBatch = (Vec<Vec<u32>>, Arc<BlockPrefix>);
+
 /// Evaluation prompts after the frozen blocks below `cut`, one [`BlockPrefix`] per
 /// generation batch: every cell that evaluates the same prompts with adapters at or
 /// above `cut` decodes from them instead of re-running those blocks (see
@@ -78,7 +81,7 @@ impl PrefixCache {
 #[derive(Debug)]
 pub struct PromptPrefixes {
     cut: usize,
-    batches: Mutex<HashMap<usize, (Vec<Vec<u32>>, Arc<BlockPrefix>)>>,
+    batches: Mutex<HashMap<usize, PromptBatch>>,
 }
 
 impl PromptPrefixes {
