@@ -77,6 +77,36 @@ pub const METHODS: &[Method] = &[
     Method { name: "sine-lora", build: Some(crate::sine_lora::build), check: None, description: "Sine-LoRA: y = W0·x + sin(ω·B·A)/g·dropout(x), ω and g from adapter.sine (default g = ω/s: LoRA to first order)" },
 ];
 
+/// The linears of one LLaMA-family decoder layer as the model names them, and whether
+/// each feeds a self-gated activation (SwiGLU's `gate_proj` feeds SiLU).
+const LLAMA_LAYER: [(&str, bool); 7] = [
+    ("self_attn.q_proj", false),
+    ("self_attn.k_proj", false),
+    ("self_attn.v_proj", false),
+    ("self_attn.o_proj", false),
+    ("mlp.gate_proj", true),
+    ("mlp.up_proj", false),
+    ("mlp.down_proj", false),
+];
+
+/// Runs the method's module check on the linears of a LLaMA-family layer that `cfg`'s
+/// targets select, so that `loran grid plan` reports it before any model is loaded.
+/// Targets that select none of them are left to the model-time check.
+pub fn check_on_llama_layer(cfg: &AdapterConfig) -> Result<()> {
+    let Some(check) = find_method(&cfg.method)?.check else {
+        return Ok(());
+    };
+    let modules: Vec<(String, Option<GateActivation>)> = LLAMA_LAYER
+        .iter()
+        .map(|(suffix, gated)| (format!("model.layers.0.{suffix}"), gated.then_some(GateActivation::Silu)))
+        .filter(|(name, _)| cfg.targets.iter().any(|t| crate::targets::matches(t, name)))
+        .collect();
+    if modules.is_empty() {
+        return Ok(());
+    }
+    check(&modules)
+}
+
 /// Looks a method up; the error lists the known names.
 pub fn find_method(name: &str) -> Result<&'static Method> {
     METHODS.iter().find(|m| m.name == name).ok_or_else(|| AdapterError::UnknownMethod {

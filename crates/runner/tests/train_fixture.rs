@@ -212,12 +212,11 @@ fn the_nonlinear_baselines_train_through_a_grid() {
 }
 
 #[test]
-fn na_lora_without_a_gate_projection_fails_naming_the_modules() {
+fn na_lora_without_a_gate_projection_is_refused_at_plan_time_naming_the_modules() {
     let fx = Fixture::new();
     let grid = fx.grid("no-gate", "axes:\n  adapter.method: [na-lora]\n");
-    let out = fx.run(&grid, "g");
-    assert_eq!(out.failed.len(), 1, "{out:?}");
-    let err = &out.failed[0].1;
-    assert!(err.contains("method `na-lora`") && err.contains("self_attn.q_proj") && err.contains("add `gate_proj` to adapter.targets"), "{err}");
+    let err = loran_runner::grid::expand(&read_grid(&grid).unwrap()).unwrap_err().to_string();
+    assert!(err.contains("no-gate.yaml:5:") && err.contains("method `na-lora`"), "{err}");
+    assert!(err.contains("self_attn.q_proj") && err.contains("add `gate_proj` to adapter.targets"), "{err}");
     assert!(!err.contains('\n'), "{err}");
 }

@@ -253,7 +253,7 @@ pub fn expand(grid: &GridFile) -> Result<Vec<Cell>> {
             })?;
             validate::check_task(grid, &config.task, "task")?;
             // Catch what only the adapters crate knows (method names, ranges) at plan time.
-            if let Err(e) = config.adapter.validate().and_then(|_| loran_adapters::find_method(&config.adapter.method).map(|_| ())) {
+            if let Err(e) = config.adapter.validate().and_then(|_| loran_adapters::registry::check_on_llama_layer(&config.adapter)) {
                 let key = match &e {
                     loran_adapters::AdapterError::UnknownMethod { .. } => "method".to_string(),
                     loran_adapters::AdapterError::BadConfig { key, .. } => key.clone(),
