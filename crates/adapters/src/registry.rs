@@ -62,19 +62,22 @@ pub struct Method {
     pub build: Option<BuildFn>,
     /// A check of the selected modules as a whole (NA-LoRA needs a gate projection).
     pub check: Option<CheckFn>,
+    /// True for formulations reconstructed from a paper's abstract rather than taken
+    /// from the authors' code; reports label them `<name>-style (reconstructed)`.
+    pub reconstructed: bool,
     /// One line for docs and errors.
     pub description: &'static str,
 }
 
 /// Every adapter method.
 pub const METHODS: &[Method] = &[
-    Method { name: "none", build: None, check: None, description: "no adapter: the frozen base model (zero-shot floor)" },
-    Method { name: "lora", build: Some(crate::lora::build), check: None, description: "LoRA (PEFT semantics): y = W0·x + s·B·A·dropout(x)" },
-    Method { name: "dora", build: Some(crate::dora::build), check: None, description: "DoRA (PEFT semantics): W' = m ⊙ (W0 + s·B·A) / ‖W0 + s·B·A‖ per output row, norm detached" },
-    Method { name: "loran", build: Some(crate::loran::build), check: None, description: "LoRAN: y = W0·x + s·f(B·A)·dropout(x), f from adapter.activation" },
-    Method { name: "na-lora", build: Some(crate::na_lora::build), check: Some(crate::na_lora::check_gated), description: "NA-LoRA-style (reconstructed): LoRA with an importance mask and per-class step scaling on gate_proj's B rows" },
-    Method { name: "nolora", build: Some(crate::nolora::build), check: None, description: "NoLoRA-style (reconstructed from the abstract): y = W0·x + s·B·[m ⊙ φθ(A·dropout(x))], φθ(z) = z + β⊙tanh(γ⊙z) per rank channel, LoRA at init; not mergeable" },
-    Method { name: "sine-lora", build: Some(crate::sine_lora::build), check: None, description: "Sine-LoRA: y = W0·x + sin(ω·B·A)/g·dropout(x), ω and g from adapter.sine (default g = ω/s: LoRA to first order)" },
+    Method { name: "none", build: None, check: None, reconstructed: false, description: "no adapter: the frozen base model (zero-shot floor)" },
+    Method { name: "lora", build: Some(crate::lora::build), check: None, reconstructed: false, description: "LoRA (PEFT semantics): y = W0·x + s·B·A·dropout(x)" },
+    Method { name: "dora", build: Some(crate::dora::build), check: None, reconstructed: false, description: "DoRA (PEFT semantics): W' = m ⊙ (W0 + s·B·A) / ‖W0 + s·B·A‖ per output row, norm detached" },
+    Method { name: "loran", build: Some(crate::loran::build), check: None, reconstructed: false, description: "LoRAN: y = W0·x + s·f(B·A)·dropout(x), f from adapter.activation" },
+    Method { name: "na-lora", build: Some(crate::na_lora::build), check: Some(crate::na_lora::check_gated), reconstructed: true, description: "NA-LoRA-style (reconstructed): LoRA with an importance mask and per-class step scaling on gate_proj's B rows" },
+    Method { name: "nolora", build: Some(crate::nolora::build), check: None, reconstructed: true, description: "NoLoRA-style (reconstructed from the abstract): y = W0·x + s·B·[m ⊙ φθ(A·dropout(x))], φθ(z) = z + β⊙tanh(γ⊙z) per rank channel, LoRA at init; not mergeable" },
+    Method { name: "sine-lora", build: Some(crate::sine_lora::build), check: None, reconstructed: false, description: "Sine-LoRA: y = W0·x + sin(ω·B·A)/g·dropout(x), ω and g from adapter.sine (default g = ω/s: LoRA to first order)" },
 ];
 
 /// The linears of one LLaMA-family decoder layer as the model names them, and whether

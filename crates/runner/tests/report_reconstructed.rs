@@ -2,11 +2,11 @@
 //! methods (`nolora-style (reconstructed)`, …) reach summary.csv, the three tables and the
 //! bar figure intact, the `baseline:` lookup finds them by label or registry name, and the tables carry the trainable-parameters column and the note.
 
+mod common;
 use loran_model::QuantMode;
 use loran_runner::report::render;
 use loran_runner::run::config::RunConfig;
-use loran_runner::run::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
-use std::collections::BTreeMap;
+use loran_runner::run::record::RunResult;
 use std::path::Path;
 
 const NEWS: &str = "news-standfirst";
@@ -36,34 +36,11 @@ fn label(method: &str, quant: QuantMode) -> String {
 fn result(i: usize, task: &str, method_label: &str, params: u64) -> RunResult {
     let (method, quant, _) = CELLS[i];
     let quant = if quant == QuantMode::None { "none" } else { "nf4" };
-    let group = format!("{task}-{quant}-{method}");
     let score = 0.2 + 0.01 * i as f64;
     let metrics = if task == NEWS { [("rougeL", score), ("test_loss", 2.0)] } else { [("accuracy", score), ("test_loss", 1.0)] };
-    RunResult {
-        schema: RESULT_SCHEMA,
-        status: RunStatus::Ok,
-        grid: "quick-baselines".into(),
-        run_id: format!("{group}-s0-{i:08x}"),
-        group,
-        config_hash: format!("{i:064x}"),
-        seed: 0,
-        task: task.into(),
-        method: method_label.into(),
-        labels: BTreeMap::new(),
-        metrics: metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-        primary_metric: metrics[0].0.into(),
-        train: TrainSummary { steps: 4, final_loss: 1.0, target_tokens: 10, trainable_params: params },
-        timings: Timings { load_s: 0.0, train_s: 1.0, eval_s: 1.0, total_s: 2.0 },
-        peak_rss_mb: 100.0,
-        threads: 2,
-        versions: BTreeMap::new(),
-        git: "abc".into(),
-        data_sha256: "d".into(),
-        error: None,
-        finished_at: "2026-01-01T00:00:00Z".into(),
-        warnings: Vec::new(),
-        reused_from: None,
-    }
+    let metrics = metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let primary = if task == NEWS { "rougeL" } else { "accuracy" };
+    common::ok_result("quick-baselines", &format!("{quant}-{method}"), &format!("{i:08x}"), task, method_label, 0, metrics, primary, params)
 }
 
 /// Every cell on both tasks, labelled as `method_label` labels them.

@@ -2,10 +2,11 @@
 //! bold best, row order, paired bootstrap deltas against independent computations, and
 //! byte-identical re-renders.
 
+mod common;
 use loran_metrics::{macro_f1, paired_bootstrap, summarize};
 use loran_runner::report::render;
 use loran_runner::report::settings::{write_report_settings, ReportSpec, TableKind};
-use loran_runner::run::record::{PredictionRecord, RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
+use loran_runner::run::record::{PredictionRecord, RunResult, RunStatus};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -97,32 +98,8 @@ fn result(method: &str, task: &str, seed: u64, preds: &[PredictionRecord]) -> Ru
         metrics.insert("macro_f1".into(), macro_f1(&gold, &parsed).unwrap());
     }
     metrics.insert("test_loss".into(), 2.0 - 0.1 * seed as f64 - if method == "qlora" { 0.5 } else { 0.0 });
-    let group = format!("{task}-{method}");
-    RunResult {
-        schema: RESULT_SCHEMA,
-        status: RunStatus::Ok,
-        grid: "tables".into(),
-        run_id: format!("{group}-s{seed}-0000beef"),
-        group,
-        config_hash: "c0ffee".into(),
-        seed,
-        task: task.into(),
-        method: method.into(),
-        labels: BTreeMap::new(),
-        metrics,
-        primary_metric: if task == NEWS { "rougeL" } else { "accuracy" }.into(),
-        train: TrainSummary { steps: 4, final_loss: 1.0, target_tokens: 10, trainable_params: params(method, task) },
-        timings: Timings { load_s: 0.0, train_s: 1.0, eval_s: 1.0, total_s: 2.0 },
-        peak_rss_mb: 100.0,
-        threads: 2,
-        versions: BTreeMap::new(),
-        git: "abc".into(),
-        data_sha256: "d".into(),
-        error: None,
-        finished_at: "2026-01-01T00:00:00Z".into(),
-        warnings: Vec::new(),
-        reused_from: None,
-    }
+    let primary = if task == NEWS { "rougeL" } else { "accuracy" };
+    common::ok_result("tables", method, "0000beef", task, method, seed, metrics, primary, params(method, task))
 }
 
 fn write_run(grid: &Path, result: &RunResult, preds: &[PredictionRecord]) {

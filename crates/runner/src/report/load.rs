@@ -125,10 +125,6 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun> {
     })
 }
 
-/// Methods reconstructed from their papers' abstracts, by registry name: their labels say
-/// `-style (reconstructed)` (as [`RunConfig::method_label`] writes them).
-pub const RECONSTRUCTED_METHODS: [&str; 2] = ["nolora", "na-lora"];
-
 /// The label [`RunConfig::method_label`] gives a reconstructed method named by its registry
 /// name (`nolora`, `na-lora+nf4-dq` → `nolora-style (reconstructed)`,
 /// `na-lora-style+nf4-dq (reconstructed)`), so `baseline: nolora` finds its row; every
@@ -138,8 +134,8 @@ pub fn current_method_label(stored: &str) -> String {
         Some(at) => stored.split_at(at),
         None => (stored, ""),
     };
-    if RECONSTRUCTED_METHODS.contains(&method) && ["", "+nf4", "+nf4-dq"].contains(&quant) {
-        format!("{method}-style{quant} (reconstructed)")
+    if ["", "+nf4", "+nf4-dq"].contains(&quant) {
+        crate::run::config::plain_method_label(method, quant)
     } else {
         stored.to_string()
     }

@@ -161,9 +161,19 @@ impl RunConfig {
             ("lora", QuantMode::Nf4Dq) => "qlora-dq".into(),
             ("none", _) => format!("zero-shot{quant}"),
             ("loran", _) => format!("loran-{}{quant}", self.adapter.activation.name),
-            (method @ ("nolora" | "na-lora"), _) => format!("{method}-style{quant} (reconstructed)"),
-            (method, _) => format!("{method}{quant}"),
+            (method, _) => plain_method_label(method, quant),
         }
+    }
+}
+
+/// The report label of a method without a name of its own (not `none`, LoRA over NF4 or
+/// LoRAN) with quantization suffix `quant` (`""`, `+nf4`, `+nf4-dq`): the registry name,
+/// or `<name>-style<quant> (reconstructed)` for a method the registry marks reconstructed.
+pub fn plain_method_label(method: &str, quant: &str) -> String {
+    if loran_adapters::find_method(method).is_ok_and(|m| m.reconstructed) {
+        format!("{method}-style{quant} (reconstructed)")
+    } else {
+        format!("{method}{quant}")
     }
 }
 

@@ -1,4 +1,5 @@
-//! Helpers shared by the runner's integration tests.
+//! Helpers shared by the runner's integration tests (each test file uses some of them).
+#![allow(dead_code)]
 
 use loran_datasets::TokenizedExample;
 
@@ -14,4 +15,48 @@ pub fn examples() -> Vec<TokenizedExample> {
             TokenizedExample { input_ids, loss_mask, prompt_len }
         })
         .collect()
+}
+
+/// A finished (`ok`) `result.json` of grid `grid` for `task` / `method` at `seed`, with
+/// `metrics`, its `primary` metric and `trainable_params`; ids derive from the group
+/// `<task>-<slug>` and `tag`.
+#[allow(clippy::too_many_arguments)]
+pub fn ok_result(
+    grid: &str,
+    slug: &str,
+    tag: &str,
+    task: &str,
+    method: &str,
+    seed: u64,
+    metrics: std::collections::BTreeMap<String, f64>,
+    primary: &str,
+    trainable_params: u64,
+) -> loran_runner::run::record::RunResult {
+    use loran_runner::run::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
+    let group = format!("{task}-{slug}");
+    RunResult {
+        schema: RESULT_SCHEMA,
+        status: RunStatus::Ok,
+        grid: grid.into(),
+        run_id: format!("{group}-s{seed}-{tag}"),
+        group,
+        config_hash: format!("{tag:0>64}"),
+        seed,
+        task: task.into(),
+        method: method.into(),
+        labels: Default::default(),
+        metrics,
+        primary_metric: primary.into(),
+        train: TrainSummary { steps: 4, final_loss: 1.0, target_tokens: 10, trainable_params },
+        timings: Timings { load_s: 0.0, train_s: 1.0, eval_s: 1.0, total_s: 2.0 },
+        peak_rss_mb: 100.0,
+        threads: 2,
+        versions: Default::default(),
+        git: "abc".into(),
+        data_sha256: "d".into(),
+        error: None,
+        finished_at: "2026-01-01T00:00:00Z".into(),
+        warnings: Vec::new(),
+        reused_from: None,
+    }
 }

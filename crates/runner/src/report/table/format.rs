@@ -26,17 +26,16 @@ pub fn count_text(n: u64) -> String {
     if n < 1000 {
         return n.to_string();
     }
-    let mut value = n as f64 / 1e3;
-    for unit in ["k", "M", "B"] {
-        // Rounded to three significant digits it must stay below 1000 of this unit.
+    let (mut value, mut unit) = (n as f64 / 1e3, "k");
+    // Rounded to three significant digits the value must stay below 1000 of its unit.
+    for next in ["M", "B", "T"] {
         if value < 999.5 {
-            let decimals = if value < 9.995 { 2 } else if value < 99.95 { 1 } else { 0 };
-            return format!("{value:.decimals$}{unit}");
+            break;
         }
-        value /= 1e3;
+        (value, unit) = (value / 1e3, next);
     }
     let decimals = if value < 9.995 { 2 } else if value < 99.95 { 1 } else { 0 };
-    format!("{value:.decimals$}T")
+    format!("{value:.decimals$}{unit}")
 }
 
 /// `n` with a comma every three digits (`258,048`).
