@@ -17,6 +17,7 @@ pub mod error;
 pub mod fixtures;
 pub mod frozen_matmul;
 pub mod generate;
+pub mod head_loss;
 pub mod kernels;
 pub mod linear;
 pub mod llama;
@@ -27,6 +28,7 @@ pub mod quant;
 pub mod registry;
 pub mod rope;
 pub mod tokenizer;
+pub mod train_ops;
 
 pub use config::LlamaConfig;
 pub use error::{ModelError, Result};

@@ -359,6 +359,13 @@ impl Llama {
         crate::frozen_matmul::frozen_matmul_t(hidden, &crate::linear::LinearWeight::Dense(head.clone()))
     }
 
+    /// Per-row cross-entropy `[n]` of final hidden rows `[n, hidden]` against `targets`,
+    /// through the output head without building the logits (see [`crate::head_loss`]).
+    pub fn head_loss(&self, hidden: &Tensor, targets: &[u32]) -> Result<Tensor> {
+        let head = self.lm_head.as_ref().unwrap_or(&self.embed_tokens);
+        crate::head_loss::head_cross_entropy(hidden, head, targets)
+    }
+
     /// Logits `[batch, seq, vocab]` for `ids` at positions `start..`, causal, optionally cached.
     pub fn forward(&self, ids: &Tensor, start: usize, cache: Option<&mut Cache>) -> Result<Tensor> {
         self.logits(&self.forward_hidden(ids, start, cache, None)?)

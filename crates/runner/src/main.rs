@@ -29,6 +29,10 @@ enum Command {
     BenchLoran(commands::bench_compare::BenchLoranArgs),
     /// Peak RSS of f32 LoRA against QLoRA training, each in its own process.
     BenchMemory(commands::bench_memory::BenchMemoryArgs),
+    /// Our LoRA/LoRAN training step against PyTorch+PEFT, side by side, plus peak RSS.
+    BenchPeft(commands::bench_peft::BenchPeftArgs),
+    /// ROUGE throughput of loran_metrics against the rouge-score Python package.
+    BenchRouge(commands::bench_rouge::BenchRougeArgs),
     /// Plan or run experiment grids.
     Grid(commands::grid::GridArgs),
     /// Re-render a grid's summary and figures without training.
@@ -56,6 +60,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::BenchTrain(args) => commands::bench_train::run(args),
         Command::BenchLoran(args) => commands::bench_compare::run(args),
         Command::BenchMemory(args) => commands::bench_memory::run(args),
+        Command::BenchPeft(args) => commands::bench_peft::run(args),
+        Command::BenchRouge(args) => commands::bench_rouge::run(args),
         Command::Grid(args) => commands::grid::run(args),
         Command::Report(args) => commands::report::run(args),
     }
