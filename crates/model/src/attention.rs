@@ -80,10 +80,16 @@ impl Attention {
         let groups = h / kvh;
         let q = q.reshape((b, kvh, groups * t, d))?;
         let scale = 1.0 / (d as f64).sqrt();
-        let scores = (q.matmul(&k.t()?.contiguous()?)? * scale)?.reshape((b, kvh, groups, t, kv_len))?;
+        let raw = q.matmul(&k.t()?.contiguous()?)?;
+        if mask.is_none() && t > 1 {
+            // The causal case (training, prefill): scale, mask and softmax in one node.
+            let probs = crate::train_ops::causal_softmax::causal_softmax(&raw, scale, t)?;
+            let out = probs.matmul(&v)?.reshape((b, h, t, d))?.transpose(1, 2)?.reshape((b, t, h * d))?;
+            return self.o_proj.forward(&out);
+        }
+        let scores = (raw * scale)?.reshape((b, kvh, groups, t, kv_len))?;
         let scores = match mask {
             Some(mask) => scores.broadcast_add(&mask.unsqueeze(2)?)?,
-            None if t > 1 => scores.broadcast_add(&causal_mask(t, kv_len, x.device())?)?,
             None => scores,
         };
         let probs = match kernels {

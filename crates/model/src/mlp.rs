@@ -29,8 +29,8 @@ impl Mlp {
 
     /// Applies the layer to `[..., hidden]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let gate = self.gate_proj.forward(x)?.silu()?;
+        let gate = self.gate_proj.forward(x)?;
         let up = self.up_proj.forward(x)?;
-        self.down_proj.forward(&(gate * up)?)
+        self.down_proj.forward(&crate::train_ops::swiglu::swiglu(&gate, &up)?)
     }
 }

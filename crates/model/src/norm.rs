@@ -1,7 +1,7 @@
 //! RMSNorm with a frozen scale.
 
 use crate::kernels::Kernels;
-use candle_core::{DType, Result, Tensor, D};
+use candle_core::{Result, Tensor};
 
 /// `x / sqrt(mean(x²) + eps) · weight`, computed in f32.
 #[derive(Debug, Clone)]
@@ -25,13 +25,7 @@ impl RmsNorm {
     pub fn forward(&self, x: &Tensor, kernels: Kernels) -> Result<Tensor> {
         match kernels {
             Kernels::Fused => candle_nn::ops::rms_norm(&x.contiguous()?, &self.weight, self.eps as f32),
-            Kernels::Differentiable => {
-                let dtype = x.dtype();
-                let x = x.to_dtype(DType::F32)?;
-                let mean_sq = x.sqr()?.mean_keepdim(D::Minus1)?;
-                let normed = x.broadcast_div(&(mean_sq + self.eps)?.sqrt()?)?;
-                normed.to_dtype(dtype)?.broadcast_mul(&self.weight)
-            }
+            Kernels::Differentiable => crate::train_ops::rms_norm::rms_norm(x, &self.weight, self.eps),
         }
     }
 }

@@ -49,7 +49,7 @@ impl Rope {
         let x = x.contiguous()?;
         match kernels {
             Kernels::Fused => candle_nn::rotary_emb::rope(&x, &cos, &sin),
-            Kernels::Differentiable => candle_nn::rotary_emb::rope_slow(&x, &cos, &sin),
+            Kernels::Differentiable => crate::train_ops::rope::rope(&x, &cos, &sin),
         }
     }
 }
