@@ -171,9 +171,34 @@ pub fn write_hub_cache(cache: &Path, repo_id: &str, commit: &str, from_folder: &
 /// A tiny random LLaMA ([`tiny_config`], [`random_weights`] of `seed`) built in memory,
 /// f32 on the CPU: the same network a test gets by writing and loading an HF folder.
 pub fn tiny_model(seed: u64) -> crate::Result<crate::Llama> {
-    let cfg = tiny_config();
-    let vb = candle_nn::VarBuilder::from_tensors(random_weights(&cfg, seed), candle_core::DType::F32, &candle_core::Device::Cpu);
-    Ok(crate::Llama::load(vb, &cfg)?)
+    random_model(&tiny_config(), seed)
+}
+
+/// A random LLaMA of any shape ([`random_weights`] of `seed`), f32 on the CPU; benchmarks
+/// use it for a real model's shape without its files.
+pub fn random_model(cfg: &LlamaConfig, seed: u64) -> crate::Result<crate::Llama> {
+    let vb = candle_nn::VarBuilder::from_tensors(random_weights(cfg, seed), candle_core::DType::F32, &candle_core::Device::Cpu);
+    Ok(crate::Llama::load(vb, cfg)?)
+}
+
+/// SmolLM2-135M's shape (hidden 576, 30 blocks, 9 heads, 3 KV heads, FFN 1536, vocab
+/// 49152, tied embeddings), as in its `config.json`.
+pub fn smollm2_135m_config() -> LlamaConfig {
+    LlamaConfig {
+        vocab_size: 49_152,
+        hidden_size: 576,
+        intermediate_size: 1536,
+        num_hidden_layers: 30,
+        num_attention_heads: 9,
+        num_key_value_heads: 3,
+        head_dim: 64,
+        rms_norm_eps: 1e-5,
+        rope_theta: 100_000.0,
+        max_position_embeddings: 8192,
+        tie_word_embeddings: true,
+        bos_token_id: Some(1),
+        eos_token_ids: vec![2],
+    }
 }
 
 #[cfg(test)]

@@ -81,7 +81,7 @@ mod tests {
     fn values_and_gradients_equal_the_composition() {
         let (x, w) = (uniform(&[2, 7, 96], 3.0, 1), (uniform(&[96], 0.3, 2) + 1.0).unwrap());
         let g = uniform(&[2, 7, 96], 1.0, 3);
-        let (y, dx) = value_and_grads(&[x.clone()], &g, |t| rms_norm(&t[0], &w, 1e-5).unwrap());
+        let (y, dx) = value_and_grads(std::slice::from_ref(&x), &g, |t| rms_norm(&t[0], &w, 1e-5).unwrap());
         let composed = |t: &[Tensor]| {
             let mean_sq = t[0].sqr().unwrap().mean_keepdim(D::Minus1).unwrap();
             t[0].broadcast_div(&(mean_sq + 1e-5).unwrap().sqrt().unwrap()).unwrap().broadcast_mul(&w).unwrap()

@@ -74,7 +74,7 @@ mod tests {
         let angles = uniform(&[t, d / 2], 3.0, 2);
         let (cos, sin) = (angles.cos().unwrap(), angles.sin().unwrap());
         let g = uniform(&[b, h, t, d], 1.0, 3);
-        let (y, dx) = value_and_grads(&[x.clone()], &g, |v| rope(&v[0], &cos, &sin).unwrap());
+        let (y, dx) = value_and_grads(std::slice::from_ref(&x), &g, |v| rope(&v[0], &cos, &sin).unwrap());
         let (y_ref, dx_ref) = value_and_grads(&[x], &g, |v| candle_nn::rotary_emb::rope_slow(&v[0], &cos, &sin).unwrap());
         assert!(max_diff(&y, &y_ref) < 1e-6);
         assert!(max_diff(&dx[0], &dx_ref[0]) < 1e-6);

@@ -4,6 +4,8 @@ pub mod assets;
 pub mod bench;
 pub mod bench_compare;
 pub mod bench_memory;
+pub mod bench_peft;
+pub mod bench_rouge;
 pub mod bench_train;
 pub mod generate;
 pub mod grid;

@@ -1,0 +1,649 @@
+//! `loran bench-rouge`: ROUGE throughput of `loran_metrics` against Google's
+//! `rouge-score` Python package on the same 1,000 generated SAMSum-like pairs.
+//! Both sides score rouge1, rouge2, rougeL and rougeLsum single-threaded; the
+//! medians, their ratio and the agreement of the mean F1 of each type are
+//! printed, never asserted.
+
+use super::bench_compare::median;
+use anyhow::{bail, ensure, Context, Result};
+use clap::Args;
+use loran_metrics::{corpus_rouge, CorpusRouge, RougeVariant};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// Arguments of `loran bench-rouge`.
+#[derive(Debug, Args)]
+pub struct BenchRougeArgs {
+    /// The venv's python with rouge-score (`bench/setup_venv.sh` prints it).
+    #[arg(long)]
+    python: PathBuf,
+    /// The rouge-score side's script.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/rouge_bench.py"))]
+    script: PathBuf,
+    /// Generated prediction/reference pairs.
+    #[arg(long, default_value_t = 1000)]
+    pairs: usize,
+    /// Seed of the pair generator.
+    #[arg(long, default_value_t = 2024)]
+    seed: u64,
+    /// Timed passes over all pairs per side (after one untimed warm-up pass); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    reps: usize,
+    /// Score without the Porter stemmer (the evaluation stems by default, `eval.rouge_stemmer: true`).
+    #[arg(long)]
+    no_stemmer: bool,
+    /// Also keep the generated pairs in this JSONL file (they go to a temp dir that is removed).
+    #[arg(long)]
+    save: Option<PathBuf>,
+}
+
+/// One generated pair, as written to the JSONL file the Python side reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pair {
+    /// The system output.
+    pub prediction: String,
+    /// The gold summary (ROUGE's target).
+    pub reference: String,
+}
+
+/// What `bench/rouge_bench.py` prints.
+#[derive(Debug, Deserialize)]
+struct PythonReport {
+    pairs: usize,
+    use_stemmer: bool,
+    median_s: f64,
+    mean_f1: BTreeMap<String, f64>,
+    #[serde(default)]
+    rouge_score_version: String,
+    #[serde(default)]
+    python_version: String,
+}
+
+// ---------------------------------------------------------------------------
+// Pair generator
+// ---------------------------------------------------------------------------
+
+/// SplitMix64: a tiny, fixed PRNG, so the pairs never change with a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0; the modulo bias is irrelevant here).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// Uniform in `lo..=hi`.
+    fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + self.below(hi - lo + 1)
+    }
+
+    /// True with probability `p`.
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
+    }
+}
+
+const NAMES: &[&str] = &[
+    "Amanda", "Jerry", "Hannah", "Larry", "Betty", "Olivia", "Tom", "Kate", "Mike", "Anna", "John", "Sarah", "Peter",
+    "Emma", "Jack", "Lucy", "Mark", "Julia", "Adam", "Laura", "Chris", "Monica", "Paul", "Rachel", "Steve", "Helen",
+    "Dan", "Nina", "Greg", "Sophie", "Ben", "Martha",
+];
+
+/// Verbs as base, third person, past, present participle and past participle.
+const VERBS: &[[&str; 5]] = &[
+    ["meet", "meets", "met", "meeting", "met"],
+    ["buy", "buys", "bought", "buying", "bought"],
+    ["call", "calls", "called", "calling", "called"],
+    ["bring", "brings", "brought", "bringing", "brought"],
+    ["send", "sends", "sent", "sending", "sent"],
+    ["visit", "visits", "visited", "visiting", "visited"],
+    ["watch", "watches", "watched", "watching", "watched"],
+    ["cook", "cooks", "cooked", "cooking", "cooked"],
+    ["clean", "cleans", "cleaned", "cleaning", "cleaned"],
+    ["book", "books", "booked", "booking", "booked"],
+    ["cancel", "cancels", "cancelled", "cancelling", "cancelled"],
+    ["organize", "organizes", "organized", "organizing", "organized"],
+    ["borrow", "borrows", "borrowed", "borrowing", "borrowed"],
+    ["return", "returns", "returned", "returning", "returned"],
+    ["finish", "finishes", "finished", "finishing", "finished"],
+    ["prepare", "prepares", "prepared", "preparing", "prepared"],
+    ["check", "checks", "checked", "checking", "checked"],
+    ["pick", "picks", "picked", "picking", "picked"],
+    ["move", "moves", "moved", "moving", "moved"],
+    ["change", "changes", "changed", "changing", "changed"],
+    ["share", "shares", "shared", "sharing", "shared"],
+    ["fix", "fixes", "fixed", "fixing", "fixed"],
+    ["plan", "plans", "planned", "planning", "planned"],
+    ["invite", "invites", "invited", "inviting", "invited"],
+    ["recommend", "recommends", "recommended", "recommending", "recommended"],
+    ["discuss", "discusses", "discussed", "discussing", "discussed"],
+    ["forget", "forgets", "forgot", "forgetting", "forgotten"],
+    ["find", "finds", "found", "finding", "found"],
+    ["lose", "loses", "lost", "losing", "lost"],
+    ["take", "takes", "took", "taking", "taken"],
+    ["make", "makes", "made", "making", "made"],
+    ["give", "gives", "gave", "giving", "given"],
+    ["order", "orders", "ordered", "ordering", "ordered"],
+    ["deliver", "delivers", "delivered", "delivering", "delivered"],
+    ["rent", "rents", "rented", "renting", "rented"],
+    ["try", "tries", "tried", "trying", "tried"],
+    ["study", "studies", "studied", "studying", "studied"],
+    ["apply", "applies", "applied", "applying", "applied"],
+    ["reply", "replies", "replied", "replying", "replied"],
+    ["decide", "decides", "decided", "deciding", "decided"],
+];
+
+/// Verbs that take a clause or an infinitive (`X wants to ...`).
+const WANT_VERBS: &[[&str; 5]] = &[
+    ["want", "wants", "wanted", "wanting", "wanted"],
+    ["need", "needs", "needed", "needing", "needed"],
+    ["hope", "hopes", "hoped", "hoping", "hoped"],
+    ["promise", "promises", "promised", "promising", "promised"],
+    ["agree", "agrees", "agreed", "agreeing", "agreed"],
+];
+
+/// Nouns as singular and plural.
+const NOUNS: &[[&str; 2]] = &[
+    ["ticket", "tickets"],
+    ["cookie", "cookies"],
+    ["party", "parties"],
+    ["present", "presents"],
+    ["car", "cars"],
+    ["flat", "flats"],
+    ["key", "keys"],
+    ["book", "books"],
+    ["movie", "movies"],
+    ["restaurant", "restaurants"],
+    ["table", "tables"],
+    ["meeting", "meetings"],
+    ["report", "reports"],
+    ["photo", "photos"],
+    ["message", "messages"],
+    ["phone", "phones"],
+    ["number", "numbers"],
+    ["dress", "dresses"],
+    ["shoe", "shoes"],
+    ["pizza", "pizzas"],
+    ["cake", "cakes"],
+    ["dog", "dogs"],
+    ["cat", "cats"],
+    ["class", "classes"],
+    ["exam", "exams"],
+    ["job", "jobs"],
+    ["interview", "interviews"],
+    ["flight", "flights"],
+    ["hotel", "hotels"],
+    ["room", "rooms"],
+    ["bike", "bikes"],
+    ["concert", "concerts"],
+    ["game", "games"],
+    ["recipe", "recipes"],
+    ["bill", "bills"],
+    ["gift", "gifts"],
+    ["laptop", "laptops"],
+    ["document", "documents"],
+    ["appointment", "appointments"],
+    ["delivery", "deliveries"],
+    ["holiday", "holidays"],
+    ["neighbour", "neighbours"],
+    ["colleague", "colleagues"],
+    ["friend", "friends"],
+    ["child", "children"],
+    ["parent", "parents"],
+    ["brother", "brothers"],
+    ["sister", "sisters"],
+];
+
+/// Adjectives with two related forms, for stemming variety.
+const ADJECTIVES: &[[&str; 3]] = &[
+    ["new", "newer", "newest"],
+    ["old", "older", "oldest"],
+    ["big", "bigger", "biggest"],
+    ["small", "smaller", "smallest"],
+    ["cheap", "cheaper", "cheapest"],
+    ["expensive", "expensively", "expensiveness"],
+    ["nice", "nicer", "nicely"],
+    ["late", "later", "lately"],
+    ["quick", "quicker", "quickly"],
+    ["happy", "happier", "happily"],
+    ["angry", "angrier", "angrily"],
+    ["busy", "busier", "busiest"],
+    ["important", "importantly", "importance"],
+    ["different", "differently", "difference"],
+    ["careful", "carefully", "carefulness"],
+    ["beautiful", "beautifully", "beauty"],
+    ["easy", "easier", "easily"],
+    ["final", "finally", "finalize"],
+    ["last", "lastly", "lasting"],
+    ["free", "freer", "freely"],
+];
+
+const DETERMINERS: &[&str] = &["the", "a", "her", "his", "their", "some", "this", "that", "our"];
+const PREPOSITIONS: &[&str] = &["for", "with", "at", "from", "to", "about", "after", "before", "near"];
+const CONJUNCTIONS: &[&str] = &["and", "but", "because", "so", "while", "although", "since"];
+const TIMES: &[&str] = &[
+    "tomorrow",
+    "today",
+    "tonight",
+    "on Monday",
+    "on Friday evening",
+    "at the weekend",
+    "next week",
+    "this afternoon",
+    "in the morning",
+    "at 7 pm",
+    "at 5:30",
+    "after work",
+    "in 20 minutes",
+    "on the 3rd of May",
+    "later",
+];
+const FILLERS: &[&str] = &[
+    "also", "probably", "already", "still", "just", "really", "again", "together", "soon", "maybe", "not", "finally",
+];
+
+/// One generated word: its text and the other inflections of its lemma (empty
+/// for function words), so a prediction can swap a form for another one.
+#[derive(Clone, Debug)]
+struct Word {
+    text: &'static str,
+    forms: &'static [&'static str],
+}
+
+impl Word {
+    fn plain(text: &'static str) -> Self {
+        Word { text, forms: &[] }
+    }
+}
+
+fn push_phrase(words: &mut Vec<Word>, phrase: &'static str) {
+    words.extend(phrase.split(' ').map(Word::plain));
+}
+
+fn noun_phrase(rng: &mut Rng, words: &mut Vec<Word>) {
+    words.push(Word::plain(rng.pick(DETERMINERS)));
+    if rng.chance(0.35) {
+        let adjective = &ADJECTIVES[rng.below(ADJECTIVES.len())];
+        words.push(Word { text: adjective[if rng.chance(0.8) { 0 } else { 1 }], forms: adjective });
+    }
+    let noun = &NOUNS[rng.below(NOUNS.len())];
+    words.push(Word { text: noun[rng.below(2)], forms: noun });
+}
+
+fn subject(rng: &mut Rng, words: &mut Vec<Word>) {
+    words.push(Word::plain(rng.pick(NAMES)));
+    if rng.chance(0.2) {
+        words.push(Word::plain("and"));
+        words.push(Word::plain(rng.pick(NAMES)));
+    }
+}
+
+/// One clause of 3–12 words: subject, a verb in some form, objects, a time.
+fn clause(rng: &mut Rng, words: &mut Vec<Word>) {
+    subject(rng, words);
+    let verb = &VERBS[rng.below(VERBS.len())];
+    match rng.below(7) {
+        0 => words.push(Word { text: verb[1], forms: verb }),
+        1 => words.push(Word { text: verb[2], forms: verb }),
+        2 => {
+            push_phrase(words, "will");
+            words.push(Word { text: verb[0], forms: verb });
+        }
+        3 => {
+            push_phrase(words, rng.pick(&["is", "was", "are"]));
+            words.push(Word { text: verb[3], forms: verb });
+        }
+        4 => {
+            push_phrase(words, rng.pick(&["has", "have", "hasn't"]));
+            words.push(Word { text: verb[4], forms: verb });
+        }
+        5 => {
+            let want = &WANT_VERBS[rng.below(WANT_VERBS.len())];
+            words.push(Word { text: want[rng.range(1, 2)], forms: want });
+            push_phrase(words, "to");
+            words.push(Word { text: verb[0], forms: verb });
+        }
+        _ => {
+            push_phrase(words, rng.pick(&["can't", "doesn't", "didn't", "won't"]));
+            words.push(Word { text: verb[0], forms: verb });
+        }
+    }
+    if rng.chance(0.15) {
+        words.push(Word::plain(rng.pick(FILLERS)));
+    }
+    noun_phrase(rng, words);
+    if rng.chance(0.4) {
+        words.push(Word::plain(rng.pick(PREPOSITIONS)));
+        noun_phrase(rng, words);
+    }
+    if rng.chance(0.45) {
+        push_phrase(words, rng.pick(TIMES));
+    }
+}
+
+/// One sentence of about `words` words (a clause has 4–16): clauses joined
+/// by conjunctions while at least 5 words remain.
+fn sentence(rng: &mut Rng, target_words: usize) -> Vec<Word> {
+    let mut words = Vec::new();
+    clause(rng, &mut words);
+    while words.len() + 5 <= target_words {
+        words.push(Word::plain(","));
+        words.push(Word::plain(rng.pick(CONJUNCTIONS)));
+        clause(rng, &mut words);
+    }
+    words
+}
+
+/// A random vocabulary word, for substitutions and insertions.
+fn random_word(rng: &mut Rng) -> Word {
+    match rng.below(5) {
+        0 => {
+            let verb = &VERBS[rng.below(VERBS.len())];
+            Word { text: verb[rng.below(5)], forms: verb }
+        }
+        1 => {
+            let noun = &NOUNS[rng.below(NOUNS.len())];
+            Word { text: noun[rng.below(2)], forms: noun }
+        }
+        2 => Word::plain(rng.pick(NAMES)),
+        3 => Word::plain(rng.pick(FILLERS)),
+        _ => Word::plain(rng.pick(DETERMINERS)),
+    }
+}
+
+/// The prediction's version of a reference sentence: mostly the same words,
+/// some swapped for another inflection of the same lemma (a match only after
+/// stemming, sometimes not even then), some replaced, dropped or inserted.
+fn paraphrase(rng: &mut Rng, reference: &[Word]) -> Vec<Word> {
+    let mut out = Vec::with_capacity(reference.len() + 4);
+    for word in reference {
+        let roll = rng.below(100);
+        if word.text == "," {
+            out.push(word.clone());
+        } else if roll < 16 && !word.forms.is_empty() {
+            out.push(Word { text: rng.pick(word.forms), forms: word.forms });
+        } else if roll < 26 {
+            out.push(random_word(rng));
+        } else if roll < 33 {
+            // dropped
+        } else {
+            out.push(word.clone());
+        }
+        if rng.chance(0.06) {
+            out.push(random_word(rng));
+        }
+    }
+    if out.iter().all(|w| w.text == ",") {
+        out.push(random_word(rng));
+    }
+    out
+}
+
+/// Renders a sentence: a capital letter, commas attached, a full stop.
+fn render(words: &[Word]) -> String {
+    let mut text = String::new();
+    for word in words {
+        if word.text == "," {
+            if !text.is_empty() && !text.ends_with(',') {
+                text.push(',');
+            }
+            continue;
+        }
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(word.text);
+    }
+    let text = text.trim_end_matches(',').to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}
+
+/// Joins sentences one per line (what `rougeLsum` expects), or now and then on
+/// one line, as a model that ignores the convention would.
+fn join(rng: &mut Rng, sentences: &[String]) -> String {
+    let separator = if rng.chance(0.8) { "\n" } else { " " };
+    sentences.join(separator)
+}
+
+/// `n` deterministic SAMSum-like (prediction, reference) pairs: 1–3 sentences
+/// and roughly 15–40 words per text, a few hundred distinct words with their
+/// inflections, predictions that share many words and n-grams with their
+/// reference (about 8% unrelated), multi-sentence texts mostly one per line.
+pub fn generate_pairs(seed: u64, n: usize) -> Vec<Pair> {
+    let mut rng = Rng(seed);
+    (0..n)
+        .map(|_| {
+            let budget = rng.range(15, 40);
+            let count = match budget {
+                15..=19 => 1,
+                20..=27 => rng.range(1, 2),
+                _ => rng.range(2, 3),
+            };
+            let reference: Vec<Vec<Word>> = (0..count).map(|_| sentence(&mut rng, budget / count)).collect();
+            let mut prediction: Vec<Vec<Word>> = if rng.chance(0.08) {
+                // An unrelated summary of the same shape.
+                (0..rng.range(1, 3)).map(|_| sentence(&mut rng, budget / count)).collect()
+            } else {
+                reference
+                    .iter()
+                    .map(|s| if rng.chance(0.12) { sentence(&mut rng, s.len()) } else { paraphrase(&mut rng, s) })
+                    .collect()
+            };
+            if prediction.len() >= 2 && rng.chance(0.2) {
+                prediction.swap(0, 1);
+            }
+            if prediction.len() >= 2 && rng.chance(0.15) {
+                prediction.pop();
+            } else if prediction.len() < 3 && rng.chance(0.15) {
+                let target_words = rng.range(6, 12);
+                prediction.push(sentence(&mut rng, target_words));
+            }
+            let reference: Vec<String> = reference.iter().map(|s| render(s)).collect();
+            let prediction: Vec<String> = prediction.iter().map(|s| render(s)).collect();
+            Pair { prediction: join(&mut rng, &prediction), reference: join(&mut rng, &reference) }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// The benchmark
+// ---------------------------------------------------------------------------
+
+/// A directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(prefix: &str) -> Result<Self> {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(TempDir(path))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn write_jsonl(path: &Path, pairs: &[Pair]) -> Result<()> {
+    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    for pair in pairs {
+        serde_json::to_writer(&mut out, pair)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush().with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Scores all pairs once with `loran_metrics::corpus_rouge`, the function the
+/// evaluation scores a run with; returns the corpus means and the seconds taken.
+fn ours_once(pairs: &[(&str, &str)], use_stemmer: bool) -> Result<(CorpusRouge, f64)> {
+    let start = Instant::now();
+    let (corpus, per_example) = corpus_rouge(pairs, use_stemmer)?;
+    let seconds = start.elapsed().as_secs_f64();
+    std::hint::black_box(&per_example);
+    Ok((corpus, seconds))
+}
+
+fn run_python(args: &BenchRougeArgs, jsonl: &Path, use_stemmer: bool) -> Result<PythonReport> {
+    let mut cmd = Command::new(&args.python);
+    cmd.arg(&args.script).arg(jsonl).args(["--reps", &args.reps.to_string()]);
+    if !use_stemmer {
+        cmd.arg("--no-stemmer");
+    }
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("starting {} (run bench/setup_venv.sh, or pass --python)", args.python.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    ensure!(
+        out.status.success(),
+        "{} {} failed ({}); stdout: {}",
+        args.python.display(),
+        args.script.display(),
+        out.status,
+        stdout.trim()
+    );
+    let line = stdout.lines().rev().find(|l| !l.trim().is_empty()).context("rouge_bench.py printed nothing")?;
+    serde_json::from_str(line).with_context(|| format!("parsing rouge_bench.py's output: {line}"))
+}
+
+fn per_second(pairs: usize, seconds: f64) -> f64 {
+    pairs as f64 / seconds
+}
+
+/// Runs the command.
+pub fn run(args: BenchRougeArgs) -> Result<()> {
+    ensure!(args.pairs > 0, "--pairs must be at least 1");
+    ensure!(args.reps > 0, "--reps must be at least 1");
+    let use_stemmer = !args.no_stemmer;
+    let pairs = generate_pairs(args.seed, args.pairs);
+    let dir = TempDir::new("loran-bench-rouge")?;
+    let jsonl = dir.0.join("pairs.jsonl");
+    write_jsonl(&jsonl, &pairs)?;
+    if let Some(save) = &args.save {
+        write_jsonl(save, &pairs)?;
+    }
+
+    let words: usize = pairs.iter().map(|p| p.prediction.split_whitespace().count() + p.reference.split_whitespace().count()).sum();
+    let multiline = pairs.iter().filter(|p| p.prediction.contains('\n') || p.reference.contains('\n')).count();
+    // corpus_rouge takes (target, prediction).
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|p| (p.reference.as_str(), p.prediction.as_str())).collect();
+
+    eprintln!("timing loran_metrics::corpus_rouge ({} passes after 1 warm-up)...", args.reps);
+    let (ours_corpus, _) = ours_once(&refs, use_stemmer)?;
+    let mut ours_s = Vec::with_capacity(args.reps);
+    for _ in 0..args.reps {
+        let (corpus, seconds) = ours_once(&refs, use_stemmer)?;
+        ensure!(corpus == ours_corpus, "corpus_rouge gave different means on a repeat pass");
+        ours_s.push(seconds);
+    }
+    let ours = median(&ours_s);
+
+    eprintln!("timing rouge-score via {} {} ...", args.python.display(), args.script.display());
+    let py = run_python(&args, &jsonl, use_stemmer)?;
+    ensure!(py.pairs == pairs.len(), "rouge_bench.py scored {} pairs, expected {}", py.pairs, pairs.len());
+    ensure!(py.use_stemmer == use_stemmer, "rouge_bench.py ran with use_stemmer={}", py.use_stemmer);
+
+    println!(
+        "ROUGE throughput: {} generated SAMSum-like pairs (seed {}, {:.1} words per text, {} pairs with a multi-line text), rouge1+rouge2+rougeL+rougeLsum, use_stemmer={}, median of {} passes after 1 warm-up:",
+        pairs.len(),
+        args.seed,
+        words as f64 / (2 * pairs.len()) as f64,
+        multiline,
+        use_stemmer,
+        args.reps
+    );
+    let ours_label = "ours (loran_metrics::corpus_rouge, 1 thread)".to_string();
+    let theirs_label = format!("rouge-score {} (python {}, 1 thread)", py.rouge_score_version, py.python_version);
+    for (label, seconds) in [(&ours_label, ours), (&theirs_label, py.median_s)] {
+        println!(
+            "  {label:<46} median {:>9.2} ms  {:>8.0} pairs/s",
+            seconds * 1e3,
+            per_second(pairs.len(), seconds)
+        );
+    }
+    println!("  (loran_metrics has no parallel ROUGE API; the evaluation scores single-threaded, so no rayon figure)");
+    println!("  speed ratio rouge-score / ours = {:.1}× (target >= 20×)", py.median_s / ours);
+
+    println!("  {:<10} {:>20} {:>20} {:>10}", "mean F1", "ours", "rouge-score", "|diff|");
+    let mut worst = 0.0f64;
+    for variant in RougeVariant::ALL {
+        let name = variant.name();
+        let theirs = *py.mean_f1.get(name).with_context(|| format!("rouge_bench.py reported no {name}"))?;
+        let diff = (ours_corpus.get(variant) - theirs).abs();
+        worst = worst.max(diff);
+        println!("  {name:<10} {:>20.15} {:>20.15} {diff:>10.1e}", ours_corpus.get(variant), theirs);
+    }
+    let agree = worst <= 1e-6;
+    println!(
+        "  largest |diff| of the mean F1s: {worst:.1e} ({})",
+        if agree { "agree to 1e-6" } else { "DISAGREE: more than 1e-6" }
+    );
+    if !agree {
+        bail!("loran_metrics and rouge-score disagree on the mean F1 by {worst:.3e} (rerun with --save FILE to keep the pairs)");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generator_is_deterministic_for_a_seed() {
+        let a = generate_pairs(7, 1000);
+        let b = generate_pairs(7, 1000);
+        assert_eq!(a.len(), 1000);
+        assert_eq!(a, b);
+        assert_ne!(a, generate_pairs(8, 1000));
+    }
+
+    #[test]
+    fn generated_pairs_look_like_summaries() {
+        let pairs = generate_pairs(2024, 1000);
+        assert_eq!(pairs.len(), 1000);
+        assert!(pairs.iter().all(|p| !p.prediction.trim().is_empty() && !p.reference.trim().is_empty()));
+        let multiline = pairs.iter().filter(|p| p.reference.contains('\n') || p.prediction.contains('\n')).count();
+        assert!(multiline > 100 && multiline < 1000, "{multiline} pairs with a newline");
+        let words: Vec<usize> = pairs.iter().map(|p| p.reference.split_whitespace().count()).collect();
+        let mean = words.iter().sum::<usize>() as f64 / words.len() as f64;
+        assert!((15.0..=45.0).contains(&mean), "mean reference length {mean}");
+        assert!(words.iter().all(|&w| w >= 5), "a reference shorter than 5 words");
+    }
+
+    #[test]
+    fn generated_pairs_overlap_and_stemming_matters() {
+        let pairs = generate_pairs(2024, 1000);
+        let refs: Vec<(&str, &str)> = pairs.iter().map(|p| (p.reference.as_str(), p.prediction.as_str())).collect();
+        let (plain, _) = corpus_rouge(&refs, false).expect("non-empty");
+        let (stemmed, _) = corpus_rouge(&refs, true).expect("non-empty");
+        assert!(plain.rouge2 > 0.1 && plain.rouge1 < 0.95, "{plain:?}");
+        assert!(stemmed.rouge1 > plain.rouge1 + 0.01, "stemming barely matters: {plain:?} {stemmed:?}");
+        assert_ne!(stemmed.rouge_l, stemmed.rouge_lsum);
+    }
+}
