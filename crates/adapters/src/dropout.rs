@@ -52,23 +52,30 @@ impl SeededDropout {
 
     /// `x` itself in evaluation or when `p = 0`; a masked copy otherwise.
     pub fn apply(&self, x: &Tensor) -> Result<Tensor> {
+        match self.mask(x)? {
+            Some(mask) => x * mask,
+            None => Ok(x.clone()),
+        }
+    }
+
+    /// The mask [`SeededDropout::apply`] multiplies `x` by (`None` when inactive): a
+    /// fresh draw, or, while a checkpointed block is recomputed, the forward's draw again.
+    pub fn mask(&self, x: &Tensor) -> Result<Option<Tensor>> {
         if !self.is_active() {
-            return Ok(x.clone());
+            return Ok(None);
         }
         if loran_model::checkpoint::is_replaying() {
             // Recomputing a checkpointed block: the forward pass's mask, not a new draw.
             let last = self.last_draw.lock().expect("dropout state poisoned").clone();
             if let Some((mut rng, shape)) = last {
                 if &shape == x.shape() {
-                    let mask = self.draw(&mut rng, x)?;
-                    return x * mask;
+                    return Ok(Some(self.draw(&mut rng, x)?));
                 }
             }
         }
         let mut rng = self.rng.lock().expect("dropout rng poisoned");
         *self.last_draw.lock().expect("dropout state poisoned") = Some((rng.clone(), x.shape().clone()));
-        let mask = self.draw(&mut rng, x)?;
-        x * mask
+        Ok(Some(self.draw(&mut rng, x)?))
     }
 
     /// A mask shaped like `x`: `1/(1-p)` with probability `1-p`, else 0.

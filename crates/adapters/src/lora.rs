@@ -39,14 +39,31 @@ impl LoraLinear {
 
     /// `s·B·A·dropout(x)` in f32, for `x` of shape `[..., in]`.
     pub fn delta(&self, x: &Tensor) -> Result<Tensor> {
-        let x = self.dropout.apply(&x.to_dtype(DType::F32)?)?;
-        let h = matmul_t(&x, self.a.as_tensor())?;
+        self.low_rank(&self.dropout.apply(&x.to_dtype(DType::F32)?)?)
+    }
+
+    /// `s·B·A·u` for an input that already went through dropout.
+    fn low_rank(&self, u: &Tensor) -> Result<Tensor> {
+        let h = matmul_t(u, self.a.as_tensor())?;
         matmul_t(&h, self.b.as_tensor())? * self.scale
     }
 }
 
 impl LinearAdapter for LoraLinear {
     fn forward(&self, x: &Tensor, base: &FrozenLinear) -> Result<Tensor> {
+        if base.bias().is_none() && x.dtype() == DType::F32 {
+            // One graph node for the frozen product and the update (f32 on the CPU).
+            let mask = self.dropout.mask(x)?;
+            let fused = loran_model::train_ops::lora_linear::lora_linear(x, base.storage(), self.a.as_tensor(), self.b.as_tensor(), self.scale, mask.as_ref())?;
+            if let Some(y) = fused {
+                return Ok(y);
+            }
+            let dropped = match &mask {
+                Some(m) => (x * m)?,
+                None => x.clone(),
+            };
+            return base.forward(x)? + self.low_rank(&dropped)?;
+        }
         let y = base.forward(x)?;
         let delta = self.delta(x)?.to_dtype(y.dtype())?;
         y + delta

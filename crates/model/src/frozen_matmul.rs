@@ -10,6 +10,7 @@
 
 use crate::cpu_op::{f32_input, f32_output};
 use crate::linear::{matmul_t, LinearWeight};
+use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, DType, Error, Layout, Result, Shape, Tensor};
 
 /// The op: `x [.., in] ↦ x·Wᵀ [.., out]`.
@@ -23,6 +24,11 @@ impl CustomOp1 for FrozenMatMul {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        if let LinearWeight::Dense(w) = &self.weight {
+            if w.dtype() == DType::F32 && layout.is_contiguous() {
+                return dense_f32_forward(storage, layout, w);
+            }
+        }
         let x = f32_input(self.name(), "input", storage, layout)?;
         f32_output(&match &self.weight {
             LinearWeight::Dense(w) => matmul_t_upcast(&x, w)?,
@@ -54,6 +60,29 @@ impl CustomOp1 for FrozenMatMul {
         *in_dims.last_mut().expect("a gradient has at least one dim") = w.dim(1)?;
         Ok(Some(dx.reshape(in_dims)?))
     }
+}
+
+/// `x·Wᵀ` straight from the op's input storage into the output storage: no copy of
+/// the input and none of the result (each frozen linear of a training forward).
+pub(crate) fn dense_f32_forward(storage: &CpuStorage, layout: &Layout, w: &Tensor) -> Result<(CpuStorage, Shape)> {
+    let dims = layout.shape().dims();
+    let in_features = dims[dims.len() - 1];
+    let rows = layout.shape().elem_count() / in_features.max(1);
+    let (out_features, w_in) = w.dims2()?;
+    if w_in != in_features {
+        return Err(Error::msg(format!("frozen-matmul: input {dims:?} against a [{out_features}, {w_in}] weight")));
+    }
+    let lhs = Layout::contiguous_with_offset((1, rows, in_features), layout.start_offset());
+    let wt = w.t()?;
+    let (w_storage, w_layout) = wt.storage_and_layout();
+    let candle_core::Storage::Cpu(w_cpu) = &*w_storage else {
+        return Err(Error::msg("frozen-matmul: the weight is not on the CPU"));
+    };
+    let rhs = Layout::new(Shape::from((1, in_features, out_features)), vec![0, w_layout.stride()[0], w_layout.stride()[1]], w_layout.start_offset());
+    let y = storage.matmul(w_cpu, (1, rows, out_features, in_features), &lhs, &rhs)?;
+    let mut out_dims = dims.to_vec();
+    *out_dims.last_mut().expect("an input has at least one dim") = out_features;
+    Ok((y, Shape::from(out_dims)))
 }
 
 /// Rows of a 16-bit weight widened to f32 at once (8192 × 576 values: 18 MiB).

@@ -9,6 +9,7 @@
 //! gradients.
 
 pub mod causal_softmax;
+pub mod lora_linear;
 pub mod rms_norm;
 pub mod rope;
 pub mod swiglu;

@@ -1,0 +1,136 @@
+//! A frozen linear plus its LoRA update, `y = x·W0ᵀ + s·((m⊙x)·Aᵀ)·Bᵀ`, as one node.
+//!
+//! The composition (dropout product, two low-rank matmuls, the scale, the sum with
+//! the frozen product) is six graph nodes whose backward passes each fill and add a
+//! `[tokens, out]` or `[tokens, in]` gradient. Here the backward is written out:
+//! `h = (m⊙x)·Aᵀ`, `dh = s·g·B`, `dB = s·gᵀ·h`, `dA = dhᵀ·(m⊙x)`,
+//! `dx = g·W0 + m⊙(dh·A)`. The frozen weight gets no gradient; an NF4 weight is
+//! dequantized in the forward and again in the backward, as in the frozen matmul.
+
+use crate::linear::{matmul_t, LinearWeight};
+use candle_core::{CpuStorage, CustomOp3, DType, Error, Layout, Result, Shape, Tensor};
+
+/// The op over `(x [.., in], A [r, in], B [out, r])`.
+struct LoraLinearOp {
+    weight: LinearWeight,
+    scale: f64,
+    /// The dropout mask `m` shaped like `x` (`None`: no dropout).
+    mask: Option<Tensor>,
+}
+
+fn tensor_of(storage: &CpuStorage, layout: &Layout, what: &str) -> Result<Tensor> {
+    crate::cpu_op::f32_input("fused-lora", what, storage, layout)
+}
+
+impl LoraLinearOp {
+    fn dropped(&self, x: &Tensor) -> Result<Tensor> {
+        match &self.mask {
+            Some(m) => x * m,
+            None => Ok(x.clone()),
+        }
+    }
+}
+
+impl CustomOp3 for LoraLinearOp {
+    fn name(&self) -> &'static str {
+        "fused-lora"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, s3: &CpuStorage, l3: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (a, b) = (tensor_of(s2, l2, "A")?, tensor_of(s3, l3, "B")?);
+        let (base, shape) = match &self.weight {
+            LinearWeight::Dense(w) if w.dtype() == DType::F32 && l1.is_contiguous() => crate::frozen_matmul::dense_f32_forward(s1, l1, w)?,
+            weight => {
+                let x = tensor_of(s1, l1, "input")?;
+                let y = matmul_t(&x, &weight.dense()?.to_dtype(DType::F32)?)?;
+                let shape = y.shape().clone();
+                (CpuStorage::F32(y.flatten_all()?.to_vec1()?), shape)
+            }
+        };
+        let CpuStorage::F32(mut y) = base else {
+            return Err(Error::msg("fused-lora: the frozen product is not f32"));
+        };
+        let x = tensor_of(s1, l1, "input")?;
+        let delta = (matmul_t(&matmul_t(&self.dropped(&x)?, &a)?, &b)? * self.scale)?;
+        crate::train_ops::with_values(&delta, |d| y.iter_mut().zip(d).for_each(|(y, d)| *y += d))?;
+        Ok((CpuStorage::F32(y), shape))
+    }
+
+    fn bwd(&self, x: &Tensor, a: &Tensor, b: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (x, a, b) = (x.detach(), a.detach(), b.detach());
+        let in_features = a.dim(1)?;
+        let out_features = b.dim(0)?;
+        let rows = x.elem_count() / in_features.max(1);
+        let g = grad.reshape((rows, out_features))?;
+        let u = self.dropped(&x)?.reshape((rows, in_features))?;
+        let h = matmul_t(&u, &a)?;
+        let dh = (g.matmul(&b)? * self.scale)?;
+        let db = (g.t()?.matmul(&h)? * self.scale)?;
+        let da = dh.t()?.matmul(&u)?;
+        let du = dh.matmul(&a)?;
+        let du = match &self.mask {
+            Some(m) => (du * m.reshape((rows, in_features))?)?,
+            None => du,
+        };
+        let w = self.weight.dense()?.to_dtype(DType::F32)?;
+        let dx = (g.matmul(&w)? + du)?.reshape(x.shape())?;
+        Ok((Some(dx), Some(da), Some(db)))
+    }
+}
+
+/// `x·W0ᵀ + scale·((mask⊙x)·Aᵀ)·Bᵀ` for an f32 CPU `x` as one graph node whose
+/// gradients reach `x`, `A` and `B`; `None` when the fused path does not apply (other
+/// dtypes or devices), so the caller composes the ops itself.
+pub fn lora_linear(x: &Tensor, weight: &LinearWeight, a: &Tensor, b: &Tensor, scale: f64, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+    let all_f32_cpu = [x, a, b].iter().all(|t| super::fusable(t)) && mask.is_none_or(super::fusable);
+    if !all_f32_cpu {
+        return Ok(None);
+    }
+    let op = LoraLinearOp { weight: weight.clone(), scale, mask: mask.cloned() };
+    Ok(Some(x.contiguous()?.apply_op3(&a.contiguous()?, &b.contiguous()?, op)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{max_diff, value_and_grads};
+    use super::*;
+    use crate::fixtures::uniform;
+    use crate::quant::Nf4Weight;
+
+    fn check(weight: LinearWeight, with_mask: bool) {
+        let w = weight.dense().unwrap().to_dtype(DType::F32).unwrap();
+        let (out, inp, r) = (w.dim(0).unwrap(), w.dim(1).unwrap(), 4);
+        let x = uniform(&[2, 3, inp], 1.0, 1);
+        let (a, b) = (uniform(&[r, inp], 0.3, 2), uniform(&[out, r], 0.3, 3));
+        let mask = with_mask.then(|| uniform(&[2, 3, inp], 1.0, 4).ge(0.0).unwrap().to_dtype(DType::F32).unwrap() * 2.0).map(|m| m.unwrap());
+        let g = uniform(&[2, 3, out], 1.0, 5);
+        let fused = |t: &[Tensor]| lora_linear(&t[0], &weight, &t[1], &t[2], 0.5, mask.as_ref()).unwrap().unwrap();
+        let composed = |t: &[Tensor]| {
+            let u = match &mask {
+                Some(m) => (&t[0] * m).unwrap(),
+                None => t[0].clone(),
+            };
+            let delta = (matmul_t(&matmul_t(&u, &t[1]).unwrap(), &t[2]).unwrap() * 0.5).unwrap();
+            (matmul_t(&t[0], &w).unwrap() + delta).unwrap()
+        };
+        let inputs = [x, a, b];
+        let (y, grads) = value_and_grads(&inputs, &g, fused);
+        let (y_ref, grads_ref) = value_and_grads(&inputs, &g, composed);
+        assert!(max_diff(&y, &y_ref) < 1e-5, "values {}", max_diff(&y, &y_ref));
+        for (name, (got, want)) in ["x", "A", "B"].iter().zip(grads.iter().zip(&grads_ref)) {
+            assert!(max_diff(got, want) < 1e-5, "d{name} differs by {}", max_diff(got, want));
+        }
+    }
+
+    #[test]
+    fn dense_base_with_and_without_dropout_matches_the_composition() {
+        check(LinearWeight::Dense(uniform(&[24, 16], 0.3, 7)), true);
+        check(LinearWeight::Dense(uniform(&[24, 16], 0.3, 7)), false);
+    }
+
+    #[test]
+    fn nf4_base_matches_the_composition_over_its_dequantized_weight() {
+        let w = uniform(&[24, 64], 0.3, 8);
+        check(LinearWeight::Nf4(Nf4Weight::quantize(&w, false).unwrap()), true);
+    }
+}
