@@ -3,8 +3,21 @@
 use candle_core::{Result, Shape, Tensor};
 use rand::rngs::StdRng;
 use rand::Rng;
+use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+
+/// Mask elements filled by one SplitMix64 stream.
+const MASK_BLOCK: usize = 1 << 14;
+
+/// The next value of a SplitMix64 generator.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
 
 /// A switch shared by every adapter of a set: training (dropout on) or evaluation.
 #[derive(Debug, Clone, Default)]
@@ -79,10 +92,26 @@ impl SeededDropout {
     }
 
     /// A mask shaped like `x`: `1/(1-p)` with probability `1-p`, else 0.
+    ///
+    /// One 64-bit seed comes from the adapter's generator; blocks of the mask are then
+    /// filled in parallel, each from its own SplitMix64 stream keyed by the seed and the
+    /// block's index, so the mask depends on the seed alone, never on the thread count.
     fn draw(&self, rng: &mut StdRng, x: &Tensor) -> Result<Tensor> {
         let keep = 1.0 - self.p;
         let scale = 1.0 / keep;
-        let mask: Vec<f32> = (0..x.elem_count()).map(|_| if rng.random::<f32>() < keep { scale } else { 0.0 }).collect();
+        // Keep an element when its 32 random bits fall below keep·2³².
+        let threshold = (keep as f64 * 4_294_967_296.0) as u64;
+        let seed: u64 = rng.random();
+        let mut mask = vec![0f32; x.elem_count()];
+        mask.par_chunks_mut(MASK_BLOCK).enumerate().for_each(|(block, out)| {
+            let mut state = seed ^ (block as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+            for pair in out.chunks_mut(2) {
+                let bits = splitmix64(&mut state);
+                for (v, half) in pair.iter_mut().zip([bits & 0xFFFF_FFFF, bits >> 32]) {
+                    *v = if half < threshold { scale } else { 0.0 };
+                }
+            }
+        });
         Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())
     }
 }
@@ -117,5 +146,27 @@ mod tests {
         };
         assert_eq!(masks(7), masks(7));
         assert_ne!(masks(7), masks(8));
+    }
+
+    #[test]
+    fn masks_do_not_depend_on_the_thread_count_and_every_block_drops_at_rate_p() {
+        let draw_with = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let flag = TrainingFlag::default();
+                flag.set(true);
+                let d = SeededDropout::new(0.1, stream(3, "l", "dropout"), flag);
+                let x = Tensor::ones(5 * MASK_BLOCK + 7, candle_core::DType::F32, &Device::Cpu).unwrap();
+                d.apply(&x).unwrap().to_vec1::<f32>().unwrap()
+            })
+        };
+        let one = draw_with(1);
+        assert_eq!(one, draw_with(3));
+        for block in one.chunks(MASK_BLOCK) {
+            let dropped = block.iter().filter(|&&v| v == 0.0).count() as f64 / block.len() as f64;
+            assert!((dropped - 0.1).abs() < 0.02 || block.len() < 100, "a block dropped {dropped}");
+        }
+        // Distinct blocks draw distinct streams.
+        assert_ne!(one[..MASK_BLOCK], one[MASK_BLOCK..2 * MASK_BLOCK]);
     }
 }

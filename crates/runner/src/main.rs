@@ -41,6 +41,7 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     loran_runner::alloc::keep_freed_memory();
+    loran_runner::run::env::default_elementwise_threads();
     match run(Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
