@@ -62,3 +62,17 @@ bench-memory: assets
 # Chat with the base model: `just chat "Why is the sky blue?"`.
 chat prompt:
     {{loran}} generate --chat --prompt "{{prompt}}"
+
+# What bench-peft times (figures printed, never asserted): our LoRA step against PyTorch+PEFT on
+# a random SmolLM2-135M shape, 8x128, r=8 on every linear, and LoRAN vs LoRA on q,v at r=64, steps
+# taken in turn; then peak RSS of f32 LoRA, QLoRA and LoRAN (one process each), and ROUGE
+# throughput against rouge-score. The Python venv goes to $LORAN_HOME/bench-venv on first use.
+
+# Our training step, memory and ROUGE against PyTorch+PEFT and rouge-score, side by side.
+bench-peft:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    python="$(bench/setup_venv.sh)"
+    export RAYON_NUM_THREADS={{threads}}
+    {{loran}} bench-peft --python "$python"
+    {{loran}} bench-rouge --python "$python"

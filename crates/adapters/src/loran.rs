@@ -94,6 +94,19 @@ pub(crate) fn times_update_t(x: &Tensor, delta_t: &Tensor) -> Result<Tensor> {
 
 impl LinearAdapter for LoranLinear {
     fn forward(&self, x: &Tensor, base: &FrozenLinear) -> Result<Tensor> {
+        if base.bias().is_none() && x.dtype() == DType::F32 {
+            // ΔWᵀ = s·f(AᵀBᵀ) once per forward, then one node for both products.
+            let mask = self.dropout.mask(x)?;
+            let delta_t = self.delta_weight_t()?;
+            if let Some(y) = loran_model::train_ops::dense_update_linear::dense_update_linear(x, base.storage(), &delta_t, mask.as_ref())? {
+                return Ok(y);
+            }
+            let dropped = match &mask {
+                Some(m) => (x * m)?,
+                None => x.clone(),
+            };
+            return base.forward(x)? + times_update_t(&dropped, &delta_t)?;
+        }
         let y = base.forward(x)?;
         let delta = self.delta(x)?.to_dtype(y.dtype())?;
         y + delta

@@ -9,6 +9,7 @@
 //! gradients.
 
 pub mod causal_softmax;
+pub mod dense_update_linear;
 pub mod lora_linear;
 pub mod rms_norm;
 pub mod rope;
