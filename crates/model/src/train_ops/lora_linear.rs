@@ -24,10 +24,7 @@ fn tensor_of(storage: &CpuStorage, layout: &Layout, what: &str) -> Result<Tensor
 
 impl LoraLinearOp {
     fn dropped(&self, x: &Tensor) -> Result<Tensor> {
-        match &self.mask {
-            Some(m) => x * m,
-            None => Ok(x.clone()),
-        }
+        crate::train_ops::masked(x, self.mask.as_ref())
     }
 }
 
@@ -47,12 +44,13 @@ impl CustomOp3 for LoraLinearOp {
                 (CpuStorage::F32(y.flatten_all()?.to_vec1()?), shape)
             }
         };
-        let CpuStorage::F32(mut y) = base else {
+        let CpuStorage::F32(y) = base else {
             return Err(Error::msg("fused-lora: the frozen product is not f32"));
         };
         let x = tensor_of(s1, l1, "input")?;
-        let delta = (matmul_t(&matmul_t(&self.dropped(&x)?, &a)?, &b)? * self.scale)?;
-        crate::train_ops::with_values(&delta, |d| y.iter_mut().zip(d).for_each(|(y, d)| *y += d))?;
+        // The scale goes on the rank-r product, the sum into the frozen product's values.
+        let h = (matmul_t(&self.dropped(&x)?, &a)? * self.scale)?;
+        let y = crate::train_ops::add_masked(y, None, &matmul_t(&h, &b)?)?;
         Ok((CpuStorage::F32(y), shape))
     }
 
@@ -63,17 +61,15 @@ impl CustomOp3 for LoraLinearOp {
         let rows = x.elem_count() / in_features.max(1);
         let g = grad.reshape((rows, out_features))?;
         let u = self.dropped(&x)?.reshape((rows, in_features))?;
-        let h = matmul_t(&u, &a)?;
+        let h = (matmul_t(&u, &a)? * self.scale)?;
         let dh = (g.matmul(&b)? * self.scale)?;
-        let db = (g.t()?.matmul(&h)? * self.scale)?;
+        let db = g.t()?.matmul(&h)?;
         let da = dh.t()?.matmul(&u)?;
         let du = dh.matmul(&a)?;
-        let du = match &self.mask {
-            Some(m) => (du * m.reshape((rows, in_features))?)?,
-            None => du,
-        };
         let w = self.weight.dense()?.to_dtype(DType::F32)?;
-        let dx = (g.matmul(&w)? + du)?.reshape(x.shape())?;
+        let gw = g.matmul(&w)?.flatten_all()?.to_vec1::<f32>()?;
+        let mask = self.mask.as_ref().map(|m| m.reshape((rows, in_features))).transpose()?;
+        let dx = crate::train_ops::tensor(crate::train_ops::add_masked(gw, mask.as_ref(), &du)?, x.shape())?;
         Ok((Some(dx), Some(da), Some(db)))
     }
 }

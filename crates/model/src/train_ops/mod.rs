@@ -16,6 +16,7 @@ pub mod rope;
 pub mod swiglu;
 
 use candle_core::{CpuStorage, Error, Layout, Result, Shape, Storage, Tensor};
+use rayon::prelude::*;
 
 /// Whether `x` can take a fused op: f32 on the CPU.
 pub fn fusable(x: &Tensor) -> bool {
@@ -41,6 +42,38 @@ pub(crate) fn with_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<
         return Err(Error::msg("a fused training op needs a CPU tensor"));
     };
     Ok(f(input("fused op", cpu, layout)?))
+}
+
+/// Elements per parallel chunk of the element-wise helpers below.
+const CHUNK: usize = 1 << 14;
+
+/// `x ⊙ m` (or `x` itself without a mask), in parallel, as a new tensor shaped like `x`.
+pub(crate) fn masked(x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+    let Some(m) = mask else { return Ok(x.clone()) };
+    let mut out = vec![0f32; x.elem_count()];
+    with_values(x, |xv| {
+        with_values(m, |mv| {
+            out.par_chunks_mut(CHUNK).zip(xv.par_chunks(CHUNK)).zip(mv.par_chunks(CHUNK)).for_each(|((o, x), m)| {
+                o.iter_mut().zip(x).zip(m).for_each(|((o, x), m)| *o = x * m);
+            })
+        })
+    })??;
+    tensor(out, x.shape())
+}
+
+/// `base + m ⊙ d` (or `base + d` without a mask), in parallel, into `base`'s own values.
+pub(crate) fn add_masked(mut base: Vec<f32>, mask: Option<&Tensor>, d: &Tensor) -> Result<Vec<f32>> {
+    let m = match mask {
+        Some(m) => Some(m.contiguous()?.flatten_all()?.to_vec1::<f32>()?),
+        None => None,
+    };
+    with_values(d, |dv| match &m {
+        None => base.par_chunks_mut(CHUNK).zip(dv.par_chunks(CHUNK)).for_each(|(b, d)| b.iter_mut().zip(d).for_each(|(b, d)| *b += d)),
+        Some(mv) => base.par_chunks_mut(CHUNK).zip(dv.par_chunks(CHUNK)).zip(mv.par_chunks(CHUNK)).for_each(|((b, d), m)| {
+            b.iter_mut().zip(d).zip(m).for_each(|((b, d), m)| *b += m * d)
+        }),
+    })?;
+    Ok(base)
 }
 
 /// A freshly computed f32 output.
