@@ -10,15 +10,6 @@ use std::sync::{Arc, Mutex};
 /// Mask elements filled by one SplitMix64 stream.
 const MASK_BLOCK: usize = 1 << 14;
 
-/// The next value of a SplitMix64 generator.
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// A switch shared by every adapter of a set: training (dropout on) or evaluation.
 #[derive(Debug, Clone, Default)]
 pub struct TrainingFlag(Arc<AtomicBool>);
@@ -106,7 +97,7 @@ impl SeededDropout {
         mask.par_chunks_mut(MASK_BLOCK).enumerate().for_each(|(block, out)| {
             let mut state = seed ^ (block as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
             for pair in out.chunks_mut(2) {
-                let bits = splitmix64(&mut state);
+                let bits = loran_model::splitmix::next(&mut state);
                 for (v, half) in pair.iter_mut().zip([bits & 0xFFFF_FFFF, bits >> 32]) {
                     *v = if half < threshold { scale } else { 0.0 };
                 }

@@ -27,6 +27,7 @@ pub mod norm;
 pub mod quant;
 pub mod registry;
 pub mod rope;
+pub mod splitmix;
 pub mod tokenizer;
 pub mod train_ops;
 
