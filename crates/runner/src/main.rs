@@ -40,6 +40,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    restore_sigpipe();
     loran_runner::alloc::keep_freed_memory();
     loran_runner::run::env::default_elementwise_threads();
     match run(Cli::parse()) {
@@ -49,6 +50,16 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Ends the process quietly when its output pipe closes (`loran grid plan … | head`), as
+/// other command-line tools do: Rust ignores SIGPIPE, so `println!` would panic on EPIPE.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`; restores the default disposition of one signal.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -71,3 +71,22 @@ fn assets_rejects_unknown_keys() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("unknown asset `imagenet`"));
 }
+
+#[test]
+fn a_closed_output_pipe_ends_the_command_without_a_panic() {
+    // `loran grid plan FILE | head -1`: the reader goes away after the first line.
+    let home = tempfile::tempdir().unwrap();
+    let grid = concat!(env!("CARGO_MANIFEST_DIR"), "/../../experiments/quick/baselines.yaml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_loran"))
+        .args(["grid", "plan", grid])
+        .env("LORAN_HOME", home.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("loran runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}
