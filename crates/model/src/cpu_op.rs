@@ -3,16 +3,21 @@
 
 use candle_core::{CpuStorage, Error, Layout, Result, Shape, Tensor};
 
-/// The op's input as a CPU tensor; `op` and `what` name it in errors
+/// The op's input as contiguous f32 values; `op` and `what` name it in errors
 /// (`"<op>: the <what> must be f32"`, `... must be contiguous`).
-pub(crate) fn f32_input(op: &str, what: &str, storage: &CpuStorage, layout: &Layout) -> Result<Tensor> {
+pub(crate) fn f32_values<'a>(op: &str, what: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
     let CpuStorage::F32(data) = storage else {
         return Err(Error::msg(format!("{op}: the {what} must be f32")));
     };
     let Some((start, end)) = layout.contiguous_offsets() else {
         return Err(Error::msg(format!("{op}: the {what} must be contiguous")));
     };
-    Tensor::from_slice(&data[start..end], layout.shape(), &candle_core::Device::Cpu)
+    Ok(&data[start..end])
+}
+
+/// The op's input as a CPU tensor (a copy of [`f32_values`]).
+pub(crate) fn f32_input(op: &str, what: &str, storage: &CpuStorage, layout: &Layout) -> Result<Tensor> {
+    Tensor::from_slice(f32_values(op, what, storage, layout)?, layout.shape(), &candle_core::Device::Cpu)
 }
 
 /// `y` as an op's f32 output storage and shape.

@@ -25,13 +25,7 @@ pub fn fusable(x: &Tensor) -> bool {
 
 /// The op input's contiguous f32 values.
 pub(crate) fn input<'a>(op: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
-    let CpuStorage::F32(data) = storage else {
-        return Err(Error::msg(format!("{op}: the input must be f32")));
-    };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        return Err(Error::msg(format!("{op}: the input must be contiguous")));
-    };
-    Ok(&data[start..end])
+    crate::cpu_op::f32_values(op, "input", storage, layout)
 }
 
 /// Runs `f` on the contiguous f32 values of a CPU tensor (copied only if strided).
@@ -45,7 +39,7 @@ pub(crate) fn with_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<
 }
 
 /// Elements per parallel chunk of the element-wise helpers below.
-const CHUNK: usize = 1 << 14;
+pub(crate) const CHUNK: usize = 1 << 14;
 
 /// `x ⊙ m` (or `x` itself without a mask), in parallel, as a new tensor shaped like `x`.
 pub(crate) fn masked(x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
@@ -63,16 +57,17 @@ pub(crate) fn masked(x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
 
 /// `base + m ⊙ d` (or `base + d` without a mask), in parallel, into `base`'s own values.
 pub(crate) fn add_masked(mut base: Vec<f32>, mask: Option<&Tensor>, d: &Tensor) -> Result<Vec<f32>> {
-    let m = match mask {
-        Some(m) => Some(m.contiguous()?.flatten_all()?.to_vec1::<f32>()?),
-        None => None,
-    };
-    with_values(d, |dv| match &m {
-        None => base.par_chunks_mut(CHUNK).zip(dv.par_chunks(CHUNK)).for_each(|(b, d)| b.iter_mut().zip(d).for_each(|(b, d)| *b += d)),
-        Some(mv) => base.par_chunks_mut(CHUNK).zip(dv.par_chunks(CHUNK)).zip(mv.par_chunks(CHUNK)).for_each(|((b, d), m)| {
-            b.iter_mut().zip(d).zip(m).for_each(|((b, d), m)| *b += m * d)
+    with_values(d, |dv| match mask {
+        None => {
+            base.par_chunks_mut(CHUNK).zip(dv.par_chunks(CHUNK)).for_each(|(b, d)| b.iter_mut().zip(d).for_each(|(b, d)| *b += d));
+            Ok(())
+        }
+        Some(m) => with_values(m, |mv| {
+            base.par_chunks_mut(CHUNK).zip(dv.par_chunks(CHUNK)).zip(mv.par_chunks(CHUNK)).for_each(|((b, d), m)| {
+                b.iter_mut().zip(d).zip(m).for_each(|((b, d), m)| *b += m * d)
+            })
         }),
-    })?;
+    })??;
     Ok(base)
 }
 

@@ -1,15 +1,12 @@
 //! `silu(gate) ⊙ up`, LLaMA's MLP nonlinearity, as one node.
 
-use super::{input, output, tensor, with_values};
+use super::{input, output, tensor, with_values, CHUNK};
 use candle_core::{CpuStorage, CustomOp2, Error, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
-
-/// Elements per parallel chunk.
-const CHUNK: usize = 1 << 14;
 
 struct SwiGlu;
 
