@@ -26,9 +26,35 @@ pub enum AssetError {
     /// The package is there but lacks an expected file.
     #[error("asset `{key}` has no file {path}; delete its folder and run `just assets` again")]
     MissingFile { key: String, path: PathBuf },
+    /// An extracted file no longer matches the size or sha256 recorded in the
+    /// package's manifest when it was extracted (bit rot, an interrupted copy, an edit).
+    #[error("{path}: {mismatch} recorded when asset `{key}` was extracted; the file changed on disk, so delete {dir} and run `just assets` again")]
+    FileChanged { key: String, path: PathBuf, dir: PathBuf, mismatch: Mismatch },
+    /// The package's manifest exists but cannot be parsed.
+    #[error("{path}: unreadable manifest of asset `{key}` ({detail}); delete {dir} and run `just assets` again")]
+    BadManifest { key: String, path: PathBuf, dir: PathBuf, detail: String },
     /// Reading or writing the store failed.
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+}
+
+/// How an extracted file differs from what its package manifest recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Mismatch {
+    /// The file has a different length (e.g. truncated).
+    #[error("size {actual} bytes does not match the {expected} bytes")]
+    Size { expected: u64, actual: u64 },
+    /// The file has the recorded length but different bytes.
+    #[error("sha256 {} does not match the {}", short(.actual), short(.expected))]
+    Sha256 { expected: String, actual: String },
+}
+
+/// The first 12 hex digits of a sha256, enough to tell two apart in a message.
+fn short(sha: &str) -> String {
+    match sha.get(..12) {
+        Some(head) if sha.len() > 12 => format!("{head}…"),
+        _ => sha.to_string(),
+    }
 }
 
 impl AssetError {

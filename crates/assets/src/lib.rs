@@ -5,9 +5,12 @@
 pub mod catalog;
 mod error;
 mod extract;
+mod manifest;
 mod store;
+#[cfg(test)]
+mod testutil;
 
 pub use catalog::{find, Asset, Client, CATALOG};
-pub use error::AssetError;
+pub use error::{AssetError, Mismatch};
 pub use extract::extract_archive;
 pub use store::{loran_home, sha256_file, Outcome, Store};

@@ -3,6 +3,7 @@
 use crate::catalog::{Asset, Client};
 use crate::error::AssetError;
 use crate::extract::extract_archive;
+use crate::manifest::{self, Manifest, MANIFEST_FILE};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::Read;
@@ -93,7 +94,18 @@ impl Store {
         fs::read_to_string(marker).map(|s| s.trim() == asset.sha256).unwrap_or(false)
     }
 
-    /// The path of `relative` inside an extracted package, or an error that says how to fetch it.
+    /// The path of `relative` (a file or a folder) inside an extracted package,
+    /// checked against the package's manifest, or an error that says how to fix it.
+    ///
+    /// Every file the manifest lists at or beneath `relative` must exist
+    /// ([`AssetError::MissingFile`]) and have its recorded size, checked on every
+    /// call, and sha256, hashed once per process ([`AssetError::FileChanged`]).
+    ///
+    /// Packages extracted before manifests existed (a marker holding only the
+    /// archive sha256 and no `.loran-manifest`) are returned unverified rather than
+    /// refused, so old stores keep working; extract them again to get the checks.
+    /// Files added after extraction, which the manifest does not list, are also
+    /// returned unverified.
     pub fn file(&self, asset: &Asset, relative: &str) -> Result<PathBuf, AssetError> {
         if !self.is_ready(asset) {
             return Err(AssetError::NotFetched {
@@ -101,21 +113,25 @@ impl Store {
                 dir: self.package_dir(asset),
             });
         }
-        let path = self.package_dir(asset).join(relative);
+        let dir = self.package_dir(asset);
+        let path = dir.join(relative);
         if !path.exists() {
             return Err(AssetError::MissingFile { key: asset.key.to_string(), path });
+        }
+        if let Some(manifest) = Manifest::read(&dir, asset.key)? {
+            manifest::verify(&manifest, &dir, asset.key, relative)?;
         }
         Ok(path)
     }
 
-    /// Declares the package folder complete as it stands, without downloading or verifying.
+    /// Declares the package folder complete as it stands, without downloading or
+    /// verifying the archive; records the manifest of the files now in it.
     ///
     /// For test fixtures and hand-built mirrors: fill [`Store::package_dir`] first.
     pub fn mark_complete(&self, asset: &Asset) -> Result<PathBuf, AssetError> {
         let dir = self.package_dir(asset);
         create_dir(&dir)?;
-        let marker = dir.join(COMPLETE_MARKER);
-        fs::write(&marker, asset.sha256).map_err(|e| AssetError::io(&marker, e))?;
+        seal(&dir, asset)?;
         Ok(dir)
     }
 
@@ -232,8 +248,7 @@ impl Store {
         let _ = fs::remove_dir_all(&staging);
         create_dir(&staging)?;
         let result = extract_archive(archive, &staging).and_then(|()| {
-            let marker = staging.join(COMPLETE_MARKER);
-            fs::write(&marker, asset.sha256).map_err(|e| AssetError::io(&marker, e))?;
+            seal(&staging, asset)?;
             let target = self.package_dir(asset);
             if target.exists() {
                 fs::remove_dir_all(&target).map_err(|e| AssetError::io(&target, e))?;
@@ -245,6 +260,13 @@ impl Store {
         }
         result
     }
+}
+
+/// Writes the manifest of `dir`, then the marker naming the archive it came from.
+fn seal(dir: &Path, asset: &Asset) -> Result<(), AssetError> {
+    Manifest::build(dir, &[COMPLETE_MARKER, MANIFEST_FILE])?.write(dir)?;
+    let marker = dir.join(COMPLETE_MARKER);
+    fs::write(&marker, asset.sha256).map_err(|e| AssetError::io(&marker, e))
 }
 
 fn create_dir(path: &Path) -> Result<(), AssetError> {
@@ -269,57 +291,7 @@ pub fn sha256_file(path: &Path) -> Result<String, AssetError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-
-    /// Builds a zip archive in memory with the given (name, content) entries.
-    fn zip_bytes(entries: &[(&str, &str)]) -> Vec<u8> {
-        let mut cursor = std::io::Cursor::new(Vec::new());
-        let mut writer = zip::ZipWriter::new(&mut cursor);
-        for (name, content) in entries {
-            writer.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
-            writer.write_all(content.as_bytes()).unwrap();
-        }
-        writer.finish().unwrap();
-        cursor.into_inner()
-    }
-
-    fn leak(s: String) -> &'static str {
-        Box::leak(s.into_boxed_str())
-    }
-
-    /// A fake `pip` that copies `source` into the `-d` folder and counts its calls.
-    fn fake_pip(dir: &Path, source: &Path) -> Vec<String> {
-        let script = dir.join("fake-pip.sh");
-        let counter = dir.join("calls");
-        fs::write(
-            &script,
-            format!(
-                "#!/bin/sh\necho x >> '{}'\nwhile [ \"$1\" != \"-d\" ]; do shift; done\ncp '{}' \"$2\"/\n",
-                counter.display(),
-                source.display()
-            ),
-        )
-        .unwrap();
-        vec!["sh".into(), script.display().to_string()]
-    }
-
-    fn fixture_asset(dir: &Path, file_name: &'static str) -> (Asset, PathBuf) {
-        let source = dir.join("src").join(file_name);
-        fs::create_dir_all(source.parent().unwrap()).unwrap();
-        fs::write(&source, zip_bytes(&[("pkg/data.txt", "hello"), ("pkg/sub/b.txt", "b")])).unwrap();
-        let sha = leak(sha256_file(&source).unwrap());
-        let asset = Asset {
-            key: "fixture",
-            client: Client::Pip,
-            spec: "fixture==1.0",
-            file_name,
-            bytes: fs::metadata(&source).unwrap().len(),
-            sha256: sha,
-            purpose: "test",
-            licence: "test",
-        };
-        (asset, source)
-    }
+    use crate::testutil::{fake_pip, fixture_asset};
 
     #[test]
     fn sha256_matches_known_vector() {
