@@ -43,6 +43,10 @@ fn main() -> std::process::ExitCode {
     restore_sigpipe();
     loran_runner::alloc::keep_freed_memory();
     loran_runner::run::env::default_elementwise_threads();
+    if let Err(e) = loran_runner::faults::configure_from_env() {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     match run(Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -2,10 +2,11 @@
 //! are skipped and left untouched, no `result.json` is torn, and the cell that
 //! was running at the kill is re-run from a clean folder.
 
-use loran_model::fixtures::{random_weights, tiny_config, write_hf_folder};
+mod common;
+
+use common::grid_cli::{loran, result, run_folders, steps_logged, GridFixture};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Training steps per cell: enough that a cell lasts well over the polling interval.
@@ -15,76 +16,19 @@ const POLL: Duration = Duration::from_millis(20);
 /// Give up (and fail) if the first run has not reached the kill point by then.
 const TIMEOUT: Duration = Duration::from_secs(600);
 
-fn loran(home: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loran"));
-    cmd.env("LORAN_HOME", home).env("HF_HUB_OFFLINE", "1");
-    cmd
-}
-
-/// A tiny model, synthetic task data, and a grid of six LoRA cells over them.
-fn fixture(root: &Path) -> PathBuf {
-    let cfg = tiny_config();
-    write_hf_folder(&root.join("model"), &cfg, &random_weights(&cfg, 5)).unwrap();
-    loran_datasets::fixtures::synthetic_store(&root.join("home"), 60, 40).unwrap();
-    let grid = root.join("resume.yaml");
-    let text = format!(
-        "name: resume\nbase:\n  model: {}\n  data: {{ max_test_examples: 4 }}\n  \
-         adapter: {{ method: lora, alpha: 16, dropout: 0.0, targets: [q_proj, v_proj] }}\n  \
-         train: {{ steps: {STEPS}, lr: 1.0e-2, batch_size: 2, max_len: 256, max_target_tokens: 24 }}\n  \
-         eval: {{ max_examples: 4, max_new_tokens: 6, batch_size: 4 }}\n\
-         axes:\n  adapter.r: [2, 4, 6, 8, 10, 12]\n",
-        root.join("model").display()
-    );
-    std::fs::write(&grid, text).unwrap();
-    grid
-}
-
-/// Run ids from `loran grid plan` (lines `  <run id>  <labels>`).
-fn planned_ids(grid: &Path, home: &Path) -> Vec<String> {
-    let out = loran(home).args(["grid", "plan"]).arg(grid).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).unwrap();
-    text.lines().filter(|l| l.starts_with("  ") && !l.trim_start().starts_with("warning")).map(|l| l.split_whitespace().next().unwrap().to_string()).collect()
-}
-
-/// Run folders, each with whether it has a `result.json`.
-fn run_folders(runs: &Path) -> BTreeMap<String, bool> {
-    let Ok(entries) = std::fs::read_dir(runs) else { return BTreeMap::new() };
-    entries
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p.join("result.json").exists()))
-        .collect()
-}
-
-/// Lines in a run folder's `metrics.jsonl` (0 when it is missing).
-fn steps_logged(run: &Path) -> usize {
-    std::fs::read_to_string(run.join("metrics.jsonl")).map(|t| t.lines().count()).unwrap_or(0)
-}
-
-/// The parsed `result.json` of a run folder; panics naming the file if it is torn.
-fn result(run: &Path) -> serde_json::Value {
-    let path = run.join("result.json");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is torn: {e}", path.display()));
-    assert!(value["status"].is_string(), "{} has no status: {text}", path.display());
-    value
-}
-
 #[test]
 fn a_sigkilled_grid_resumes_without_rerunning_finished_cells() {
-    let dir = tempfile::tempdir().unwrap();
-    let grid = fixture(dir.path());
-    let home = dir.path().join("home");
+    let fx = GridFixture::new("resume", STEPS, 4, &[2, 4, 6, 8, 10, 12]);
+    let (dir, grid, home) = (&fx.dir, &fx.grid, &fx.home);
     let results = dir.path().join("results");
     let runs = results.join("resume").join("runs");
-    let ids = planned_ids(&grid, &home);
+    let ids = fx.planned_ids();
     assert_eq!(ids.len(), 6, "{ids:?}");
 
     // First run: kill it once a cell has finished and another is under way.
     let log = std::fs::File::create(dir.path().join("first.log")).unwrap();
     let start = Instant::now();
-    let mut child = loran(&home).args(["grid", "run"]).arg(&grid).arg("--results").arg(&results).stdout(Stdio::null()).stderr(log).spawn().unwrap();
+    let mut child = loran(home).args(["grid", "run"]).arg(grid).arg("--results").arg(&results).stdout(Stdio::null()).stderr(log).spawn().unwrap();
     let at_kill = loop {
         let folders = run_folders(&runs);
         let finished = folders.values().filter(|&&done| done).count();
@@ -136,7 +80,7 @@ fn a_sigkilled_grid_resumes_without_rerunning_finished_cells() {
 
     // Second run: completes, skips the finished cells, re-runs the rest.
     let again = Instant::now();
-    let out = loran(&home).args(["grid", "run"]).arg(&grid).arg("--results").arg(&results).output().unwrap();
+    let out = loran(home).args(["grid", "run"]).arg(grid).arg("--results").arg(&results).output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     eprintln!("the second run took {:.2}s", again.elapsed().as_secs_f64());

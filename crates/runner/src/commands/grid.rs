@@ -3,7 +3,6 @@
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use loran_runner::grid::{expand, read_grid, run_grid, GridOptions};
-use loran_runner::report;
 use loran_runner::run::execute::Resources;
 use std::path::PathBuf;
 
@@ -67,7 +66,6 @@ pub fn run(args: GridArgs) -> Result<()> {
                 progress.line(&format!("== grid {} ({})", grid.spec.name, grid.path.display()));
                 let outcome = run_grid(grid, &opts, &mut resources, progress.as_mut())?;
                 let dir = opts.results_root.join(&grid.spec.name);
-                report::render(&dir)?;
                 eprintln!(
                     "== {}: {} ok, {} skipped, {} diverged, {} failed; report in {}",
                     grid.spec.name,

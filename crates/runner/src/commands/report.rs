@@ -13,6 +13,10 @@ pub struct ReportArgs {
 
 /// Runs the command.
 pub fn run(args: ReportArgs) -> Result<()> {
+    if !args.dir.join("runs").is_dir() {
+        anyhow::bail!("{}: no `runs/` folder, so this is not a grid's results folder; pass one such as `results/quick-table-main`", args.dir.display());
+    }
+    let _lock = loran_runner::grid::lock::GridLock::acquire(&args.dir)?;
     let rendered = loran_runner::report::render(&args.dir)?;
     println!(
         "{}: {} ok, {} failed, {} diverged, {} unfinished (skipped)",

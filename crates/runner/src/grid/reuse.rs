@@ -5,6 +5,7 @@
 
 use crate::grid::Cell;
 use crate::run::dir::RunDir;
+use crate::run::files::{copy_file, create_dir};
 use crate::run::record::{RunResult, RunStatus};
 use anyhow::{Context, Result};
 use std::fs;
@@ -51,7 +52,7 @@ pub fn adopt(source: &Path, cell: &Cell, grid_name: &str, grid_dir: &Path) -> Re
         if entry.file_type()?.is_dir() {
             copy_dir(&entry.path(), &target)?;
         } else {
-            fs::copy(entry.path(), &target).with_context(|| format!("copying {} to {}", entry.path().display(), target.display()))?;
+            copy_file(&entry.path(), &target)?;
         }
     }
     result.grid = grid_name.to_string();
@@ -65,14 +66,14 @@ pub fn adopt(source: &Path, cell: &Cell, grid_name: &str, grid_dir: &Path) -> Re
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    fs::create_dir_all(to)?;
+    create_dir(to)?;
     for entry in fs::read_dir(from)? {
         let entry = entry?;
         let target = to.join(entry.file_name());
         if entry.file_type()?.is_dir() {
             copy_dir(&entry.path(), &target)?;
         } else {
-            fs::copy(entry.path(), &target)?;
+            copy_file(&entry.path(), &target)?;
         }
     }
     Ok(())

@@ -1,7 +1,11 @@
-//! Running every cell of a grid: skip finished ones, record failures, go on.
+//! Running every cell of a grid: skip finished ones, record failures, go on, then
+//! render the report; all under the grid folder's lock.
 
 use crate::grid::progress::{CellEnd, GridProgress};
+use crate::grid::lock::GridLock;
 use crate::grid::{expand, reuse, Cell, GridFile};
+use crate::faults;
+use crate::report::RenderSummary;
 use crate::run::dir::RunDir;
 use crate::run::execute::{run_cell, Resources};
 use crate::run::record::RunStatus;
@@ -31,6 +35,8 @@ pub struct GridOutcome {
     pub diverged: Vec<String>,
     /// Cells that failed, with their error.
     pub failed: Vec<(String, String)>,
+    /// What the report rendered after the cells.
+    pub report: RenderSummary,
 }
 
 /// The folder a grid writes to.
@@ -45,14 +51,17 @@ pub fn is_finished(dir: &Path, cell: &Cell) -> bool {
         .is_some_and(|r| r.config_hash == cell.config_hash && r.status != RunStatus::Failed)
 }
 
-/// Runs the grid's cells in order; a failed cell is recorded and the grid goes on.
+/// Runs the grid's cells in order, then renders its report. A failed cell is recorded
+/// and the grid goes on; a failed write to the results folder stops it (the finished
+/// cells are already on disk). Another process running in the same grid folder is an
+/// error (see [`GridLock`]).
 pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, progress: &mut dyn GridProgress) -> Result<GridOutcome> {
     let cells: Vec<Cell> = expand(grid)?
         .into_iter()
         .filter(|c| opts.only.as_deref().is_none_or(|p| c.run_id.contains(p)))
         .collect();
     let dir = grid_dir(grid, opts);
-    std::fs::create_dir_all(&dir)?;
+    let _lock = GridLock::acquire(&dir)?;
     crate::report::settings::write_report_settings(&dir, &grid.spec.report)?;
     let mut outcome = GridOutcome::default();
     let start = Instant::now();
@@ -81,7 +90,7 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
         for warning in cell.config.adapter.warnings() {
             progress.line(&format!("  warning: {warning}"));
         }
-        let result = run_cell(cell, &grid.spec.name, &dir, resources, progress);
+        let result = run_cell(cell, &grid.spec.name, &dir, resources, progress)?;
         let summary: Vec<String> = result.metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
         match result.status {
             RunStatus::Ok => {
@@ -99,7 +108,9 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
             }
         }
         progress.cell_ended(i, CellEnd::Ran);
+        faults::point("cell-done")?;
     }
     progress.grid_ended();
+    outcome.report = crate::report::render(&dir)?;
     Ok(outcome)
 }

@@ -1,16 +1,16 @@
 //! Writing report files so that a reader never sees a half-written one.
 
-use anyhow::{Context, Result};
+use crate::run::files::create_dir;
+use anyhow::Result;
 use std::path::Path;
 
 /// Writes `bytes` to `path` through a sibling temporary file and a rename, creating the parent
-/// folder when needed (the run folders' writer, [`crate::run::dir::write_atomic`], does the rest).
+/// folder when needed (the run folders' writer, [`crate::run::files::write_atomic`], does the rest).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
+        create_dir(parent)?;
     }
-    crate::run::dir::write_atomic(path, bytes)
+    Ok(crate::run::files::write_atomic(path, bytes)?)
 }
 
 #[cfg(test)]

@@ -65,6 +65,7 @@ pub fn evaluate(
         }
         done += chunk.len();
         on_example(done, prompts.len());
+        crate::faults::point("eval-generate")?;
     }
     let mut metrics = BTreeMap::new();
     // Per example: every metric's score, and the parsed label of a classification answer.

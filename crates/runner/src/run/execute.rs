@@ -2,6 +2,7 @@
 
 use crate::grid::Cell;
 use crate::run::dir::RunDir;
+use crate::run::files::ResultsWriteError;
 use crate::run::config::RunConfig;
 use crate::run::env;
 use crate::run::prefix::{PrefixCache, PromptPrefixes};
@@ -125,8 +126,10 @@ impl Resources {
 /// Where a run reports its progress (the grid runner decides where it goes).
 pub type Log<'a> = &'a mut dyn CellProgress;
 
-/// Runs `cell` and records it under `grid_dir`; any error becomes a `failed` result.
-pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut Resources, log: Log) -> RunResult {
+/// Runs `cell` and records it under `grid_dir`; an error becomes a `failed` result,
+/// except a failed write to the results folder ([`ResultsWriteError`]), which is
+/// returned: the cell cannot be recorded, and nor could the next ones.
+pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut Resources, log: Log) -> Result<RunResult, ResultsWriteError> {
     let dir = RunDir::new(grid_dir, &cell.run_id);
     let start = Instant::now();
     let mut result = RunResult {
@@ -155,17 +158,28 @@ pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut R
         reused_from: None,
     };
     if let Err(e) = execute(cell, &dir, resources, &mut result, log) {
+        if let Some(write) = into_write_error(e.chain()) {
+            return Err(write);
+        }
         result.status = RunStatus::Failed;
         result.error = Some(one_line(&e));
     }
     result.timings.total_s = start.elapsed().as_secs_f64();
     result.peak_rss_mb = env::peak_rss_mb();
     result.finished_at = env::now_rfc3339();
-    if let Err(e) = dir.write_result(&result) {
-        result.status = RunStatus::Failed;
-        result.error = Some(format!("could not write result.json: {e:#}"));
-    }
-    result
+    dir.write_result(&result)?;
+    Ok(result)
+}
+
+/// The results-folder write error in an error chain, if there is one.
+fn into_write_error(mut chain: anyhow::Chain) -> Option<ResultsWriteError> {
+    chain.find_map(|c| c.downcast_ref::<ResultsWriteError>()).map(|w| ResultsWriteError {
+        path: w.path.clone(),
+        source: match w.source.raw_os_error() {
+            Some(code) => std::io::Error::from_raw_os_error(code),
+            None => std::io::Error::new(w.source.kind(), w.source.to_string()),
+        },
+    })
 }
 
 /// The error and its causes on one line, without backtraces that some libraries append.
@@ -350,6 +364,7 @@ fn test_loss(
         for (i, sum, tokens) in target_loss_per_example(model, &batch, cache.as_deref().map(|c| (c, examples.as_slice())))? {
             per_example[i] = (sum, tokens);
         }
+        crate::faults::point("eval-test-loss")?;
     }
     let (sum, count) = per_example.iter().fold((0.0, 0), |(s, n), (es, en)| (s + es, n + en));
     let ids = task.splits.test.iter().take(examples.len()).map(|ex| ex.id.clone());

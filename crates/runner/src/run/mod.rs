@@ -5,6 +5,7 @@ pub mod dir;
 pub mod env;
 pub mod eval;
 pub mod execute;
+pub mod files;
 pub mod loss;
 pub mod prefix;
 pub mod progress;

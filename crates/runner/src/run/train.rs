@@ -136,7 +136,10 @@ impl<'a> Trainer<'a> {
     pub fn step(&mut self) -> Result<std::result::Result<StepFigures, String>> {
         let batch = self.batches.next().context("the training split is empty")?;
         let (loss, tokens) = target_loss(&self.model, &batch, self.prefix.as_ref().map(|(c, e)| (*c, e.as_slice())))?;
-        let loss_value = loss.to_scalar::<f32>()? as f64;
+        let mut loss_value = loss.to_scalar::<f32>()? as f64;
+        if let Some(injected) = crate::faults::value("train-loss") {
+            loss_value = injected.parse().with_context(|| format!("FAILPOINTS: train-loss=return({injected}) is not a number"))?;
+        }
         if !loss_value.is_finite() {
             return Ok(Err(format!("loss is {loss_value} at step {}", self.step + 1)));
         }
@@ -214,6 +217,7 @@ pub fn train(
             tokens: figures.tokens as u64,
             elapsed_s: start.elapsed().as_secs_f64(),
         })?;
+        crate::faults::point("train-step")?;
     }
     set.set_training(false);
     if !recent.is_empty() {

@@ -1,6 +1,8 @@
 //! Helpers shared by the runner's integration tests (each test file uses some of them).
 #![allow(dead_code)]
 
+pub mod grid_cli;
+
 use loran_datasets::TokenizedExample;
 
 /// Six tokenized examples of growing length (9, 12, …, 24 tokens), the last 4 tokens the target.

@@ -2,6 +2,7 @@
 
 use crate::report::output::write_atomic;
 use anyhow::{anyhow, Context, Result};
+use image::ImageEncoder;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -24,7 +25,6 @@ pub fn drawing_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
 /// Writes `<dir>/<stem>.svg` and `<dir>/<stem>.png` and returns both paths (SVG first).
 pub fn save_figure(figure: &impl Figure, dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
     crate::report::font::ensure_fonts()?;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let size = figure.size();
 
     let svg_path = dir.join(format!("{stem}.svg"));
@@ -40,15 +40,20 @@ pub fn save_figure(figure: &impl Figure, dir: &Path, stem: &str) -> Result<Vec<P
     write_atomic(&svg_path, svg.as_bytes())?;
 
     let png_path = dir.join(format!("{stem}.png"));
+    let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
     {
-        let root = BitMapBackend::new(&png_path, size).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
         root.fill(&WHITE).map_err(drawing_error)?;
         figure
             .draw(&root)
             .with_context(|| format!("cannot draw {}", png_path.display()))?;
-        root.present()
-            .map_err(drawing_error)
-            .with_context(|| format!("cannot write {}", png_path.display()))?;
+        root.present().map_err(drawing_error)?;
     }
+    // Encoded in memory, then written like every other result file (atomically).
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(&rgb, size.0, size.1, image::ColorType::Rgb8)
+        .with_context(|| format!("cannot encode {}", png_path.display()))?;
+    write_atomic(&png_path, &png)?;
     Ok(vec![svg_path, png_path])
 }
