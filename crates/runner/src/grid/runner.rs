@@ -62,6 +62,11 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
         .collect();
     let dir = grid_dir(grid, opts);
     let _lock = GridLock::acquire(&dir)?;
+    let unfinished: Vec<&Cell> = cells.iter().filter(|c| opts.force || !is_finished(&dir, c)).collect();
+    if !unfinished.is_empty() {
+        progress.line(&format!("checking the models and data of {} cell(s) to run", unfinished.len()));
+        crate::grid::preflight::preflight(grid, &unfinished, resources)?;
+    }
     crate::report::settings::write_report_settings(&dir, &grid.spec.report)?;
     let mut outcome = GridOutcome::default();
     let start = Instant::now();

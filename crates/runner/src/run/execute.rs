@@ -112,6 +112,16 @@ impl Resources {
         Ok(largest_cut(&self.prompt_prefixes, &Self::prompt_key(cfg)?))
     }
 
+    /// Loads (and keeps) what a cell of `cfg` needs, so that a wrong model, missing or
+    /// corrupt files, bad data or impossible lengths fail before any cell runs. Each
+    /// error names the grid key to fix.
+    pub fn preflight(&mut self, cfg: &RunConfig) -> Result<()> {
+        let loaded = self.model(&cfg.model, QuantMode::None).with_context(|| format!("key `model` (`{}`)", cfg.model))?;
+        check_lengths(cfg, loaded.model.config().max_position_embeddings)?;
+        self.task(&cfg.task, &cfg.data).with_context(|| format!("task `{}` (keys `task`, `data`)", cfg.task))?;
+        Ok(())
+    }
+
     fn task(&mut self, name: &str, opts: &TaskOptions) -> Result<Arc<LoadedTask>> {
         let key = format!("{name}\u{1f}{}", serde_json::to_string(opts)?);
         if let Some(t) = self.tasks.get(&key) {

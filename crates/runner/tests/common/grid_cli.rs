@@ -50,6 +50,29 @@ impl GridFixture {
         Self { dir, grid, home, name: name.to_string() }
     }
 
+    /// A copy of the grid named `name` with each `(from, to)` text replacement applied
+    /// (each must match), for bad-input cases.
+    pub fn variant(&self, name: &str, edits: &[(&str, &str)]) -> PathBuf {
+        let mut text = std::fs::read_to_string(&self.grid).unwrap().replacen(&format!("name: {}", self.name), &format!("name: {name}"), 1);
+        for (from, to) in edits {
+            assert!(text.contains(from), "`{from}` is not in the fixture grid:\n{text}");
+            text = text.replace(from, to);
+        }
+        let path = self.dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// `loran grid run <grid> --results <results>` for another grid file.
+    pub fn run_file(&self, grid: &Path, results: &Path, env: &[(&str, &str)]) -> Output {
+        let mut cmd = loran(&self.home);
+        cmd.args(["grid", "run"]).arg(grid).arg("--results").arg(results);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
     /// A results root inside the fixture.
     pub fn results(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
@@ -57,12 +80,7 @@ impl GridFixture {
 
     /// `loran grid run <grid> --results <results>` with extra environment variables.
     pub fn run(&self, results: &Path, env: &[(&str, &str)]) -> Output {
-        let mut cmd = loran(&self.home);
-        cmd.args(["grid", "run"]).arg(&self.grid).arg("--results").arg(results);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().unwrap()
+        self.run_file(&self.grid, results, env)
     }
 
     /// Run ids from `loran grid plan` (lines `  <run id>  <labels>`).

@@ -1,0 +1,32 @@
+//! Checks before a grid runs: every model, task and length its unfinished cells need
+//! loads, so a typo costs seconds rather than the cells before the one it breaks.
+
+use crate::grid::{Cell, GridFile};
+use crate::run::execute::{one_line, Resources};
+use anyhow::{anyhow, Result};
+use std::collections::HashSet;
+
+/// Loads what `cells` need into `resources` (kept for the run), once per distinct model,
+/// task, data options and token limits; the first failure names the grid file, the cell
+/// and the key.
+pub fn preflight(grid: &GridFile, cells: &[&Cell], resources: &mut Resources) -> Result<()> {
+    let mut seen = HashSet::new();
+    for cell in cells {
+        let cfg = &cell.config;
+        let key = (
+            cfg.model.clone(),
+            cfg.task.clone(),
+            serde_json::to_string(&cfg.data)?,
+            cfg.train.max_len,
+            cfg.train.max_target_tokens,
+            cfg.eval.max_new_tokens,
+        );
+        if !seen.insert(key) {
+            continue;
+        }
+        resources
+            .preflight(cfg)
+            .map_err(|e| anyhow!("{}: cell {}: {}", grid.path.display(), cell.run_id, one_line(&e)))?;
+    }
+    Ok(())
+}
