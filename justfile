@@ -23,6 +23,19 @@ reproduce: assets
 reproduce-cpu: assets
     RAYON_NUM_THREADS={{threads}} {{loran}} grid run experiments/cpu/*.yaml
 
+# Reruns and thread counts on the real model: experiments/checks/determinism.yaml run on 2, 2
+# and 1 threads, then every number compared bit for bit (printed, never asserted).
+determinism: assets
+    #!/usr/bin/env bash
+    set -euo pipefail
+    out="${TMPDIR:-/tmp}/loran-determinism"
+    rm -rf "$out"
+    for run in a:2 b:2 one:1; do
+        RAYON_NUM_THREADS="${run#*:}" {{loran}} grid run experiments/checks/determinism.yaml --results "$out/${run%%:*}"
+    done
+    {{loran}} compare-runs "$out/a/check-determinism" "$out/b/check-determinism"
+    {{loran}} compare-runs "$out/a/check-determinism" "$out/one/check-determinism"
+
 # Base-model sanity checks: the ChatML "capital of France" answer and a perplexity.
 sanity: assets
     RAYON_NUM_THREADS={{threads}} {{loran}} generate --chat --prompt "What is the capital of France?"
@@ -35,6 +48,10 @@ report dir:
 # Every test: no network, no real assets (CI runs exactly this).
 test:
     cargo test --workspace
+
+# Fuzz the grid parser and config resolver for SECS seconds (release build; `just fuzz 1200`).
+fuzz secs="600":
+    LORAN_FUZZ_SECS={{secs}} cargo test --release -p loran-runner --test fuzz_grids -- --ignored --nocapture fuzz_for_a_while
 
 # The tests that need the real assets (SmolLM2 against the transformers reference).
 test-assets: assets

@@ -37,6 +37,8 @@ enum Command {
     Grid(commands::grid::GridArgs),
     /// Re-render a grid's summary and figures without training.
     Report(commands::report::ReportArgs),
+    /// Compare two results folders of one grid number by number (reruns, thread counts).
+    CompareRuns(commands::compare_runs::CompareRunsArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -80,5 +82,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::BenchRouge(args) => commands::bench_rouge::run(args),
         Command::Grid(args) => commands::grid::run(args),
         Command::Report(args) => commands::report::run(args),
+        Command::CompareRuns(args) => commands::compare_runs::run(args),
     }
 }

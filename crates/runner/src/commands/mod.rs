@@ -7,6 +7,7 @@ pub mod bench_memory;
 pub mod bench_peft;
 pub mod bench_rouge;
 pub mod bench_train;
+pub mod compare_runs;
 pub mod generate;
 pub mod grid;
 pub mod grid_progress;

@@ -5,6 +5,7 @@
 //! `report.yaml` says: [`settings`]) and `results/<grid>/figures/*.{svg,png}` ([`figures`]).
 //! Run folders without `result.json` are unfinished: skipped and counted.
 
+pub mod compare;
 pub mod figures;
 pub mod font;
 pub mod load;
