@@ -75,6 +75,12 @@ pub fn batches_in_order(
 /// batches never straddle two epochs, so an epoch's last batch is smaller
 /// when the batch size does not divide the number of examples. The same seed
 /// gives the same batches (for a given version of `rand`).
+///
+/// A split smaller than the batch size is not an error: every batch is then
+/// the whole split in a fresh order (one epoch per batch), with fewer rows
+/// than the batch size and no example repeated within a batch; a single
+/// example is a batch of one at every step. (An empty train split never
+/// loads; see [`crate::LoadedTask::split_warnings`] for the one-example case.)
 #[derive(Debug, Clone)]
 pub struct BatchIter {
     examples: Vec<TokenizedExample>,

@@ -14,9 +14,10 @@ pub enum DatasetError {
         /// The registered names, comma-separated.
         known: String,
     },
-    /// The asset holding the data is missing (its message says to run `just assets`).
+    /// The asset holding the data is missing (its message says to run `just assets`);
+    /// boxed to keep the error small.
     #[error(transparent)]
-    Asset(#[from] loran_assets::AssetError),
+    Asset(Box<loran_assets::AssetError>),
     /// Reading a file or folder failed.
     #[error("{path}: {source}; run `just assets` if the file is missing")]
     Io {
@@ -74,6 +75,40 @@ pub enum DatasetError {
         /// What went wrong (with the record number when it is one record).
         detail: String,
     },
+    /// A data file holds no records (nothing, a CSV header alone, `[]`).
+    #[error(
+        "{path}: no records (an empty file, or a header alone); task `{task}` reads its {split} split from it: \
+         fill it, or set `data.{task}.{split}_file` to another file{carve}"
+    )]
+    EmptyFile {
+        /// The task.
+        task: String,
+        /// The file.
+        path: String,
+        /// The split read from it: `train`, `validation` or `test`.
+        split: String,
+        /// For validation and test: how to carve the split from train instead.
+        carve: String,
+    },
+    /// A JSON record holds a value of the wrong type in a field the task reads.
+    #[error(
+        "{path} (record {record}): field `{field}` is {found}, but task `{task}` needs {expected} there; \
+         fix the record"
+    )]
+    FieldType {
+        /// The task.
+        task: String,
+        /// The file.
+        path: String,
+        /// The record number, from 1 (blank lines of JSON lines are not counted).
+        record: usize,
+        /// The field.
+        field: String,
+        /// What the value is, e.g. `a number`.
+        found: &'static str,
+        /// What the field must hold, e.g. `a string (or null)`.
+        expected: &'static str,
+    },
     /// A data file lacks a field (column or JSON key) the task reads.
     #[error(
         "{path}: field `{field}` is missing (it has: {found}); task `{task}` reads the fields {needed}, \
@@ -118,6 +153,32 @@ pub enum DatasetError {
         origin: String,
         /// The filter that removed the last examples.
         filter: String,
+    },
+    /// The seeded split left the train split empty (every example went to validation or test).
+    #[error(
+        "task `{task}`: the train split is empty: {detail}; add data, or lower `data.validation_fraction` \
+         and `data.test_fraction`"
+    )]
+    EmptySplit {
+        /// The task.
+        task: String,
+        /// Where the examples went, naming the data read and the split options.
+        detail: String,
+    },
+    /// A classification example whose target is not one of the task's labels.
+    #[error(
+        "task `{task}`: example {example} has the label {label:?}, which is not one of the task's \
+         labels ({labels}); fix the data, or the loader's label mapping"
+    )]
+    UnknownLabel {
+        /// The task.
+        task: String,
+        /// The example's id and the data read: `` `<id>` of <origin> ``.
+        example: String,
+        /// The label found.
+        label: String,
+        /// The valid labels, comma-separated.
+        labels: String,
     },
     /// The asset catalog of `crates/assets` lacks a package a loader needs.
     #[error("asset `{key}` is not in the catalog of crates/assets; add it to crates/assets/src/catalog.rs")]
@@ -168,6 +229,18 @@ pub struct HubFileMissing {
     pub cache: PathBuf,
     /// Why it was not downloaded.
     pub why: String,
+}
+
+/// `text` on one line: every run of whitespace (newlines included) becomes
+/// one space, so a parser's multi-line message fits a one-line error.
+pub(crate) fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl From<loran_assets::AssetError> for DatasetError {
+    fn from(e: loran_assets::AssetError) -> Self {
+        DatasetError::Asset(Box::new(e))
+    }
 }
 
 impl DatasetError {

@@ -6,8 +6,9 @@
 //!
 //! The usual path: [`load_task`] → [`LoadedTask`] (examples in seeded
 //! hash-based splits, with the data's sha256) → [`tokenize_for_training`] /
-//! [`tokenize_prompt`] with the task's [`PromptTemplate`] → [`BatchIter`] for
-//! training; after generation, [`parse_label`] for classification.
+//! [`tokenize_prompt`] with the task's [`PromptTemplate`] (after
+//! [`check_limits`]) → [`BatchIter`] for training; after generation,
+//! [`parse_label`] for classification.
 
 pub mod answer;
 pub mod batching;
@@ -16,6 +17,7 @@ pub mod fixtures;
 pub mod hashing;
 pub mod hub;
 pub mod hub_options;
+pub mod limits;
 pub mod loaders;
 pub mod mail;
 pub mod options;
@@ -30,6 +32,7 @@ pub mod tokenize;
 pub use answer::parse_label;
 pub use batching::{batches_in_order, collate, Batch, BatchIter};
 pub use error::DatasetError;
+pub use limits::check_limits;
 pub use options::{
     MailingListOptions, NewsStandfirstOptions, Newsgroups20Options, SamsumOptions, TaskOptions,
 };

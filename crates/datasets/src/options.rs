@@ -26,7 +26,8 @@ pub struct TaskOptions {
     pub max_train_examples: Option<usize>,
     /// Keep at most this many validation examples (default: all).
     pub max_validation_examples: Option<usize>,
-    /// Keep at most this many test examples (default: all).
+    /// Keep at most this many test examples (default: all). 0 is an error:
+    /// it would leave nothing to evaluate.
     pub max_test_examples: Option<usize>,
     /// Prompt layout: `chatml` (default, for SmolLM2-Instruct) or `plain`.
     pub prompt_style: PromptStyle,
@@ -68,23 +69,34 @@ fn is_default<T: Default + PartialEq>(value: &T) -> bool {
 }
 
 impl TaskOptions {
-    /// Checks that the fractions and caps make sense.
+    /// Checks that the fractions and caps make sense; errors name the
+    /// `data.*` key of the run config and the fix. A cap of 0 on the train or
+    /// test split is an error (nothing to train on, or to evaluate); a cap of
+    /// 0 on validation is allowed, like `validation_fraction: 0`.
     pub fn validate(&self) -> Result<(), DatasetError> {
         let (v, t) = (self.validation_fraction, self.test_fraction);
         if !(0.0..1.0).contains(&v) || !(0.0..1.0).contains(&t) || v + t >= 1.0 {
             return Err(DatasetError::Options(format!(
-                "validation_fraction {v} and test_fraction {t} must each be in [0, 1) and sum to less than 1, \
-                 so that some examples are left for training"
+                "`data.validation_fraction` {v} and `data.test_fraction` {t} must each be in [0, 1) and sum to \
+                 less than 1, so that some examples are left for training; lower them"
             )));
         }
         if self.max_input_chars == 0 {
             return Err(DatasetError::Options(
-                "max_input_chars must be positive".to_string(),
+                "`data.max_input_chars` is 0; it must be positive (default 4000)".to_string(),
             ));
         }
         if self.max_train_examples == Some(0) {
             return Err(DatasetError::Options(
-                "max_train_examples is 0; leave it unset to keep all".to_string(),
+                "`data.max_train_examples` is 0, which leaves nothing to train on; leave it unset to keep all"
+                    .to_string(),
+            ));
+        }
+        if self.max_test_examples == Some(0) {
+            return Err(DatasetError::Options(
+                "`data.max_test_examples` is 0, which leaves nothing to evaluate; leave it unset to keep all \
+                 (`eval.max_examples` sets how many are scored)"
+                    .to_string(),
             ));
         }
         Ok(())

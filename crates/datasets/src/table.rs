@@ -5,9 +5,13 @@
 //! `parquet` feature).
 //!
 //! Every value is read as text: strings as they are, numbers and booleans
-//! in their JSON spelling, missing values and nulls as "".
+//! in their JSON spelling, missing values and nulls as "" (a missing value,
+//! as an empty CSV cell). In JSON, a field listed in [`Wanted::text`] must
+//! hold a string or null, and no field may hold an array or an object: such
+//! a value is a [`DatasetError::FieldType`] naming the record and the field.
+//! Records are numbered from 1; blank lines of JSON lines are not counted.
 
-use crate::error::DatasetError;
+use crate::error::{one_line, DatasetError};
 use polars::prelude::{CsvReadOptions, DataFrame, SerReader};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -73,6 +77,8 @@ pub struct Wanted<'a> {
     pub required: &'a [&'a str],
     /// Columns read when they are there.
     pub optional: &'a [&'a str],
+    /// Columns (among the above) that hold text: in JSON, a string or null.
+    pub text: &'a [&'a str],
 }
 
 impl Wanted<'_> {
@@ -125,7 +131,7 @@ pub fn read_table(path: &Path, bytes: Vec<u8>, wanted: Wanted) -> Result<Table, 
 fn bad(origin: &str, detail: String) -> DatasetError {
     DatasetError::DataFile {
         path: origin.to_string(),
-        detail,
+        detail: one_line(&detail),
     }
 }
 
@@ -213,6 +219,7 @@ fn from_records(
             return Err(bad(origin, format!("record {}: not a JSON object", i + 1)));
         };
         check_required(origin, i, &object, wanted)?;
+        check_types(origin, i, &object, wanted)?;
         for name in wanted.names() {
             if object.contains_key(*name) || wanted.required.contains(name) {
                 columns
@@ -248,6 +255,39 @@ fn check_required(
     }
 }
 
+/// Text fields hold strings or null; no field holds an array or an object.
+fn check_types(
+    origin: &str,
+    index: usize,
+    object: &Map<String, Value>,
+    wanted: Wanted,
+) -> Result<(), DatasetError> {
+    for name in wanted.names() {
+        let is_text = wanted.text.contains(name);
+        let found = match object.get(*name) {
+            Some(Value::Number(_)) if is_text => "a number",
+            Some(Value::Bool(_)) if is_text => "a boolean",
+            Some(Value::Array(_)) => "an array",
+            Some(Value::Object(_)) => "an object",
+            _ => continue,
+        };
+        let expected = if is_text {
+            "a string (or null for a missing value)"
+        } else {
+            "a string or a number (or null for a missing value)"
+        };
+        return Err(DatasetError::FieldType {
+            task: wanted.task.to_string(),
+            path: origin.to_string(),
+            record: index + 1,
+            field: name.to_string(),
+            found,
+            expected,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +296,7 @@ mod tests {
         task: "samsum",
         required: &["id", "summary"],
         optional: &["extra"],
+        text: &["summary"],
     };
 
     fn read(name: &str, text: &str) -> Result<Table, DatasetError> {

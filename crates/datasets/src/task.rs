@@ -99,6 +99,39 @@ pub struct LoadedTask {
     pub filters: Vec<FilterStep>,
 }
 
+impl LoadedTask {
+    /// One-line warnings about split sizes that load but make a weak
+    /// experiment, for the caller to print: a train split of a single example
+    /// (every step fits that one example), and a test split that is empty
+    /// (nothing to evaluate; the runner fails at evaluation) or holds a
+    /// single example (its scores are one example's). A train split smaller
+    /// than the batch size is not warned about: [`crate::BatchIter`] then
+    /// gives batches of the whole (reshuffled) split. An empty train split
+    /// never loads ([`crate::DatasetError::EmptySplit`]).
+    pub fn split_warnings(&self) -> Vec<String> {
+        let name = &self.name;
+        let mut out = Vec::new();
+        if self.splits.train.len() == 1 {
+            out.push(format!(
+                "task `{name}`: the train split has 1 example, so every step trains on it alone; add data, \
+                 or lower `data.validation_fraction` and `data.test_fraction`"
+            ));
+        }
+        match self.splits.test.len() {
+            0 => out.push(format!(
+                "task `{name}`: the test split is empty, so nothing can be evaluated; raise `data.test_fraction`, \
+                 or give the data a test file"
+            )),
+            1 => out.push(format!(
+                "task `{name}`: the test split has 1 example, so its scores are one example's; raise \
+                 `data.test_fraction` or `data.max_test_examples`"
+            )),
+            _ => {}
+        }
+        out
+    }
+}
+
 /// How many examples of each target a split holds (for classification:
 /// the label distribution).
 pub fn label_counts(split: &[Example]) -> BTreeMap<String, usize> {

@@ -8,8 +8,14 @@
 //! The token budget is fixed in advance: the prompt gets
 //! `max_len - max_target_tokens - 1` tokens whatever the target, so training
 //! and evaluation ([`tokenize_prompt`]) see exactly the same prompt tokens.
-//! When the prompt is too long, only the input text is cut (at a token
-//! boundary, then re-encoded); the instruction and the answer cue stay whole.
+//! When the prompt is too long, only the input text is cut: its first tokens
+//! are kept and its end is dropped (at a token boundary, then re-encoded);
+//! the instruction and the answer cue stay whole. A target longer than
+//! `max_target_tokens` keeps its first `max_target_tokens` tokens, and the
+//! eos follows. Limits whose prompt budget leaves no room for a single input
+//! token are an error naming `train.max_len` and `train.max_target_tokens`
+//! (see also [`crate::check_limits`], which also refuses limits that would
+//! cut a class label).
 //! Text is encoded with `add_special_tokens = false`: the ChatML markers the
 //! template writes as text map to their special ids.
 
@@ -45,11 +51,27 @@ impl TokenLimits {
         match self.max_len.checked_sub(self.max_target_tokens + 1) {
             Some(b) if b > 0 && self.max_target_tokens > 0 => Ok(b),
             _ => Err(DatasetError::TokenBudget(format!(
-                "max_len {} leaves no room for a prompt next to max_target_tokens {} and the eos; \
-                 raise max_len or lower max_target_tokens (both must be positive)",
-                self.max_len, self.max_target_tokens
+                "`train.max_len` {} leaves no room for a prompt next to `train.max_target_tokens` {} and the eos; \
+                 raise `train.max_len` well above {} or lower `train.max_target_tokens` (both must be positive)",
+                self.max_len,
+                self.max_target_tokens,
+                self.max_target_tokens + 1
             ))),
         }
+    }
+
+    /// The error for a prompt template of `fixed` tokens that leaves no room
+    /// for the input within these limits.
+    pub(crate) fn no_room_for_input(&self, fixed: usize) -> DatasetError {
+        DatasetError::TokenBudget(format!(
+            "the instruction and answer cue take {fixed} tokens, which leaves no room for the input in the \
+             prompt budget of {} tokens (`train.max_len` {} - `train.max_target_tokens` {} - 1 for the eos); \
+             raise `train.max_len` to at least {} (more keeps more of the input), or lower `train.max_target_tokens`",
+            self.max_len.saturating_sub(self.max_target_tokens + 1),
+            self.max_len,
+            self.max_target_tokens,
+            fixed + self.max_target_tokens + 2
+        ))
     }
 }
 
@@ -73,7 +95,7 @@ pub fn tokenize_prompt(
     limits: &TokenLimits,
 ) -> Result<Vec<u32>, DatasetError> {
     check_special_tokens(tok, template)?;
-    encode_prompt(tok, template, &ex.input, limits.prompt_budget()?, &ex.id)
+    encode_prompt(tok, template, &ex.input, limits, &ex.id)
 }
 
 /// Prompt + target + eos with a loss mask on the target and the eos.
@@ -103,7 +125,10 @@ pub fn tokenize_for_training(
     })
 }
 
-fn check_special_tokens(tok: &Tokenizer, template: &PromptTemplate) -> Result<(), DatasetError> {
+pub(crate) fn check_special_tokens(
+    tok: &Tokenizer,
+    template: &PromptTemplate,
+) -> Result<(), DatasetError> {
     for token in template.required_special_tokens() {
         if tok.token_to_id(token).is_none() {
             return Err(DatasetError::MissingSpecialToken {
@@ -114,7 +139,11 @@ fn check_special_tokens(tok: &Tokenizer, template: &PromptTemplate) -> Result<()
     Ok(())
 }
 
-fn encode(tok: &Tokenizer, text: &str, what: &str) -> Result<tokenizers::Encoding, DatasetError> {
+pub(crate) fn encode(
+    tok: &Tokenizer,
+    text: &str,
+    what: &str,
+) -> Result<tokenizers::Encoding, DatasetError> {
     tok.encode_char_offsets(text, false)
         .map_err(|e| DatasetError::Tokenizer {
             what: what.to_string(),
@@ -122,14 +151,25 @@ fn encode(tok: &Tokenizer, text: &str, what: &str) -> Result<tokenizers::Encodin
         })
 }
 
-/// Encodes the prompt, cutting the input until the whole prompt fits `budget`.
+/// The number of tokens of `template` around an empty input.
+pub(crate) fn template_tokens(
+    tok: &Tokenizer,
+    template: &PromptTemplate,
+) -> Result<usize, DatasetError> {
+    let text = template.parts("").text();
+    Ok(encode(tok, &text, "the prompt template")?.get_ids().len())
+}
+
+/// Encodes the prompt, cutting the end of the input until the whole prompt
+/// fits the prompt budget of `limits`.
 fn encode_prompt(
     tok: &Tokenizer,
     template: &PromptTemplate,
     input: &str,
-    budget: usize,
+    limits: &TokenLimits,
     id: &str,
 ) -> Result<Vec<u32>, DatasetError> {
+    let budget = limits.prompt_budget()?;
     let what = format!("the prompt of `{id}`");
     let mut input: Vec<char> = input.chars().collect();
     loop {
@@ -153,21 +193,10 @@ fn encode_prompt(
             .collect();
         let fixed = total - input_token_ends.len();
         if rendered.is_empty() || fixed >= budget {
-            if rendered.is_empty() {
-                return Err(DatasetError::TokenBudget(format!(
-                    "the instruction and answer cue alone take {fixed} tokens, more than the prompt budget of \
-                     {budget} (max_len - max_target_tokens - 1); raise max_len or lower max_target_tokens"
-                )));
-            }
-            input.clear();
-            continue;
+            // Not even one input token fits: an error, not a prompt without its input.
+            return Err(limits.no_room_for_input(template_tokens(tok, template)?));
         }
-        let keep = budget - fixed;
-        let cut = if keep == 0 {
-            0
-        } else {
-            input_token_ends[keep - 1]
-        };
+        let cut = input_token_ends[budget - fixed - 1];
         // Always make progress, even if re-encoding merges tokens differently.
         let cut = cut.min(rendered.len().saturating_sub(1));
         input = trim_end(&rendered[..cut]);

@@ -193,7 +193,7 @@ fn limits_too_small_for_the_instruction_are_an_error() {
     )
     .unwrap_err();
     assert!(matches!(err, DatasetError::TokenBudget(_)), "{err}");
-    assert!(err.to_string().contains("raise max_len"), "{err}");
+    assert!(err.to_string().contains("raise `train.max_len`"), "{err}");
     let err = tokenize_prompt(
         &tok,
         &t,

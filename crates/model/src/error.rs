@@ -2,6 +2,12 @@
 
 use std::path::PathBuf;
 
+/// `s` on one line: every run of whitespace (newlines included) becomes one
+/// space, so a parser's multi-line message fits a one-line error.
+pub(crate) fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Result alias for this crate.
 pub type Result<T> = std::result::Result<T, ModelError>;
 
@@ -26,6 +32,9 @@ pub enum ModelError {
     /// A weight the architecture needs is absent or has the wrong shape.
     #[error("{file}: {detail}")]
     BadWeights { file: PathBuf, detail: String },
+    /// A `tokenizer.json` is empty, truncated, not JSON, or JSON that is not a tokenizer.
+    #[error("{file}: corrupt tokenizer.json ({detail}); re-download it, or copy the tokenizer.json of the model's hub repo into {folder}")]
+    CorruptTokenizer { file: PathBuf, folder: String, detail: String },
     /// The tokenizer cannot be built or loaded.
     #[error("{file}: tokenizer error: {detail}")]
     Tokenizer { file: PathBuf, detail: String },

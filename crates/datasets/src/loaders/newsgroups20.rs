@@ -24,7 +24,7 @@ use crate::error::DatasetError;
 use crate::hashing::manifest_sha256;
 use crate::options::{Newsgroups20Options, TaskOptions};
 use crate::prompt::PromptTemplate;
-use crate::table::{read_table, Table, Wanted};
+use crate::table::{Table, Wanted};
 use crate::task::{Example, LoadedTask, TaskKind};
 use std::path::Path;
 
@@ -170,8 +170,9 @@ fn read_files(ng: &Newsgroups20Options) -> Result<Read, DatasetError> {
             task: TASK,
             required: &["text"],
             optional: &["label", "label_text"],
+            text: &["text", "label_text"],
         };
-        let table = read_table(&file.path, bytes, wanted)?;
+        let table = file.read_table(bytes, wanted)?;
         table_examples(file, &table)
     })?;
     Ok((splits, sha, format!("{}: {}", files.source, files.names())))
@@ -219,7 +220,9 @@ pub fn label_of(name: Option<&str>, index: Option<&str>) -> Result<&'static str,
                 .parse::<usize>()
                 .ok()
                 .and_then(|i| LABELS.get(i).copied())
-                .ok_or_else(|| format!("`label` {raw} is not an index 0..19"))
+                .ok_or_else(|| {
+                    format!("`label` {raw} is not an index 0..19 into the 20 newsgroups (0 is alt.atheism, 19 talk.religion.misc)")
+                })
         })
         .transpose()?;
     let by_name = name
@@ -228,7 +231,12 @@ pub fn label_of(name: Option<&str>, index: Option<&str>) -> Result<&'static str,
                 .iter()
                 .copied()
                 .find(|l| *l == raw.trim())
-                .ok_or_else(|| format!("`label_text` {raw:?} is not one of the 20 newsgroups"))
+                .ok_or_else(|| {
+                    format!(
+                        "`label_text` {raw:?} is not one of the 20 newsgroups ({})",
+                        LABELS.join(", ")
+                    )
+                })
         })
         .transpose()?;
     match (by_name, by_index) {

@@ -18,7 +18,7 @@ use super::{finish, FilterLog, Loaded, Pool};
 use crate::error::DatasetError;
 use crate::options::{SamsumOptions, TaskOptions};
 use crate::prompt::PromptTemplate;
-use crate::table::{read_table, Table, Wanted};
+use crate::table::{Table, Wanted};
 use crate::task::{Example, LoadedTask, TaskKind};
 use std::collections::HashSet;
 
@@ -67,8 +67,9 @@ fn read_split(file: &SplitFile, bytes: Vec<u8>) -> Result<(&'static str, Table),
         task: TASK,
         required: &FIELDS,
         optional: &[],
+        text: &["dialogue", "summary"],
     };
-    Ok((file.split, read_table(&file.path, bytes, wanted)?))
+    Ok((file.split, file.read_table(bytes, wanted)?))
 }
 
 /// One split's rows as examples, before filtering.

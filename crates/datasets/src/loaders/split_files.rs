@@ -10,6 +10,7 @@ use crate::error::DatasetError;
 use crate::hashing::{manifest_sha256, sha256_hex};
 use crate::hub::snapshot_commit;
 use crate::hub_options::DataSource;
+use crate::table::{read_table, Table, Wanted};
 use std::path::{Path, PathBuf};
 
 /// One split's data file.
@@ -21,6 +22,28 @@ pub struct SplitFile {
     pub name: String,
     /// Where it is on disk.
     pub path: PathBuf,
+}
+
+impl SplitFile {
+    /// Reads the wanted columns of this file's `bytes`; a file without a
+    /// single record is an error ([`DatasetError::EmptyFile`]) rather than an
+    /// empty split.
+    pub fn read_table(&self, bytes: Vec<u8>, wanted: Wanted) -> Result<Table, DatasetError> {
+        let table = read_table(&self.path, bytes, wanted)?;
+        if table.rows > 0 {
+            return Ok(table);
+        }
+        let carve = match self.split {
+            "train" => String::new(),
+            _ => ", or to null to carve the split from train".to_string(),
+        };
+        Err(DatasetError::EmptyFile {
+            task: wanted.task.to_string(),
+            path: self.path.display().to_string(),
+            split: self.split.to_string(),
+            carve,
+        })
+    }
 }
 
 /// Something per split; validation and test may be absent (carved from train).

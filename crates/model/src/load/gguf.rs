@@ -1,7 +1,7 @@
 //! GGUF files: reading (dequantized to dense weights, Q/K un-permuted) and writing.
 
 use crate::config::LlamaConfig;
-use crate::error::{ModelError, Result};
+use crate::error::{one_line, ModelError, Result};
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 use std::collections::HashMap;
@@ -35,10 +35,6 @@ pub fn open_gguf(path: &Path) -> Result<GgufFile> {
         }
     }
     Ok(GgufFile { content, reader })
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl GgufFile {
