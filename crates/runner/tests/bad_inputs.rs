@@ -227,3 +227,24 @@ fn a_malformed_failpoints_variable_is_one_line() {
     let line = error_line(&run(&fx, &fx.grid, &fx.results("results"), Some("train-step")));
     mentions(&line, &["FAILPOINTS", "`train-step` is not `name=actions`", "unset FAILPOINTS"]);
 }
+
+#[test]
+fn a_class_label_longer_than_max_target_tokens_names_the_key() {
+    let fx = fixture();
+    let grid = fx.variant("cut-labels", &[("max_target_tokens: 24", "max_target_tokens: 1"), ("  data: {", "  task: mailing-list-topics\n  data: {")]);
+    let line = error_line(&run(&fx, &grid, &fx.results("results"), None));
+    mentions(&line, &[&grid.display().to_string(), "task `mailing-list-topics`", "more than `train.max_target_tokens` 1", "raise `train.max_target_tokens` to at least"]);
+}
+
+#[test]
+fn grid_check_loads_everything_without_training() {
+    let fx = fixture();
+    let out = loran(&fx.home).args(["grid", "check"]).arg(&fx.grid).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("bad (") && String::from_utf8_lossy(&out.stdout).contains("2 cells ready"));
+    assert!(!fx.dir.path().join("results").exists(), "check writes nothing");
+    let model = fx.dir.path().join("model").display().to_string();
+    let grid = fx.variant("typo", &[(&format!("model: {model}"), "model: smollm2-135")]);
+    let out = loran(&fx.home).args(["grid", "check"]).arg(&grid).env("RUST_BACKTRACE", "1").output().unwrap();
+    mentions(&error_line(&out), &[&grid.display().to_string(), "key `model`", "smollm2-135"]);
+}

@@ -1,7 +1,8 @@
-//! `loran grid plan|run FILE...`: list or run the cells of experiment grids.
+//! `loran grid plan|check|run FILE...`: list, check or run the cells of experiment grids.
 
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
+use loran_runner::grid::preflight::preflight;
 use loran_runner::grid::{expand, read_grid, run_grid, GridOptions};
 use loran_runner::run::execute::Resources;
 use std::path::PathBuf;
@@ -17,6 +18,13 @@ pub struct GridArgs {
 enum GridAction {
     /// List the cells of grid files without running them.
     Plan {
+        /// Grid YAML files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Load every model and task the grids' cells need and check their lengths, without
+    /// training (seconds; the same checks `run` makes before its first cell).
+    Check {
         /// Grid YAML files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -52,6 +60,19 @@ pub fn run(args: GridArgs) -> Result<()> {
                     for warning in c.config.adapter.warnings() {
                         println!("      warning: {warning}");
                     }
+                }
+            }
+            Ok(())
+        }
+        GridAction::Check { files } => {
+            let mut resources = Resources::new(loran_assets::Store::from_env());
+            for file in files {
+                let grid = read_grid(&file)?;
+                let cells = expand(&grid)?;
+                let warnings = preflight(&grid, &cells.iter().collect::<Vec<_>>(), &mut resources)?;
+                println!("{} ({}): {} cells ready", grid.spec.name, file.display(), cells.len());
+                for w in warnings {
+                    println!("  warning: {w}");
                 }
             }
             Ok(())

@@ -8,9 +8,10 @@ use std::collections::HashSet;
 
 /// Loads what `cells` need into `resources` (kept for the run), once per distinct model,
 /// task, data options and token limits; the first failure names the grid file, the cell
-/// and the key.
-pub fn preflight(grid: &GridFile, cells: &[&Cell], resources: &mut Resources) -> Result<()> {
+/// and the key. Returns the data warnings, each once.
+pub fn preflight(grid: &GridFile, cells: &[&Cell], resources: &mut Resources) -> Result<Vec<String>> {
     let mut seen = HashSet::new();
+    let mut warnings: Vec<String> = Vec::new();
     for cell in cells {
         let cfg = &cell.config;
         let key = (
@@ -24,9 +25,14 @@ pub fn preflight(grid: &GridFile, cells: &[&Cell], resources: &mut Resources) ->
         if !seen.insert(key) {
             continue;
         }
-        resources
+        let found = resources
             .preflight(cfg)
             .map_err(|e| anyhow!("{}: cell {}: {}", grid.path.display(), cell.run_id, one_line(&e)))?;
+        for w in found {
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
     }
-    Ok(())
+    Ok(warnings)
 }

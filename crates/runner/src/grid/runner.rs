@@ -65,7 +65,9 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
     let unfinished: Vec<&Cell> = cells.iter().filter(|c| opts.force || !is_finished(&dir, c)).collect();
     if !unfinished.is_empty() {
         progress.line(&format!("checking the models and data of {} cell(s) to run", unfinished.len()));
-        crate::grid::preflight::preflight(grid, &unfinished, resources)?;
+        for warning in crate::grid::preflight::preflight(grid, &unfinished, resources)? {
+            progress.line(&format!("  warning: {warning}"));
+        }
     }
     crate::report::settings::write_report_settings(&dir, &grid.spec.report)?;
     let mut outcome = GridOutcome::default();

@@ -37,7 +37,7 @@ pub fn evaluate(
 ) -> Result<EvalOutcome> {
     let examples: Vec<_> = task.splits.test.iter().take(cfg.max_examples).collect();
     if examples.is_empty() {
-        return Err(anyhow!("task `{}` has an empty test split; lower data.test_fraction caps or check the data", task.name));
+        return Err(anyhow!("task `{}` has an empty test split; raise `data.test_fraction`, or give the data a test file", task.name));
     }
     let opts = GenerateOptions {
         max_new_tokens: cfg.max_new_tokens,

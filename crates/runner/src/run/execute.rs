@@ -11,7 +11,7 @@ use crate::run::eval::evaluate;
 use crate::run::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
 use crate::run::loss::target_loss_per_example;
 use crate::run::train::train;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use loran_adapters::AdapterSet;
 use loran_datasets::{batches_in_order, load_task, tokenize_for_training, LoadedTask, TaskOptions};
 use loran_model::{LoadOptions, LoadedModel, QuantMode};
@@ -113,13 +113,18 @@ impl Resources {
     }
 
     /// Loads (and keeps) what a cell of `cfg` needs, so that a wrong model, missing or
-    /// corrupt files, bad data or impossible lengths fail before any cell runs. Each
-    /// error names the grid key to fix.
-    pub fn preflight(&mut self, cfg: &RunConfig) -> Result<()> {
+    /// corrupt files, bad data, an empty test split or impossible lengths fail before
+    /// any cell runs. Each error names the grid key to fix; returns the data warnings
+    /// (a one-example split, say).
+    pub fn preflight(&mut self, cfg: &RunConfig) -> Result<Vec<String>> {
         let loaded = self.model(&cfg.model, QuantMode::None).with_context(|| format!("key `model` (`{}`)", cfg.model))?;
         check_lengths(cfg, loaded.model.config().max_position_embeddings)?;
-        self.task(&cfg.task, &cfg.data).with_context(|| format!("task `{}` (keys `task`, `data`)", cfg.task))?;
-        Ok(())
+        let task = self.task(&cfg.task, &cfg.data).with_context(|| format!("task `{}` (keys `task`, `data`)", cfg.task))?;
+        if task.splits.test.is_empty() {
+            bail!("task `{}`: the test split is empty, so nothing can be evaluated; raise `data.test_fraction`, or give the data a test file", cfg.task);
+        }
+        loran_datasets::check_limits(&loaded.tokenizer, &task, &cfg.train.token_limits())?;
+        Ok(task.split_warnings())
     }
 
     fn task(&mut self, name: &str, opts: &TaskOptions) -> Result<Arc<LoadedTask>> {
