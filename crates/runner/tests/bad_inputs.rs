@@ -248,3 +248,11 @@ fn grid_check_loads_everything_without_training() {
     let out = loran(&fx.home).args(["grid", "check"]).arg(&grid).env("RUST_BACKTRACE", "1").output().unwrap();
     mentions(&error_line(&out), &[&grid.display().to_string(), "key `model`", "smollm2-135"]);
 }
+
+#[test]
+fn a_data_cap_that_leaves_nothing_to_train_on_names_the_key() {
+    let fx = fixture();
+    let grid = fx.variant("no-train", &[("data: { max_test_examples: 4 }", "data: { max_test_examples: 4, max_train_examples: 0 }")]);
+    let line = error_line(&run(&fx, &grid, &fx.results("results"), None));
+    mentions(&line, &[&grid.display().to_string(), "`data.max_train_examples` is 0", "leave it unset"]);
+}
