@@ -12,6 +12,7 @@ use crate::run::config::RunConfig;
 use anyhow::{anyhow, bail, Result};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 /// One run of a grid: a resolved config at one seed.
 #[derive(Debug, Clone)]
@@ -127,20 +128,37 @@ pub fn config_hash(config: &RunConfig) -> String {
 /// The keys that name cells: axis keys whose value varies, plus bundle keys that
 /// vary between cells with the same axis values (a bundle key fixed by the axes,
 /// like a per-task setting, adds nothing to a name).
+///
+/// Cells are grouped by their axis values once, so a bundle key is compared within
+/// its group only: linear in the cells for a fixed number of bundles (comparing
+/// every pair of cells took seconds for a few thousand cells; found by the fuzzer).
 fn label_keys(assignments: &[Vec<(String, Value)>], axis_keys: Vec<String>) -> Vec<String> {
-    let get = |a: &Vec<(String, Value)>, k: &str| a.iter().find(|(ak, _)| ak == k).map(|(_, v)| v.clone());
-    let axis_values = |a: &Vec<(String, Value)>| axis_keys.iter().map(|k| get(a, k)).collect::<Vec<_>>();
+    fn get<'a>(a: &'a [(String, Value)], k: &str) -> Option<&'a Value> {
+        a.iter().find(|(ak, _)| ak == k).map(|(_, v)| v)
+    }
     let mut keys: Vec<String> = axis_keys
         .iter()
         .filter(|k| assignments.iter().any(|a| get(a, k) != get(&assignments[0], k)))
         .cloned()
         .collect();
-    for a in assignments {
+    let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
+    let group_of: Vec<String> = assignments
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            // `[value]`, or `[]` for a missing key, so that a missing key and `~` differ.
+            let axis_values: Vec<Value> = axis_keys.iter().map(|k| Value::Array(get(a, k).into_iter().cloned().collect())).collect();
+            let group = Value::Array(axis_values).to_string();
+            groups.entry(group.clone()).or_default().push(i);
+            group
+        })
+        .collect();
+    for (a, group) in assignments.iter().zip(&group_of) {
         for (k, _) in a {
             if keys.contains(k) || axis_keys.contains(k) {
                 continue;
             }
-            let independent = assignments.iter().any(|b| axis_values(a) == axis_values(b) && get(a, k) != get(b, k));
+            let independent = groups[group].iter().any(|&j| get(a, k) != get(&assignments[j], k));
             if independent {
                 keys.push(k.clone());
             }
@@ -160,7 +178,12 @@ fn blame(grid: &GridFile, base: &Value, assignment: &[(String, Value)]) -> Optio
 }
 
 /// Every cell of the grid, in a stable order (axes in file order, then bundles, then seeds).
+/// Errors are one line (see [`crate::grid::parse_error::one_line`]).
 pub fn expand(grid: &GridFile) -> Result<Vec<Cell>> {
+    expand_cells(grid).map_err(|e| anyhow!(crate::grid::parse_error::one_line(&format!("{e:#}"))))
+}
+
+fn expand_cells(grid: &GridFile) -> Result<Vec<Cell>> {
     let spec = &grid.spec;
     let base = serde_json::to_value(&spec.base)?;
     // Cartesian product of the axes.
@@ -412,6 +435,15 @@ mod tests {
         let g = grid("name: t\nbase: {}\naxes:\n  adapter.method: [none, lora]\nexclude:\n  - { adapter.method: dora }\n");
         let err = expand(&g).unwrap_err().to_string();
         assert!(err.starts_with("test.yaml:6:") && err.contains("matches no cell") && err.contains("none, lora"), "{err}");
+    }
+
+    #[test]
+    fn an_error_quoting_a_multi_line_value_stays_one_line() {
+        // Found by the grid fuzzer (fuzz/regressions/24de0a844be7add9.yaml): a quoted
+        // value's newline went into the message as is.
+        let g = grid("name: g\nbase: {}\naxes:\n  adapter.method: [none]\nexclude:\n  - { adapter.method: \"lo\\nra\" }\n");
+        let err = format!("{:#}", expand(&g).unwrap_err());
+        assert!(err.starts_with("test.yaml:6:") && err.contains("`{ adapter.method: lo\\nra }` matches no cell") && !err.contains('\n'), "{err}");
     }
 
     #[test]

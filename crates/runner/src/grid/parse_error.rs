@@ -43,6 +43,21 @@ pub fn located(path: &Path, text: &str, msg: &str) -> String {
     format!("{}:{line}:{column}: {prefix}{}", path.display(), explain(message, key.as_deref(), &value))
 }
 
+/// `message` kept on one line: control characters and line separators (a `"a\nb"` name,
+/// task or key echoed in an error) are written as escapes (`\n`), so every grid error,
+/// whatever user text it quotes, is the single line `loran` promises.
+pub fn one_line(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for c in message.chars() {
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Messages of the YAML scanner and parser rather than of serde.
 fn is_syntax_error(message: &str) -> bool {
     ["while parsing", "while scanning", "did not find expected", "illegal placement", "not allowed", "unexpected end of", "invalid indentation", "found character that cannot start"]
@@ -104,6 +119,12 @@ mod tests {
         assert!(e.ends_with("invalid type: string \"x\", expected a number, e.g. 2.0e-4"), "{e}");
         let e = located(Path::new("g.yaml"), "- a\n", "line 1 column 1: expected mapping start");
         assert!(e.contains("must be a mapping with the keys name, base"), "{e}");
+    }
+
+    #[test]
+    fn quoted_user_text_stays_on_one_line() {
+        assert_eq!(one_line("g.yaml:3: unknown task `a\nb\tc\u{2028}`"), "g.yaml:3: unknown task `a\\nb\\tc\\u{2028}`");
+        assert_eq!(one_line("plain `日本` text"), "plain `日本` text");
     }
 
     #[test]

@@ -55,6 +55,18 @@ pub struct GridFile {
 /// (see [`crate::grid::validate`]).
 pub fn read_grid(path: &Path) -> Result<GridFile> {
     let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: cannot read the grid file ({e}); check the path", path.display()))?;
+    parse_grid(path, &text)
+}
+
+/// Strictly parses and checks grid `text` as [`read_grid`] does; `path` is only named
+/// in errors and kept in the [`GridFile`] (the fuzzer feeds text without a file).
+/// Errors are one line (see [`crate::grid::parse_error::one_line`]).
+pub fn parse_grid(path: &Path, text: &str) -> Result<GridFile> {
+    parse_text(path, text).map_err(|e| anyhow!(crate::grid::parse_error::one_line(&format!("{e:#}"))))
+}
+
+fn parse_text(path: &Path, text: &str) -> Result<GridFile> {
+    let text = text.to_string();
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         bail!("{}: the grid file is empty; a grid needs at least `name: <folder name>` and `base: {{}}` (see experiments/quick/table-main.yaml)", path.display());
     }
@@ -203,6 +215,12 @@ mod tests {
         let g = GridFile { path: "g.yaml".into(), text: "axes:\n  task:\n    - a\n    - b\n".into(), spec: serde_saphyr::from_str("name: g\nbase: {}\n").unwrap() };
         assert_eq!(g.locate_value("task", &"b".into()), "g.yaml:4");
         assert_eq!(g.locate_value("task", &"zz".into()), "g.yaml:2");
+    }
+
+    #[test]
+    fn errors_quoting_a_multi_line_value_stay_one_line() {
+        let err = parse("name: \"a\\nb/c\"\nbase: {}\n").unwrap_err().to_string();
+        assert!(err.starts_with("DIR/grid.yaml:1: `name`") && err.contains("got `a\\nb/c`") && !err.contains('\n'), "{err}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 /// Checks that need only the grid file (called by [`crate::grid::read_grid`]).
 pub fn check_file(grid: &GridFile) -> Result<()> {
     check_name(grid)?;
+    check_size(grid)?;
     check_seeds(grid)?;
     check_axes(grid)?;
     check_bundles(grid)?;
@@ -32,6 +33,37 @@ fn check_name(grid: &GridFile) -> Result<()> {
         bail!(
             "{}: `name` must be a non-empty folder name without slashes (results go to results/<name>/), got `{name}`; e.g. `name: table-main`",
             grid.locate("name")
+        );
+    }
+    Ok(())
+}
+
+/// Most runs (cells × seeds) one grid may expand to: far above any real grid, and low
+/// enough that `loran grid plan` answers within a second, where a few axes of many
+/// values would otherwise take minutes and gigabytes.
+pub const MAX_RUNS: usize = 10_000;
+
+/// Fails when the axes, bundles and seeds could make more than [`MAX_RUNS`] runs: each
+/// combination of axis values takes every bundle that fits it (or none), at every seed.
+fn check_size(grid: &GridFile) -> Result<()> {
+    let spec = &grid.spec;
+    let lengths: Vec<usize> = spec.axes.values().map(|v| v.as_array().map_or(1, Vec::len)).collect();
+    let (bundles, seeds) = (spec.bundles.len().max(1), spec.seeds.len());
+    let bound = lengths.iter().fold(1usize, |n, &l| n.saturating_mul(l)).saturating_mul(bundles).saturating_mul(seeds);
+    if bound > MAX_RUNS {
+        let mut parts = Vec::new();
+        if !lengths.is_empty() {
+            parts.push(format!("axes {}", lengths.iter().map(usize::to_string).collect::<Vec<_>>().join(" × ")));
+        }
+        if !spec.bundles.is_empty() {
+            parts.push(format!("{} bundle entries", spec.bundles.len()));
+        }
+        parts.push(format!("{seeds} seed{}", if seeds == 1 { "" } else { "s" }));
+        bail!(
+            "{}: the grid could expand to {bound} runs ({}), more than the {MAX_RUNS} one grid may hold; \
+             split it into several grid files or list fewer values",
+            grid.locate("axes"),
+            parts.join(", ")
         );
     }
     Ok(())
@@ -205,6 +237,16 @@ mod tests {
         let e = err("name: t\nbase: {}\naxes:\n  adapter.method:\n    - none\n    - lora\n    - lora\n");
         assert!(e.contains("axis `adapter.method` lists `lora` twice"), "{e}");
         assert!(e.starts_with("g.yaml:7:"), "{e}");
+    }
+
+    #[test]
+    fn a_grid_of_too_many_runs_is_an_error_before_expanding() {
+        let values = (0..22).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+        let e = err(&format!("name: t\nbase: {{}}\naxes:\n  train.steps: [{values}]\n  eval.max_examples: [{values}]\n  train.max_len: [{values}]\n"));
+        assert!(e.starts_with("g.yaml:3: the grid could expand to 10648 runs (axes 22 × 22 × 22, 1 seed), more than the 10000"), "{e}");
+        assert!(e.contains("split it into several grid files"), "{e}");
+        let hundred = (0..100).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+        assert!(check_file(&grid(&format!("name: t\nbase: {{}}\naxes:\n  train.steps: [{hundred}]\n  train.max_len: [{hundred}]\n"))).is_ok());
     }
 
     #[test]
