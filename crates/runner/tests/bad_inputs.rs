@@ -256,3 +256,25 @@ fn a_data_cap_that_leaves_nothing_to_train_on_names_the_key() {
     let line = error_line(&run(&fx, &grid, &fx.results("results"), None));
     mentions(&line, &[&grid.display().to_string(), "`data.max_train_examples` is 0", "leave it unset"]);
 }
+
+#[test]
+fn a_cell_that_fails_while_running_is_recorded_the_grid_goes_on_and_a_rerun_retries_it() {
+    let fx = fixture();
+    let results = fx.results("results");
+    let runs = results.join("bad/runs");
+    // An I/O error (EIO) reading nothing in particular, during the first cell's generation.
+    let out = run(&fx, &fx.grid, &results, Some("eval-generate=1*return(5)"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked") && stderr.contains("1 ok, 0 skipped, 0 diverged, 1 failed"), "{stderr}");
+    let ids = fx.planned_ids();
+    let failed = result(&runs.join(&ids[0]));
+    assert_eq!(failed["status"], "failed");
+    assert!(failed["error"].as_str().unwrap().contains("Input/output error"), "{failed}");
+    assert_eq!(result(&runs.join(&ids[1]))["status"], "ok");
+    assert!(stderr.contains(&format!("1 run(s) failed:\n  {} (cell {}): ", fx.grid.display(), ids[0])), "{stderr}");
+    let rerun = run(&fx, &fx.grid, &results, None);
+    let log = String::from_utf8_lossy(&rerun.stderr);
+    assert!(rerun.status.success(), "{log}");
+    assert!(log.contains("1 ok, 1 skipped, 0 diverged, 0 failed"), "only the failed cell is retried:\n{log}");
+}

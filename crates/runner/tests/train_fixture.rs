@@ -143,24 +143,29 @@ fn a_cell_with_the_config_of_another_grids_run_is_copied_not_rerun() {
     assert!(fx.run_dir("r", "second", &copied.skipped[0]).join("predictions.jsonl").exists());
 }
 
+/// Runs `grid` expecting its preflight to refuse it; returns the error.
+fn refused(fx: &Fixture, grid: &Path, results: &str) -> String {
+    let opts = GridOptions { results_root: fx.dir.path().join(results), force: false, only: None };
+    let mut resources = Resources::new(loran_assets::Store::new(fx.dir.path().join("home")));
+    let err = run_grid(&read_grid(grid).unwrap(), &opts, &mut resources, &mut |_: &str| {}).unwrap_err();
+    let grid_dir = fx.dir.path().join(results).join(read_grid(grid).unwrap().spec.name);
+    assert!(!grid_dir.join("runs").exists(), "a cell ran before the preflight refused the grid");
+    format!("{err:#}")
+}
+
 #[test]
-fn a_bad_cell_fails_alone_with_a_clear_error() {
+fn a_bad_cell_stops_the_grid_before_any_cell_runs() {
     let fx = Fixture::new();
     let grid = fx.grid(
         "bad",
-        "axes:\n  task: [news-standfirst, mailing-list-topics]\nbundles:\n  - { task: news-standfirst, adapter.targets: [c_attn] }\n  \
-         - { task: mailing-list-topics, model: no-such-model }\n",
+        "axes:\n  task: [news-standfirst, mailing-list-topics]\nbundles:\n  - { task: news-standfirst, adapter.targets: [c_attn] }\n",
     );
-    let out = fx.run(&grid, "x");
-    assert_eq!(out.failed.len(), 2, "{out:?}");
-    let errors: Vec<&str> = out.failed.iter().map(|(_, e)| e.as_str()).collect();
-    assert!(errors.iter().any(|e| e.contains("`c_attn`") && e.contains("q_proj")), "{errors:?}");
-    assert!(errors.iter().any(|e| e.contains("no-such-model") && e.contains("smollm2-135m")), "{errors:?}");
-    // Failed cells still leave a result.json saying so, and they are retried on the next run.
-    for (id, _) in &out.failed {
-        assert_eq!(result(&fx.run_dir("x", "bad", id)).status, RunStatus::Failed);
-    }
-    assert_eq!(fx.run(&grid, "x").failed.len(), 2);
+    let err = refused(&fx, &grid, "x");
+    assert!(err.contains(&grid.display().to_string()) && err.contains("key `adapter`"), "{err}");
+    assert!(err.contains("`c_attn`") && err.contains("q_proj") && !err.contains('\n'), "{err}");
+    let grid = fx.grid("bad-model", "axes:\n  task: [news-standfirst, mailing-list-topics]\nbundles:\n  - { task: mailing-list-topics, model: no-such-model }\n");
+    let err = refused(&fx, &grid, "x");
+    assert!(err.contains("key `model`") && err.contains("no-such-model") && err.contains("smollm2-135m"), "{err}");
     // An unknown task is caught before anything runs, naming the registry.
     let grid = fx.grid("bad-task", "axes:\n  task: [news-standfirst, no-such-task]\n");
     let err = loran_runner::grid::expand(&read_grid(&grid).unwrap()).unwrap_err().to_string();
@@ -171,9 +176,7 @@ fn a_bad_cell_fails_alone_with_a_clear_error() {
 fn sequences_longer_than_the_model_are_refused_by_key() {
     let fx = Fixture::new();
     let grid = fx.grid("long", "axes:\n  train.max_len: [4096]\n");
-    let out = fx.run(&grid, "l");
-    assert_eq!(out.failed.len(), 1);
-    let err = &out.failed[0].1;
+    let err = refused(&fx, &grid, "l");
     assert!(err.contains("train.max_len 4096") && err.contains("512 positions") && !err.contains('\n'), "{err}");
 }
 

@@ -1,5 +1,6 @@
-//! Checks before a grid runs: every model, task and length its unfinished cells need
-//! loads, so a typo costs seconds rather than the cells before the one it breaks.
+//! Checks before a grid runs: every model, task, length and adapter its unfinished
+//! cells need loads or attaches, so a typo costs seconds rather than the cells before
+//! the one it breaks.
 
 use crate::grid::{Cell, GridFile};
 use crate::run::execute::{one_line, Resources};
@@ -7,7 +8,7 @@ use anyhow::{anyhow, Result};
 use std::collections::HashSet;
 
 /// Loads what `cells` need into `resources` (kept for the run), once per distinct model,
-/// task, data options and token limits; the first failure names the grid file, the cell
+/// task, data options, token limits and adapter; the first failure names the grid file, the cell
 /// and the key. Returns the data warnings, each once.
 pub fn preflight(grid: &GridFile, cells: &[&Cell], resources: &mut Resources) -> Result<Vec<String>> {
     let mut seen = HashSet::new();
@@ -21,6 +22,7 @@ pub fn preflight(grid: &GridFile, cells: &[&Cell], resources: &mut Resources) ->
             cfg.train.max_len,
             cfg.train.max_target_tokens,
             cfg.eval.max_new_tokens,
+            serde_json::to_string(&cfg.adapter)?,
         );
         if !seen.insert(key) {
             continue;

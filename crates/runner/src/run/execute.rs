@@ -124,6 +124,8 @@ impl Resources {
             bail!("task `{}`: the test split is empty, so nothing can be evaluated; raise `data.test_fraction`, or give the data a test file", cfg.task);
         }
         loran_datasets::check_limits(&loaded.tokenizer, &task, &cfg.train.token_limits())?;
+        // Targets, layers and method options against this model (on a copy; cheap).
+        AdapterSet::attach(&mut loaded.model.clone(), &cfg.adapter, cfg.seed).context("key `adapter`")?;
         Ok(task.split_warnings())
     }
 
