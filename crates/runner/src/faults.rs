@@ -8,25 +8,24 @@
 //!   with errno 28 (ENOSPC: disk full); `return(30)` is EROFS (a read-only file system);
 //! - other `fail` actions work as documented there (`sleep(ms)`, `panic`, `pause`…).
 //!
-//! Unset, a point costs one map lookup. The points are listed in [`POINTS`]; a
-//! `<file>` part is the file name being written (`result.json`, `summary.csv`, …).
+//! Unset, a point costs one map lookup. The points, in the order a grid meets them
+//! (`<file>` is the name of the file being written: `result.json`, `summary.csv`, …):
+//!
+//! | point | where |
+//! |---|---|
+//! | `results-io` | before every write, rename, copy, folder creation or lock in the results folder |
+//! | `write:<file>` | an atomic write is about to create its temporary file |
+//! | `write-half:<file>` | half of the bytes are in the temporary file |
+//! | `rename:<file>` | the temporary file is complete, not yet renamed into place |
+//! | `copy:<file>` | a reused run's file is about to be copied |
+//! | `append:<file>`, `append-half:<file>` | a line of `metrics.jsonl` is about to be / half appended |
+//! | `train-step` | a training step's line is in `metrics.jsonl` |
+//! | `train-loss` | `return(<float>)` replaces the step's loss (the NaN and Inf tests) |
+//! | `eval-test-loss` | one batch of the teacher-forced test loss is done |
+//! | `eval-generate` | one batch of generated answers is done |
+//! | `cell-done` | a cell's `result.json` is in place, the next cell not started |
 
 use std::io;
-
-/// Every point, in the order a grid meets them.
-pub const POINTS: &[&str] = &[
-    "results-io",           // before every write, rename, folder creation or lock in the results folder
-    "write:<file>",         // an atomic write is about to create its temporary file
-    "write-half:<file>",    // half of the bytes are in the temporary file
-    "rename:<file>",        // the temporary file is complete, not yet renamed into place
-    "append:<file>",        // a line is about to be appended (`metrics.jsonl`)
-    "append-half:<file>",   // half of the line is appended
-    "train-step",           // a training step's line is in `metrics.jsonl`
-    "train-loss",           // `return(<float>)` replaces the step's loss (NaN or Inf tests)
-    "eval-test-loss",       // one batch of the teacher-forced test loss is done
-    "eval-generate",        // one batch of generated answers is done
-    "cell-done",            // a cell's `result.json` is in place, the next cell not started
-];
 
 /// Reads `FAILPOINTS` (once, at start-up). A malformed entry is an error naming it.
 pub fn configure_from_env() -> Result<(), String> {

@@ -26,17 +26,13 @@ impl ResultsWriteError {
 }
 
 /// What to do about an I/O error, by its kind.
-fn fix(e: &io::Error) -> &'static str {
-    const KEPT: &str = "then run again (finished cells are kept)";
-    match e.raw_os_error() {
-        Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
-            "the disk is full: free space or pass `--results DIR` on another disk, then run again (finished cells are kept)"
-        }
-        Some(libc::EROFS) | Some(libc::EACCES) | Some(libc::EPERM) => {
-            "make the folder writable or pass `--results DIR` elsewhere, then run again (finished cells are kept)"
-        }
-        _ => KEPT,
-    }
+fn fix(e: &io::Error) -> String {
+    let advice = match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => "the disk is full: free space or pass `--results DIR` on another disk",
+        Some(libc::EROFS) | Some(libc::EACCES) | Some(libc::EPERM) => "make the folder writable or pass `--results DIR` elsewhere",
+        _ => "check the folder",
+    };
+    format!("{advice}, then run again (finished cells are kept)")
 }
 
 /// The temporary sibling an atomic write goes through: `.<name>.tmp`.
