@@ -2,6 +2,9 @@
 //! the wrong type) give one-line errors naming the file, the record, the
 //! field or option, and the fix. Local files only (no network).
 
+mod common;
+
+use common::assert_one_line;
 use loran_datasets::fixtures::samsum as fx;
 use loran_datasets::loaders::newsgroups20::LABELS;
 use loran_datasets::{load_task, DatasetError, LoadedTask, TaskOptions};
@@ -33,14 +36,6 @@ fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-/// The error is one line and holds every needle.
-fn assert_one_line(err: &DatasetError, needles: &[&str]) {
-    let msg = err.to_string();
-    assert!(!msg.contains('\n'), "multi-line error: {msg}");
-    for needle in needles {
-        assert!(msg.contains(needle), "{needle:?} not in: {msg}");
-    }
-}
 
 fn path_of(dir: &tempfile::TempDir, name: &str) -> String {
     dir.path().join(name).display().to_string()

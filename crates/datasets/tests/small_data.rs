@@ -2,6 +2,9 @@
 //! `data.*` key; a split of one example loads with a warning; fewer training
 //! examples than the batch size give whole-set batches.
 
+mod common;
+
+use common::assert_one_line;
 use loran_datasets::fixtures::samsum as fx;
 use loran_datasets::{
     load_task, BatchIter, DatasetError, LoadedTask, TaskOptions, TokenizedExample,
@@ -29,13 +32,6 @@ fn train_csv(n: usize) -> tempfile::TempDir {
     dir
 }
 
-fn assert_one_line(err: &DatasetError, needles: &[&str]) {
-    let msg = err.to_string();
-    assert!(!msg.contains('\n'), "multi-line error: {msg}");
-    for needle in needles {
-        assert!(msg.contains(needle), "{needle:?} not in: {msg}");
-    }
-}
 
 #[test]
 fn caps_of_zero_name_the_data_key() {

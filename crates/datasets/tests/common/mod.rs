@@ -334,3 +334,12 @@ pub fn byte_tokenizer() -> Tokenizer {
     });
     json.to_string().parse().unwrap()
 }
+
+/// The error is one line and holds every needle.
+pub fn assert_one_line(err: &loran_datasets::DatasetError, needles: &[&str]) {
+    let msg = err.to_string();
+    assert!(!msg.contains('\n'), "multi-line error: {msg}");
+    for needle in needles {
+        assert!(msg.contains(needle), "{needle:?} not in: {msg}");
+    }
+}
