@@ -62,7 +62,8 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
         .collect();
     let dir = grid_dir(grid, opts);
     let _lock = GridLock::acquire(&dir)?;
-    let unfinished: Vec<&Cell> = cells.iter().filter(|c| opts.force || !is_finished(&dir, c)).collect();
+    let finished: Vec<bool> = cells.iter().map(|c| !opts.force && is_finished(&dir, c)).collect();
+    let unfinished: Vec<&Cell> = cells.iter().zip(&finished).filter(|(_, &done)| !done).map(|(c, _)| c).collect();
     if !unfinished.is_empty() {
         progress.line(&format!("checking the models and data of {} cell(s) to run", unfinished.len()));
         for warning in crate::grid::preflight::preflight(grid, &unfinished, resources)? {
@@ -74,7 +75,7 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
     let start = Instant::now();
     progress.grid_started(&grid.spec.name, cells.len());
     for (i, cell) in cells.iter().enumerate() {
-        if !opts.force && is_finished(&dir, cell) {
+        if finished[i] {
             progress.line(&format!("[{}/{}] {} finished earlier, skipped", i + 1, cells.len(), cell.run_id));
             outcome.skipped.push(cell.run_id.clone());
             progress.cell_ended(i, CellEnd::Reused);

@@ -146,7 +146,7 @@ pub type Log<'a> = &'a mut dyn CellProgress;
 /// Runs `cell` and records it under `grid_dir`; an error becomes a `failed` result,
 /// except a failed write to the results folder ([`ResultsWriteError`]), which is
 /// returned: the cell cannot be recorded, and nor could the next ones.
-pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut Resources, log: Log) -> Result<RunResult, ResultsWriteError> {
+pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut Resources, log: Log) -> Result<RunResult> {
     let dir = RunDir::new(grid_dir, &cell.run_id);
     let start = Instant::now();
     let mut result = RunResult {
@@ -175,8 +175,8 @@ pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut R
         reused_from: None,
     };
     if let Err(e) = execute(cell, &dir, resources, &mut result, log) {
-        if let Some(write) = into_write_error(e.chain()) {
-            return Err(write);
+        if e.chain().any(|c| c.is::<ResultsWriteError>()) {
+            return Err(e);
         }
         result.status = RunStatus::Failed;
         result.error = Some(one_line(&e));
@@ -186,17 +186,6 @@ pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut R
     result.finished_at = env::now_rfc3339();
     dir.write_result(&result)?;
     Ok(result)
-}
-
-/// The results-folder write error in an error chain, if there is one.
-fn into_write_error(mut chain: anyhow::Chain) -> Option<ResultsWriteError> {
-    chain.find_map(|c| c.downcast_ref::<ResultsWriteError>()).map(|w| ResultsWriteError {
-        path: w.path.clone(),
-        source: match w.source.raw_os_error() {
-            Some(code) => std::io::Error::from_raw_os_error(code),
-            None => std::io::Error::new(w.source.kind(), w.source.to_string()),
-        },
-    })
 }
 
 /// The error and its causes on one line, without backtraces that some libraries append.
