@@ -51,7 +51,7 @@ test:
 
 # Fuzz the grid parser and config resolver for SECS seconds (release build; `just fuzz 1200`).
 fuzz secs="600":
-    LORAN_FUZZ_SECS={{secs}} cargo test --release -p loran-runner --test fuzz_grids -- --ignored --nocapture fuzz_for_a_while
+    LORAN_FUZZ_SECS={{secs}} cargo test --release -p loran-runner --test integration -- --ignored --nocapture fuzz_grids::fuzz_for_a_while
 
 # The tests that need the real assets (SmolLM2 against the transformers reference).
 test-assets: assets

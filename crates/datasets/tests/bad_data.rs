@@ -2,7 +2,7 @@
 //! the wrong type) give one-line errors naming the file, the record, the
 //! field or option, and the fix. Local files only (no network).
 
-mod common;
+use crate::common;
 
 use common::assert_one_line;
 use loran_datasets::fixtures::samsum as fx;

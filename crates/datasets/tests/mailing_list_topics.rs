@@ -1,6 +1,6 @@
 //! mailing-list-topics on a generated spam-assassin-like folder.
 
-mod common;
+use crate::common;
 
 use common::*;
 use loran_datasets::hashing::{manifest_sha256, sha256_hex};

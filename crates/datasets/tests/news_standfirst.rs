@@ -1,6 +1,6 @@
 //! news-standfirst on a generated NewsArticles-like CSV.
 
-mod common;
+use crate::common;
 
 use common::{fake_package, write_zip, NEWS_CSV};
 use loran_datasets::hashing::sha256_hex;

@@ -2,7 +2,7 @@
 //! `data.*` key; a split of one example loads with a warning; fewer training
 //! examples than the batch size give whole-set batches.
 
-mod common;
+use crate::common;
 
 use common::assert_one_line;
 use loran_datasets::fixtures::samsum as fx;

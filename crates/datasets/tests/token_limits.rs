@@ -4,7 +4,7 @@
 //! summary target is cut to `train.max_target_tokens`; limits that leave no
 //! room for the input, or cut a class label, are errors naming the key.
 
-mod common;
+use crate::common;
 
 use common::word_tokenizer;
 use loran_datasets::loaders::newsgroups20;

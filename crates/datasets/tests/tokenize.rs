@@ -1,6 +1,6 @@
 //! Tokenization, truncation, loss masks and batching with tiny tokenizers.
 
-mod common;
+use crate::common;
 
 use common::{byte_tokenizer, pre_tokens, word_tokenizer};
 use loran_datasets::{

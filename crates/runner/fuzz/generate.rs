@@ -4,7 +4,7 @@
 //! value an axis takes, so they select and drop real cells; twists add anchors and
 //! aliases, a merge key, a duplicated key, an unknown key, reordering and flow style.
 
-use crate::vocab::{field, junk, mix, nest, unique, value, Kind, Yaml, BAD_KEYS, CORE, FIELDS, SECTIONS};
+use super::vocab::{field, junk, mix, nest, unique, value, Kind, Yaml, BAD_KEYS, CORE, FIELDS, SECTIONS};
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 

@@ -3,7 +3,7 @@
 //! `RUST_BACKTRACE=1`), or, for a diverging cell, marks it and goes on. Malformed grid
 //! files are in `bad_grids.rs`; the libraries' own cases sit next to them.
 
-mod common;
+use crate::common;
 
 use common::grid_cli::{assert_nothing_torn, finished_results, loran, result, run_folders, GridFixture};
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! message naming the first, the first finishes untouched, and a different grid in the
 //! same results root runs alongside.
 
-mod common;
+use crate::common;
 
 use common::grid_cli::{assert_nothing_torn, loran, result, run_folders, GridFixture};
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! report. After each kill a rerun completes the grid, re-runs no finished cell, leaves
 //! no torn or temporary file, and gives bit-identical metrics to an uninterrupted run.
 
-mod common;
+use crate::common;
 
 use common::grid_cli::{assert_nothing_torn, finished_results, result, run_folders, GridFixture};
 use std::os::unix::process::ExitStatusExt;

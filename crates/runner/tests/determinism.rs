@@ -4,7 +4,7 @@
 //! thread count; at this size 1 and 2 threads give the same bits too (the README has
 //! the measurement on the real model).
 
-mod common;
+use crate::common;
 
 use common::grid_cli::GridFixture;
 use loran_runner::report::compare::{compare_grid_dirs, Comparison};

@@ -2,7 +2,7 @@
 //! are skipped and left untouched, no `result.json` is torn, and the cell that
 //! was running at the kill is re-run from a clean folder.
 
-mod common;
+use crate::common;
 
 use common::grid_cli::{loran, result, run_folders, steps_logged, GridFixture};
 use std::collections::BTreeMap;

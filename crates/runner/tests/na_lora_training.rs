@@ -2,7 +2,7 @@
 //! activation checkpointing), masks on schedule, and each class's rows of B stepping
 //! by its factor times the optimizer's step.
 
-mod common;
+use crate::common;
 use common::examples;
 use candle_core::{DType, Tensor};
 use loran_adapters::na_lora::NaLoraConfig;

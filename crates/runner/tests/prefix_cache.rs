@@ -1,7 +1,7 @@
 //! Training from cached frozen-prefix states computes the same loss and gradients
 //! as the full forward.
 
-mod common;
+use crate::common;
 use common::examples;
 use loran_adapters::{AdapterConfig, AdapterSet, LayerSelection};
 use loran_datasets::BatchIter;

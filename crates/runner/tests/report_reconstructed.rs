@@ -2,7 +2,7 @@
 //! methods (`nolora-style (reconstructed)`, …) reach summary.csv, the three tables and the
 //! bar figure intact, the `baseline:` lookup finds them by label or registry name, and the tables carry the trainable-parameters column and the note.
 
-mod common;
+use crate::common;
 use loran_model::QuantMode;
 use loran_runner::report::render;
 use loran_runner::run::config::RunConfig;

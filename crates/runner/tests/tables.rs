@@ -2,7 +2,7 @@
 //! bold best, row order, paired bootstrap deltas against independent computations, and
 //! byte-identical re-renders.
 
-mod common;
+use crate::common;
 use loran_metrics::{macro_f1, paired_bootstrap, summarize};
 use loran_runner::report::render;
 use loran_runner::report::settings::{write_report_settings, ReportSpec, TableKind};

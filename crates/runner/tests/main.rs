@@ -1,0 +1,21 @@
+//! The integration tests of `loran-runner`, one binary: each file below was its own
+//! test binary, and each of those linked the whole dependency tree again (a cold
+//! `cargo test` wrote ~15 GB). Run one file with
+//! `cargo test -p loran-runner --test integration <file>::`.
+
+mod common;
+mod bad_grids;
+mod bad_inputs;
+mod cli;
+mod concurrency;
+mod crash_points;
+mod dependency_rule;
+mod determinism;
+mod fuzz_grids;
+mod kill_resume;
+mod na_lora_training;
+mod prefix_cache;
+mod report;
+mod report_reconstructed;
+mod tables;
+mod train_fixture;
