@@ -259,6 +259,8 @@ fn render_counts_runs_and_writes_every_file() {
         .iter()
         .map(|f| figure(grid.path(), f))
         .collect(),
+        // Every fixture run records the same revision.
+        mixed_revisions: None,
     };
     assert_eq!(summary, expected);
     assert_eq!(summary.finished(), 15);

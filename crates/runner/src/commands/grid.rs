@@ -96,6 +96,9 @@ pub fn run(args: GridArgs) -> Result<()> {
                     outcome.failed.len(),
                     dir.display()
                 );
+                if let Some(warning) = &outcome.report.mixed_revisions {
+                    eprintln!("   warning: {warning}");
+                }
                 failures.extend(outcome.failed.into_iter().map(|(id, e)| format!("{} (cell {id}): {e}", grid.path.display())));
             }
             if !failures.is_empty() {

@@ -26,6 +26,9 @@ pub fn run(args: ReportArgs) -> Result<()> {
         rendered.diverged,
         rendered.unfinished
     );
+    if let Some(warning) = &rendered.mixed_revisions {
+        println!("  warning: {warning}");
+    }
     for path in std::iter::once(&rendered.summary_csv).chain(&rendered.tables).chain(&rendered.figures) {
         println!("  wrote {}", path.display());
     }

@@ -10,6 +10,7 @@ pub mod figures;
 pub mod font;
 pub mod load;
 pub mod output;
+pub mod revisions;
 pub mod settings;
 pub mod table;
 pub mod ema;
@@ -41,6 +42,8 @@ pub struct RenderSummary {
     pub tables: Vec<PathBuf>,
     /// The written figures, SVG then PNG for each.
     pub figures: Vec<PathBuf>,
+    /// The warning that the finished runs come from more than one code revision, if they do.
+    pub mixed_revisions: Option<String>,
 }
 
 impl RenderSummary {
@@ -56,7 +59,9 @@ pub fn render(grid_dir: &Path) -> Result<RenderSummary> {
     let scan = scan_runs(grid_dir)?;
     let spec = settings::read_report_settings(grid_dir)?;
     let summary_csv = write_summary_csv(grid_dir, &scan.runs)?;
-    let tables = table::TableReport::new(&grid_name(grid_dir, &scan.runs), &scan.runs, &spec);
+    let mixed_revisions = revisions::mixed_revisions_note(&revisions::code_revisions(&scan.runs));
+    let mut tables = table::TableReport::new(&grid_name(grid_dir, &scan.runs), &scan.runs, &spec);
+    tables.grid_notes.extend(mixed_revisions.clone());
     let figures = figures::write_figures(grid_dir, &scan.runs, &spec, tables.baseline.as_deref())?;
     let tables = table::write_tables(grid_dir, &tables)?;
     let count = |status: RunStatus| {
@@ -73,6 +78,7 @@ pub fn render(grid_dir: &Path) -> Result<RenderSummary> {
         summary_csv,
         tables,
         figures,
+        mixed_revisions,
     })
 }
 
