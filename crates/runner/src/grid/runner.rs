@@ -62,6 +62,8 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
         .collect();
     let dir = grid_dir(grid, opts);
     let _lock = GridLock::acquire(&dir)?;
+    // Pin the code revision every cell records to the tree as it is now (see `git_revision`).
+    crate::run::env::git_revision();
     let finished: Vec<bool> = cells.iter().map(|c| !opts.force && is_finished(&dir, c)).collect();
     let unfinished: Vec<&Cell> = cells.iter().zip(&finished).filter(|(_, &done)| !done).map(|(c, _)| c).collect();
     if !unfinished.is_empty() {

@@ -54,8 +54,16 @@ pub fn versions() -> BTreeMap<String, String> {
     ])
 }
 
-/// `git rev-parse HEAD` of the working directory, with `-dirty` when tracked files changed; `unknown` outside git.
+/// `git rev-parse HEAD` of the working directory, with `-dirty` when tracked files changed;
+/// `unknown` outside git. Read once per process (`run_grid` reads it first): `cargo run` (and so
+/// `just`) rebuilds the binary just before it starts, so the tree at that moment is the
+/// code that runs, and an edit made while a grid runs does not relabel its later cells.
 pub fn git_revision() -> String {
+    static REVISION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    REVISION.get_or_init(read_git_revision).clone()
+}
+
+fn read_git_revision() -> String {
     let run = |args: &[&str]| {
         Command::new("git").args(args).output().ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
