@@ -3,7 +3,7 @@
 //! A finished cell is skipped on a rerun whatever code it ran with (its key is the
 //! config hash), so after a code change a grid can mix numbers from two revisions: a
 //! change to dropout masks, say, moves every trained cell. Each `result.json` records
-//! `git` (`git describe`-style: commit hash, `-dirty` for uncommitted changes); the
+//! `git` (the commit hash, with `-dirty` for uncommitted changes: `run::env::git_revision`); the
 //! report names the revisions when there is more than one.
 
 use super::LoadedRun;
