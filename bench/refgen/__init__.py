@@ -1,0 +1,1 @@
+"""The parts of bench/gen_reference.py, one module each."""
