@@ -1,4 +1,4 @@
-//! LoRA against PEFT: outputs, gradients and merge from `shared/reference/lora_reference.*`.
+//! LoRA against PEFT: outputs, gradients and merge from `tests/reference/lora_reference.*`.
 
 use candle_core::{Device, Tensor, Var};
 use loran_adapters::dropout::{SeededDropout, TrainingFlag};
@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 fn reference() -> (serde_json::Value, HashMap<String, Tensor>) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference");
-    let json = std::fs::read_to_string(dir.join("lora_reference.json")).expect("shared/reference beside the repo");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference");
+    let json = std::fs::read_to_string(dir.join("lora_reference.json")).expect("tests/reference (regenerate with `just reference`)");
     let tensors = candle_core::safetensors::load(dir.join("lora_reference.safetensors"), &Device::Cpu).unwrap();
     (serde_json::from_str(&json).unwrap(), tensors)
 }

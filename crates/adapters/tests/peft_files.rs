@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 #[test]
 fn reads_the_peft_reference_adapter() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/peft_lora_adapter");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference/peft_lora_adapter");
     let files = inspect(&dir).unwrap();
     assert_eq!(files.config.peft_type, "LORA");
     assert_eq!((files.config.r, files.config.lora_alpha), (4, 8.0));

@@ -1,5 +1,5 @@
 //! QLoRA against bitsandbytes + PEFT: an NF4 base (with and without double
-//! quantization) under LoRA, from `shared/reference/qlora_reference.*`.
+//! quantization) under LoRA, from `tests/reference/qlora_reference.*`.
 
 use candle_core::{DType, Device, Tensor, Var};
 use loran_adapters::dropout::{SeededDropout, TrainingFlag};
@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 fn reference() -> (serde_json::Value, HashMap<String, Tensor>) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference");
-    let json = std::fs::read_to_string(dir.join("qlora_reference.json")).expect("shared/reference beside the repo");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference");
+    let json = std::fs::read_to_string(dir.join("qlora_reference.json")).expect("tests/reference (regenerate with `just reference`)");
     let tensors = candle_core::safetensors::load(dir.join("qlora_reference.safetensors"), &Device::Cpu).unwrap();
     (serde_json::from_str(&json).unwrap(), tensors)
 }

@@ -1,7 +1,7 @@
 //! The pinned list of registry packages that carry our offline model and data.
 //!
-//! Every entry was opened and checked by hand (see `../shared/ASSETS.md`);
-//! the sha256 pins the exact bytes a registry served us.
+//! Every entry was opened and checked by hand (the README's assets section says what
+//! each holds); the sha256 pins the exact bytes a registry served us.
 
 /// The registry client that fetches a package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

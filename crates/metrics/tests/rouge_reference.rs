@@ -1,4 +1,4 @@
-//! Every case of `shared/reference/rouge_cases.jsonl` (made with Google's
+//! Every case of `tests/reference/rouge_cases.jsonl` (made with Google's
 //! `rouge-score`) must match to 1e-9 in precision, recall and F-measure.
 
 use loran_metrics::{rouge, Prf, RougeVariant};
@@ -6,7 +6,7 @@ use serde_json::Value;
 
 const CASES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/rouge_cases.jsonl"
+    "/../../tests/reference/rouge_cases.jsonl"
 );
 const TOL: f64 = 1e-9;
 

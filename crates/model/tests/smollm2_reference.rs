@@ -1,5 +1,5 @@
-//! The real SmolLM2-135M against `shared/reference/smollm2_reference.json`
-//! (transformers f32 on the same dequantized weights).
+//! The real SmolLM2-135M against `tests/reference/smollm2_reference.json`
+//! (transformers in f32 on the same GGUF, dequantized by its own loader; `just reference`).
 //!
 //! Needs the offline assets, so it is ignored by default: run `just test-assets`.
 
@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 fn reference() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/smollm2_reference.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference/smollm2_reference.json");
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 

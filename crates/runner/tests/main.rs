@@ -15,6 +15,7 @@ mod fuzz_grids;
 mod kill_resume;
 mod na_lora_training;
 mod prefix_cache;
+mod repo_paths;
 mod report;
 mod report_reconstructed;
 mod tables;

@@ -4,7 +4,7 @@
 //! (64 by default). Each block stores its absmax `max |x|` and one 4-bit code per
 //! value: the index of the nearest entry of [`NF4_CODE`] to `x / absmax`.
 //!
-//! The exact arithmetic (checked against `shared/reference/nf4_reference.*`):
+//! The exact arithmetic (checked against `tests/reference/nf4_reference.*`, made by bitsandbytes through `just reference`):
 //! - full blocks: `scaled = clamp(x · (1 / max(absmax, 1e-38)), -1, 1)`; the stored
 //!   absmax is the raw one, so an all-zero block stores 0 and codes 7 (the zero code);
 //! - the last, partial block (when `n` is not a multiple of `blocksize`):
