@@ -24,13 +24,14 @@ fn a_second_process_on_the_same_grid_folder_is_refused_and_the_first_is_untouche
     let fx = GridFixture::new("shared", 2, 4, &[2, 4]);
     let results = fx.results("results");
     let grid_dir = results.join(&fx.name);
-    // The first run pauses 3 s at its first training step, holding the lock.
+    // The first run pauses 10 s at its first training step, holding the lock (3 s were
+    // too few on a loaded 2-core machine: the refusals below must all fall inside it).
     let mut first = loran(&fx.home)
         .args(["grid", "run"])
         .arg(&fx.grid)
         .arg("--results")
         .arg(&results)
-        .env("FAILPOINTS", "train-step=1*sleep(3000)")
+        .env("FAILPOINTS", "train-step=1*sleep(10000)")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -53,8 +54,10 @@ fn a_second_process_on_the_same_grid_folder_is_refused_and_the_first_is_untouche
 
     // Re-rendering the report is refused too, while a different grid in the same root runs.
     let report = loran(&fx.home).arg("report").arg(&grid_dir).output().unwrap();
+    let report_err = String::from_utf8_lossy(&report.stderr);
+    let first_state = first.try_wait().unwrap();
     assert!(!report.status.success(), "{}", String::from_utf8_lossy(&report.stdout));
-    assert!(String::from_utf8_lossy(&report.stderr).contains("is in use by another loran process"));
+    assert!(report_err.contains("is in use by another loran process"), "first run: {first_state:?}; report said:\n{report_err}");
     assert!(first.try_wait().unwrap().is_none(), "the first run ended before the refusals were checked: lengthen its pause");
     let other = GridFixture::new("other", 1, 4, &[2]);
     let out = other.run(&results, &[]);
