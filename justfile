@@ -77,6 +77,10 @@ test-assets: assets
 bench-model: assets
     RAYON_NUM_THREADS={{threads}} {{loran}} bench-model --shapes 1x128,8x128
 
+# The bf16 frozen-weight matmul kernels on this CPU: model, flags, per-core peak, GFLOP/s (printed, never asserted).
+bench-matmul:
+    {{loran}} bench-matmul
+
 # LoRA training ms/step and tokens/s: the reference setting and the quick grid's (printed, never asserted).
 bench-train: assets
     RAYON_NUM_THREADS={{threads}} {{loran}} bench-train --grid experiments/quick/table-main.yaml

@@ -40,6 +40,7 @@ def parse_args():
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--serve", action="store_true")
+    p.add_argument("--bf16", action="store_true", help="forward and loss under torch.autocast(cpu, bfloat16), as PEFT users train in bf16")
     return p.parse_args()
 
 
@@ -89,7 +90,8 @@ class Bench:
     def step(self):
         ids = self.batch()
         start = time.perf_counter()
-        out = self.model(input_ids=ids, labels=ids)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.args.bf16):
+            out = self.model(input_ids=ids, labels=ids)
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)
         self.opt.step()
@@ -107,7 +109,7 @@ def main():
     args = parse_args()
     bench = Bench(args)
     info = (
-        f"torch {torch.__version__}, threads {torch.get_num_threads()}, attention "
+        f"torch {torch.__version__}, {'bf16 autocast' if args.bf16 else 'f32'}, threads {torch.get_num_threads()}, attention "
         f"{bench.model.base_model.model.config._attn_implementation}, trainable {bench.trainable}"
     )
     if args.serve:

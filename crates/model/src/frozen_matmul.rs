@@ -8,14 +8,15 @@
 //! matmul: the forward dequantizes W, multiplies and drops it, and the backward
 //! dequantizes again, so the graph holds the packed codes, never an f32 copy.
 
+use crate::bf16_compute::{pack_weight, product_tensor};
 use crate::cpu_op::{f32_input, f32_output};
-use crate::linear::{matmul_t, LinearWeight};
+use crate::linear::{matmul_t, FrozenCompute, FrozenLinear, LinearWeight};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, DType, Error, Layout, Result, Shape, Tensor};
 
-/// The op: `x [.., in] ↦ x·Wᵀ [.., out]`.
+/// The op: `x [.., in] ↦ x·Wᵀ [.., out]` (the layer's bias is added outside).
 struct FrozenMatMul {
-    weight: LinearWeight,
+    linear: FrozenLinear,
 }
 
 impl CustomOp1 for FrozenMatMul {
@@ -24,42 +25,68 @@ impl CustomOp1 for FrozenMatMul {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        if let LinearWeight::Dense(w) = &self.weight {
+        if let (FrozenCompute::F32, LinearWeight::Dense(w)) = (self.linear.compute(), self.linear.storage()) {
             if w.dtype() == DType::F32 && layout.is_contiguous() {
                 return dense_f32_forward(storage, layout, w);
             }
         }
         let x = f32_input(self.name(), "input", storage, layout)?;
-        f32_output(&match &self.weight {
-            LinearWeight::Dense(w) => matmul_t_upcast(&x, w)?,
-            nf4 => matmul_t(&x, &nf4.dense()?)?,
-        })
+        f32_output(&frozen_product(&self.linear, &x)?)
     }
 
     fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
-        let w = self.weight.dense()?;
-        let dims = grad_res.dims();
-        let out_features = dims[dims.len() - 1];
-        let rows = grad_res.elem_count() / out_features.max(1);
-        let g = grad_res.reshape((rows, out_features))?;
-        let dx = if w.dtype() == g.dtype() {
-            g.matmul(&w)?
-        } else {
-            // A 16-bit weight is widened a block of rows at a time: dx = Σ g[:, rows]·W[rows].
-            let mut dx: Option<Tensor> = None;
-            for (start, len) in row_blocks(w.dim(0)?) {
-                let part = g.narrow(1, start, len)?.contiguous()?.matmul(&w.narrow(0, start, len)?.to_dtype(g.dtype())?)?;
-                dx = Some(match dx {
-                    Some(sum) => (sum + part)?,
-                    None => part,
-                });
-            }
-            dx.ok_or_else(|| Error::msg("frozen-matmul: the weight has no rows"))?
-        };
-        let mut in_dims = dims.to_vec();
-        *in_dims.last_mut().expect("a gradient has at least one dim") = w.dim(1)?;
-        Ok(Some(dx.reshape(in_dims)?))
+        Ok(Some(frozen_input_grad(&self.linear, grad_res)?))
     }
+}
+
+/// `x·Wᵀ` of a frozen layer outside any graph, `[.., in] ↦ [.., out]`, in the layer's
+/// compute dtype: f32 (an NF4 weight dequantized, a 16-bit one widened by row blocks)
+/// or bf16 through the packed kernels.
+pub fn frozen_product(linear: &FrozenLinear, x: &Tensor) -> Result<Tensor> {
+    match (linear.compute(), linear.storage()) {
+        (FrozenCompute::F32, LinearWeight::Dense(w)) => matmul_t_upcast(x, w),
+        (FrozenCompute::F32, nf4) => matmul_t(x, &nf4.dense()?),
+        (FrozenCompute::Bf16(packs), LinearWeight::Dense(w)) => product_tensor(x, packs.forward(w)?),
+        // Dequantized into the packed layout for this product only (bitsandbytes' way).
+        (FrozenCompute::Bf16(_), nf4) => product_tensor(x, &pack_weight(&nf4.dense()?, true)?),
+    }
+}
+
+/// `g·W`, the input gradient of a frozen layer, `[.., out] ↦ [.., in]`, in the layer's
+/// compute dtype (see [`frozen_product`]).
+pub fn frozen_input_grad(linear: &FrozenLinear, g: &Tensor) -> Result<Tensor> {
+    match linear.compute() {
+        FrozenCompute::Bf16(packs) => match linear.storage() {
+            LinearWeight::Dense(w) => product_tensor(g, packs.backward(w)?),
+            nf4 => product_tensor(g, &pack_weight(&nf4.dense()?, false)?),
+        },
+        FrozenCompute::F32 => f32_input_grad(&linear.storage().dense()?, g),
+    }
+}
+
+/// `g·W` in f32; a 16-bit weight is widened a block of rows at a time:
+/// dx = Σ g[:, rows]·W[rows].
+fn f32_input_grad(w: &Tensor, grad_res: &Tensor) -> Result<Tensor> {
+    let dims = grad_res.dims();
+    let out_features = dims[dims.len() - 1];
+    let rows = grad_res.elem_count() / out_features.max(1);
+    let g = grad_res.reshape((rows, out_features))?;
+    let dx = if w.dtype() == g.dtype() {
+        g.matmul(w)?
+    } else {
+        let mut dx: Option<Tensor> = None;
+        for (start, len) in row_blocks(w.dim(0)?) {
+            let part = g.narrow(1, start, len)?.contiguous()?.matmul(&w.narrow(0, start, len)?.to_dtype(g.dtype())?)?;
+            dx = Some(match dx {
+                Some(sum) => (sum + part)?,
+                None => part,
+            });
+        }
+        dx.ok_or_else(|| Error::msg("frozen-matmul: the weight has no rows"))?
+    };
+    let mut in_dims = dims.to_vec();
+    *in_dims.last_mut().expect("a gradient has at least one dim") = w.dim(1)?;
+    dx.reshape(in_dims)
 }
 
 /// `x·Wᵀ` straight from the op's input storage into the output storage: no copy of
@@ -105,15 +132,21 @@ pub fn matmul_t_upcast(x: &Tensor, w: &Tensor) -> Result<Tensor> {
     Tensor::cat(&parts, candle_core::D::Minus1)
 }
 
-/// `x·Wᵀ` for a frozen `W`: through the input-gradient-only op when `x` is part
-/// of an f32 graph on the CPU, else a plain matmul (dequantizing NF4 first).
-pub fn frozen_matmul_t(x: &Tensor, weight: &LinearWeight) -> Result<Tensor> {
+/// `x·Wᵀ` for a frozen layer: through the input-gradient-only op when `x` is part of
+/// an f32 graph on the CPU, else [`frozen_product`].
+pub fn frozen_matmul_t(x: &Tensor, linear: &FrozenLinear) -> Result<Tensor> {
+    let weight = linear.storage();
     let dense = matches!(weight, LinearWeight::Dense(w) if matches!(w.dtype(), DType::F32 | DType::BF16 | DType::F16));
     let nf4 = matches!(weight, LinearWeight::Nf4(_));
-    if x.track_op() && x.dtype() == DType::F32 && x.device().is_cpu() && (dense || nf4) {
-        return x.contiguous()?.apply_op1(FrozenMatMul { weight: weight.clone() });
+    let cpu_f32 = x.dtype() == DType::F32 && x.device().is_cpu();
+    if x.track_op() && cpu_f32 && (dense || nf4) {
+        return x.contiguous()?.apply_op1(FrozenMatMul { linear: linear.clone() });
     }
-    matmul_t_upcast(x, &weight.dense()?)
+    if !cpu_f32 {
+        // Elsewhere (a CUDA build, a 16-bit input) the plain product in x's dtype.
+        return matmul_t_upcast(x, &weight.dense()?);
+    }
+    frozen_product(linear, x)
 }
 
 #[cfg(test)]
@@ -125,6 +158,10 @@ mod tests {
     fn check(weight: LinearWeight) {
         let dev = Device::Cpu;
         let w = weight.dense().unwrap().to_dtype(DType::F32).unwrap();
+        let weight = match weight {
+            LinearWeight::Dense(d) => FrozenLinear::new(d),
+            LinearWeight::Nf4(q) => FrozenLinear::from_nf4(q),
+        };
         let out = w.dim(0).unwrap();
         let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (2, 5, 64), &dev).unwrap()).unwrap();
         let g = Tensor::randn(0f32, 1.0, (2, 5, out), &dev).unwrap();

@@ -9,6 +9,7 @@
 //! each row's loss, the backward only scales the stored gradient rows, and the largest
 //! temporary is one `[rows, block]` slab. A 16-bit head is widened block by block.
 
+use crate::bf16_compute::{product, product_tensor, Bf16Packs};
 use crate::cpu_op::{f32_input, f32_output};
 use candle_core::{CpuStorage, CustomOp1, DType, Error, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
@@ -17,9 +18,49 @@ use std::sync::Mutex;
 /// Vocabulary rows per block (8192 × 576 f32 values: 18 MiB; the logits slab of 1,024 rows: 32 MiB).
 const VOCAB_BLOCK: usize = 8192;
 
+/// bf16 packs of an output head, one pair per vocabulary block of [`VOCAB_BLOCK`]
+/// rows, made on first use (see [`crate::bf16_compute`]).
+#[derive(Debug, Default)]
+pub struct HeadPacks {
+    blocks: Vec<Bf16Packs>,
+}
+
+impl HeadPacks {
+    /// Vocabulary blocks of a head with `vocab` rows.
+    pub fn blocks_for(vocab: usize) -> usize {
+        vocab.div_ceil(VOCAB_BLOCK)
+    }
+
+    /// Empty packs for `blocks` vocabulary blocks.
+    pub fn new(blocks: usize) -> Self {
+        Self { blocks: (0..blocks).map(|_| Bf16Packs::default()).collect() }
+    }
+
+    fn block(&self, i: usize) -> Result<&Bf16Packs> {
+        self.blocks.get(i).ok_or_else(|| Error::msg(format!("head packs: no vocabulary block {i} of {}", self.blocks.len())))
+    }
+
+    /// Logits `[.., vocab]` of f32 hidden states through the head in bf16, a block of
+    /// the vocabulary at a time (generation; training uses the fused loss).
+    pub fn logits(&self, hidden: &Tensor, head: &Tensor) -> Result<Tensor> {
+        let vocab = head.dim(0)?;
+        let parts = (0..vocab)
+            .step_by(VOCAB_BLOCK)
+            .enumerate()
+            .map(|(i, start)| {
+                let rows = head.narrow(0, start, VOCAB_BLOCK.min(vocab - start))?;
+                product_tensor(hidden, self.block(i)?.forward(&rows)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Tensor::cat(&parts, candle_core::D::Minus1)
+    }
+}
+
 /// The op: hidden rows `[n, d]` ↦ per-row cross-entropy `[n]` against `targets`.
 struct HeadCrossEntropy {
     head: Tensor,
+    /// bf16 products through these packs instead of f32 ones.
+    packs: Option<std::sync::Arc<HeadPacks>>,
     targets: Vec<u32>,
     with_grad: bool,
     /// `∂ loss_i / ∂ h_i`, filled by the forward when `with_grad`.
@@ -45,10 +86,22 @@ impl HeadCrossEntropy {
         }
         let mut rows: Vec<RowState> = (0..n).map(|_| RowState { max: f32::NEG_INFINITY, sum: 0.0, target_logit: 0.0 }).collect();
         let mut grad: Option<Tensor> = None;
-        for start in (0..vocab).step_by(VOCAB_BLOCK) {
+        let h_rows = match &self.packs {
+            Some(_) => h.flatten_all()?.to_vec1::<f32>()?,
+            None => Vec::new(),
+        };
+        for (index, start) in (0..vocab).step_by(VOCAB_BLOCK).enumerate() {
             let len = VOCAB_BLOCK.min(vocab - start);
-            let block = self.head.narrow(0, start, len)?.to_dtype(DType::F32)?.contiguous()?;
-            let mut logits = h.matmul(&block.t()?)?.flatten_all()?.to_vec1::<f32>()?;
+            let raw = self.head.narrow(0, start, len)?;
+            let packs = self.packs.as_ref().map(|p| p.block(index)).transpose()?;
+            let block = match packs {
+                Some(_) => raw.clone(),
+                None => raw.to_dtype(DType::F32)?.contiguous()?,
+            };
+            let mut logits = match packs {
+                Some(p) => product(&h_rows, n, p.forward(&raw)?)?,
+                None => h.matmul(&block.t()?)?.flatten_all()?.to_vec1::<f32>()?,
+            };
             // Per row: fold the block into the running max and sum, and turn the
             // logits into exp(logit − new max); `scale` rescales earlier partial sums.
             let scales: Vec<f32> = logits
@@ -74,8 +127,10 @@ impl HeadCrossEntropy {
                 })
                 .collect();
             if self.with_grad {
-                let p = Tensor::from_vec(logits, (n, len), &candle_core::Device::Cpu)?;
-                let part = p.matmul(&block)?;
+                let part = match packs {
+                    Some(packs) => Tensor::from_vec(product(&logits, n, packs.backward(&raw)?)?, (n, d), &candle_core::Device::Cpu)?,
+                    None => Tensor::from_vec(logits, (n, len), &candle_core::Device::Cpu)?.matmul(&block)?,
+                };
                 grad = Some(match grad {
                     None => part,
                     Some(g) => (g.broadcast_mul(&Tensor::from_vec(scales, (n, 1), &candle_core::Device::Cpu)?)? + part)?,
@@ -124,7 +179,9 @@ impl CustomOp1 for HeadCrossEntropy {
 /// materialising the logits. `hidden` is `[n, d]` f32 on the CPU; `head` is the
 /// `[vocab, d]` output matrix (f32, bf16 or f16). Differentiable with respect to
 /// `hidden` when it is part of a graph (the gradient is computed in the forward).
-pub fn head_cross_entropy(hidden: &Tensor, head: &Tensor, targets: &[u32]) -> Result<Tensor> {
+/// With `packs`, the head's products run in bf16 (f32 accumulation; the online
+/// softmax and the gradient rows stay f32).
+pub fn head_cross_entropy(hidden: &Tensor, head: &Tensor, targets: &[u32], packs: Option<&std::sync::Arc<HeadPacks>>) -> Result<Tensor> {
     let n = hidden.dim(0)?;
     if targets.len() != n {
         return Err(Error::msg(format!("head-cross-entropy: {n} rows but {} targets", targets.len())));
@@ -136,7 +193,7 @@ pub fn head_cross_entropy(hidden: &Tensor, head: &Tensor, targets: &[u32]) -> Re
         let log_p = candle_nn::ops::log_softmax(&logits, 1)?;
         return log_p.gather(&ids.unsqueeze(1)?, 1)?.squeeze(1)?.neg();
     }
-    let op = HeadCrossEntropy { head: head.clone(), targets: targets.to_vec(), with_grad: hidden.track_op(), grad: Mutex::new(None) };
+    let op = HeadCrossEntropy { head: head.clone(), packs: packs.cloned(), targets: targets.to_vec(), with_grad: hidden.track_op(), grad: Mutex::new(None) };
     hidden.contiguous()?.apply_op1(op)
 }
 
@@ -169,7 +226,7 @@ mod tests {
         targets[rows - 1] = (vocab - 1) as u32;
         let (want_loss, want_grad) = reference(&h, &head, &targets);
         let v = Var::from_tensor(&h).unwrap();
-        let loss = head_cross_entropy(v.as_tensor(), &head, &targets).unwrap().mean_all().unwrap();
+        let loss = head_cross_entropy(v.as_tensor(), &head, &targets, None).unwrap().mean_all().unwrap();
         let got_loss = loss.to_scalar::<f32>().unwrap();
         assert!((got_loss - want_loss).abs() < 1e-5 * want_loss.abs().max(1.0), "{got_loss} vs {want_loss}");
         let grads = loss.backward().unwrap();
@@ -191,6 +248,33 @@ mod tests {
     }
 
     #[test]
+    fn in_bf16_loss_logits_and_gradient_follow_the_rounded_inputs() {
+        let round = |t: &Tensor| t.to_dtype(DType::BF16).unwrap().to_dtype(DType::F32).unwrap();
+        let head = crate::fixtures::uniform(&[VOCAB_BLOCK + 300, 16], 0.5, 6);
+        let h = (crate::fixtures::uniform(&[9, 16], 1.0, 7) * 3.0).unwrap();
+        let targets: Vec<u32> = (0..9u32).map(|i| i * 1_013 % (VOCAB_BLOCK as u32 + 300)).collect();
+        let packs = std::sync::Arc::new(HeadPacks::new(HeadPacks::blocks_for(head.dim(0).unwrap())));
+        // The reference: the plain path on bf16-rounded hidden states and head.
+        let (want_loss, want_grad) = reference(&round(&h), &round(&head), &targets);
+        let v = Var::from_tensor(&h).unwrap();
+        let loss = head_cross_entropy(v.as_tensor(), &head, &targets, Some(&packs)).unwrap().mean_all().unwrap();
+        let got = loss.to_scalar::<f32>().unwrap();
+        assert!((got - want_loss).abs() < 1e-5 * want_loss.abs().max(1.0), "{got} vs {want_loss}");
+        // The backward product rounds the probabilities to bf16 too (unit roundoff 2⁻⁸):
+        // the mean's gradient row, (Σ p·E − E_t)/9, errs by at most 2⁻⁸·Σp·|E|/9 with
+        // Σp = 1 and |E| ≤ 0.5.
+        let diff = max_diff(loss.backward().unwrap().get(v.as_tensor()).unwrap(), &want_grad);
+        assert!(diff < 2f32.powi(-8) * 0.5 / 9.0 + 1e-6, "gradient differs by {diff}");
+        let logits = packs.logits(&h, &head).unwrap();
+        let want = round(&h).matmul(&round(&head).t().unwrap()).unwrap();
+        assert_eq!(logits.dims(), want.dims());
+        assert!(max_diff(&logits, &want) < 1e-5, "{}", max_diff(&logits, &want));
+        // Not the f32 path: rounding really happened.
+        let (f32_loss, _) = reference(&h, &head, &targets);
+        assert_ne!(got, f32_loss);
+    }
+
+    #[test]
     fn gradient_matches_central_differences() {
         let head = crate::fixtures::uniform(&[300, 4], 1.0, 4);
         let h = crate::fixtures::uniform(&[3, 4], 1.0, 8).to_dtype(DType::F64).unwrap();
@@ -201,7 +285,7 @@ mod tests {
             -targets.iter().enumerate().map(|(i, &t)| lp[i][t as usize]).sum::<f64>() / 3.0
         };
         let v = Var::from_tensor(&h.to_dtype(DType::F32).unwrap()).unwrap();
-        let loss = head_cross_entropy(v.as_tensor(), &head, &targets).unwrap().mean_all().unwrap();
+        let loss = head_cross_entropy(v.as_tensor(), &head, &targets, None).unwrap().mean_all().unwrap();
         let grad = loss.backward().unwrap().get(v.as_tensor()).unwrap().to_vec2::<f32>().unwrap();
         let base = h.to_vec2::<f64>().unwrap();
         let eps = 1e-5;
@@ -222,11 +306,11 @@ mod tests {
     fn without_a_graph_no_gradient_is_kept_and_bad_targets_are_named() {
         let head = crate::fixtures::uniform(&[50, 4], 1.0, 1);
         let h = crate::fixtures::uniform(&[2, 4], 1.0, 2);
-        let per_row = head_cross_entropy(&h, &head, &[1, 2]).unwrap();
+        let per_row = head_cross_entropy(&h, &head, &[1, 2], None).unwrap();
         assert_eq!(per_row.dims(), &[2]);
-        let err = head_cross_entropy(&h, &head, &[1, 50]).unwrap_err().to_string();
+        let err = head_cross_entropy(&h, &head, &[1, 50], None).unwrap_err().to_string();
         assert!(err.contains("target id 50 outside the vocabulary of 50"), "{err}");
-        let err = head_cross_entropy(&h, &head, &[1]).unwrap_err().to_string();
+        let err = head_cross_entropy(&h, &head, &[1], None).unwrap_err().to_string();
         assert!(err.contains("2 rows but 1 targets"), "{err}");
     }
 }

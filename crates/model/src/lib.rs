@@ -8,6 +8,7 @@
 //! - greedy/sampled generation, ChatML prompts and perplexity.
 
 pub mod attention;
+pub mod bf16_compute;
 pub mod block;
 pub mod chat;
 pub mod checkpoint;
@@ -31,10 +32,11 @@ pub mod splitmix;
 pub mod tokenizer;
 pub mod train_ops;
 
+pub use bf16_compute::ComputeDtype;
 pub use config::LlamaConfig;
 pub use error::{ModelError, Result};
 pub use kernels::Kernels;
-pub use linear::{AdaptableLinear, FrozenLinear, GateActivation, LinearAdapter, LinearWeight};
+pub use linear::{AdaptableLinear, FrozenCompute, FrozenLinear, GateActivation, LinearAdapter, LinearWeight};
 pub use llama::{BlockPrefix, Cache, Llama};
 pub use quant::{Nf4Weight, QuantMode};
 pub use load::{load, load_by_name, resolve, LoadOptions, LoadedModel, ModelSource};

@@ -1,5 +1,6 @@
 //! Frozen base linears and the seam where an adapter wraps one.
 
+use crate::bf16_compute::{Bf16Packs, ComputeDtype};
 use crate::quant::nf4_weight::{first_line, msg};
 use crate::quant::{Nf4Weight, QuantMode};
 use candle_core::{Result, Tensor};
@@ -25,6 +26,17 @@ impl LinearWeight {
     }
 }
 
+/// How a frozen linear multiplies: in f32, or in bf16 with the packed layouts of a
+/// dense weight (shared by clones; an NF4 weight packs each time it is used).
+#[derive(Debug, Clone, Default)]
+pub enum FrozenCompute {
+    /// f32 inputs and accumulation.
+    #[default]
+    F32,
+    /// bf16 inputs, f32 accumulation ([`crate::bf16_compute`]).
+    Bf16(Arc<Bf16Packs>),
+}
+
 /// A frozen linear layer `y = x·Wᵀ (+ b)` whose weight never receives gradients.
 ///
 /// The weight is dense or NF4 ([`LinearWeight`]); cloning shares the storage.
@@ -32,17 +44,18 @@ impl LinearWeight {
 pub struct FrozenLinear {
     weight: LinearWeight,
     bias: Option<Tensor>,
+    compute: FrozenCompute,
 }
 
 impl FrozenLinear {
     /// Wraps a `[out_features, in_features]` weight.
     pub fn new(weight: Tensor) -> Self {
-        Self { weight: LinearWeight::Dense(weight), bias: None }
+        Self { weight: LinearWeight::Dense(weight), bias: None, compute: FrozenCompute::F32 }
     }
 
     /// Wraps an NF4 `[out_features, in_features]` weight.
     pub fn from_nf4(weight: Nf4Weight) -> Self {
-        Self { weight: LinearWeight::Nf4(weight), bias: None }
+        Self { weight: LinearWeight::Nf4(weight), bias: None, compute: FrozenCompute::F32 }
     }
 
     /// Adds a `[out_features]` bias.
@@ -59,6 +72,26 @@ impl FrozenLinear {
     /// The weight as stored.
     pub fn storage(&self) -> &LinearWeight {
         &self.weight
+    }
+
+    /// How the frozen products are computed.
+    pub fn compute(&self) -> &FrozenCompute {
+        &self.compute
+    }
+
+    /// The arithmetic of the frozen products.
+    pub fn compute_dtype(&self) -> ComputeDtype {
+        match self.compute {
+            FrozenCompute::F32 => ComputeDtype::F32,
+            FrozenCompute::Bf16(_) => ComputeDtype::Bf16,
+        }
+    }
+
+    /// Computes the frozen products in `dtype` from now on (packs are made on first use).
+    pub fn set_compute_dtype(&mut self, dtype: ComputeDtype) {
+        if dtype != self.compute_dtype() {
+            self.compute = fresh_compute(dtype);
+        }
     }
 
     /// The NF4 weight, when the layer is quantized.
@@ -87,6 +120,8 @@ impl FrozenLinear {
             candle_core::bail!("set_weight: shape {:?} differs from {:?}", weight.dims(), self.dims());
         }
         self.weight = LinearWeight::Dense(weight);
+        // Packs of the old weight must not serve the new one.
+        self.compute = fresh_compute(self.compute_dtype());
         Ok(())
     }
 
@@ -108,16 +143,21 @@ impl FrozenLinear {
                 LinearWeight::Nf4(nf4)
             }
         };
-        Ok(FrozenLinear { weight, bias: self.bias.clone() })
+        Ok(FrozenLinear { weight, bias: self.bias.clone(), compute: fresh_compute(self.compute_dtype()) })
     }
 
-    /// Bytes held by the weight (packed codes and statistics for NF4) plus the bias.
+    /// Bytes held by the weight (packed codes and statistics for NF4, bf16 packs made
+    /// so far) plus the bias.
     pub fn storage_bytes(&self) -> usize {
         let weight = match &self.weight {
             LinearWeight::Dense(w) => w.elem_count() * w.dtype().size_in_bytes(),
             LinearWeight::Nf4(w) => w.storage_bytes(),
         };
-        weight + self.bias.as_ref().map_or(0, |b| b.elem_count() * b.dtype().size_in_bytes())
+        let packs = match &self.compute {
+            FrozenCompute::F32 => 0,
+            FrozenCompute::Bf16(p) => p.bytes(),
+        };
+        weight + packs + self.bias.as_ref().map_or(0, |b| b.elem_count() * b.dtype().size_in_bytes())
     }
 
     fn dims(&self) -> &[usize] {
@@ -143,14 +183,18 @@ impl FrozenLinear {
     /// and used in a normal matmul: it is a constant, so gradients reach `x`. Inside
     /// a graph the backward dequantizes it again instead of keeping the f32 copy.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = match &self.weight {
-            LinearWeight::Dense(_) => crate::frozen_matmul::frozen_matmul_t(x, &self.weight)?,
-            LinearWeight::Nf4(_) => crate::frozen_matmul::frozen_matmul_t(x, &self.weight)?,
-        };
+        let y = crate::frozen_matmul::frozen_matmul_t(x, self)?;
         match &self.bias {
             Some(b) => y.broadcast_add(b),
             None => Ok(y),
         }
+    }
+}
+
+fn fresh_compute(dtype: ComputeDtype) -> FrozenCompute {
+    match dtype {
+        ComputeDtype::F32 => FrozenCompute::F32,
+        ComputeDtype::Bf16 => FrozenCompute::Bf16(Arc::new(Bf16Packs::default())),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The LLaMA-family causal language model (SmolLM2, Llama 2, ...).
 
 use crate::attention::Attention;
+use crate::bf16_compute::ComputeDtype;
+use crate::head_loss::HeadPacks;
 use crate::block::DecoderBlock;
 use crate::checkpoint::{checkpointed_block, GradSink};
 use crate::config::LlamaConfig;
@@ -73,6 +75,8 @@ pub struct Llama {
     rope: Rope,
     kernels: Kernels,
     checkpoint: Option<Arc<GradSink>>,
+    /// bf16 packs of the output head, when the frozen products run in bf16.
+    head_packs: Option<Arc<HeadPacks>>,
 }
 
 fn linear(vb: &VarBuilder, name: &str, out_dim: usize, in_dim: usize) -> Result<AdaptableLinear> {
@@ -115,7 +119,7 @@ impl Llama {
             Some(vb.pp("lm_head").get((cfg.vocab_size, hidden), "weight")?)
         };
         let rope = Rope::new(cfg.head_dim, cfg.rope_theta, cfg.max_position_embeddings, vb.dtype(), vb.device())?;
-        Ok(Self { cfg: cfg.clone(), embed_tokens, layers, norm, lm_head, rope, kernels: Kernels::default(), checkpoint: None })
+        Ok(Self { cfg: cfg.clone(), embed_tokens, layers, norm, lm_head, rope, kernels: Kernels::default(), checkpoint: None, head_packs: None })
     }
 
     /// The hyper-parameters.
@@ -147,7 +151,24 @@ impl Llama {
         if let Some(head) = &self.lm_head {
             self.lm_head = Some(head.to_dtype(dtype)?);
         }
+        self.set_compute_dtype(self.compute_dtype()); // packs of the new head
         Ok(())
+    }
+
+    /// The arithmetic of the frozen products (decoder linears and output head).
+    pub fn compute_dtype(&self) -> ComputeDtype {
+        if self.head_packs.is_some() { ComputeDtype::Bf16 } else { ComputeDtype::F32 }
+    }
+
+    /// Computes every frozen product (decoder linears, output head, fused loss) in
+    /// `dtype`; adapters, norms, softmax and the residual stream stay f32. bf16 packs
+    /// are made on first use and shared by clones.
+    pub fn set_compute_dtype(&mut self, dtype: ComputeDtype) {
+        for linear in self.linears_mut() {
+            linear.base_mut().set_compute_dtype(dtype);
+        }
+        let blocks = HeadPacks::blocks_for(self.cfg.vocab_size);
+        self.head_packs = (dtype == ComputeDtype::Bf16).then(|| Arc::new(HeadPacks::new(blocks)));
     }
 
     /// QLoRA's storage: decoder linears as `mode` says and, when that quantizes, the
@@ -176,11 +197,6 @@ impl Llama {
     /// [`Llama::take_checkpoint_grads`] to the gradients of every backward pass.
     pub fn set_checkpointing(&mut self, on: bool) {
         self.checkpoint = on.then(|| Arc::new(GradSink::default()));
-    }
-
-    /// Whether activation checkpointing is on.
-    pub fn is_checkpointing(&self) -> bool {
-        self.checkpoint.is_some()
     }
 
     /// The parameter gradients the checkpointed blocks produced since the last call.
@@ -356,14 +372,17 @@ impl Llama {
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
         // The output head is frozen: inside a graph only `hidden` gets a gradient.
         let head = self.lm_head.as_ref().unwrap_or(&self.embed_tokens);
-        crate::frozen_matmul::frozen_matmul_t(hidden, &crate::linear::LinearWeight::Dense(head.clone()))
+        match &self.head_packs {
+            Some(packs) if !hidden.track_op() && hidden.dtype() == DType::F32 => packs.logits(hidden, head),
+            _ => crate::frozen_matmul::frozen_matmul_t(hidden, &FrozenLinear::new(head.clone())),
+        }
     }
 
     /// Per-row cross-entropy `[n]` of final hidden rows `[n, hidden]` against `targets`,
     /// through the output head without building the logits (see [`crate::head_loss`]).
     pub fn head_loss(&self, hidden: &Tensor, targets: &[u32]) -> Result<Tensor> {
         let head = self.lm_head.as_ref().unwrap_or(&self.embed_tokens);
-        crate::head_loss::head_cross_entropy(hidden, head, targets)
+        crate::head_loss::head_cross_entropy(hidden, head, targets, self.head_packs.as_ref())
     }
 
     /// Logits `[batch, seq, vocab]` for `ids` at positions `start..`, causal, optionally cached.

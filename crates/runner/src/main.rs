@@ -31,6 +31,8 @@ enum Command {
     BenchMemory(commands::bench_memory::BenchMemoryArgs),
     /// Our LoRA/LoRAN training step against PyTorch+PEFT, side by side, plus peak RSS.
     BenchPeft(commands::bench_peft::BenchPeftArgs),
+    /// The bf16 frozen-weight matmul kernels: per-core peak and GFLOP/s on SmolLM2 shapes.
+    BenchMatmul(commands::bench_matmul::BenchMatmulArgs),
     /// ROUGE throughput of loran_metrics against the rouge-score Python package.
     BenchRouge(commands::bench_rouge::BenchRougeArgs),
     /// Plan or run experiment grids.
@@ -79,6 +81,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::BenchLoran(args) => commands::bench_compare::run(args),
         Command::BenchMemory(args) => commands::bench_memory::run(args),
         Command::BenchPeft(args) => commands::bench_peft::run(args),
+        Command::BenchMatmul(args) => commands::bench_matmul::run(args),
         Command::BenchRouge(args) => commands::bench_rouge::run(args),
         Command::Grid(args) => commands::grid::run(args),
         Command::Report(args) => commands::report::run(args),

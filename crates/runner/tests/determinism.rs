@@ -16,12 +16,19 @@ const NUMBERS: usize = 4 * (5 + 1 + 4 * 2);
 /// A grid `name` of four cells: LoRA with dropout and LoRAN Sinter, each over an f32
 /// and an NF4 base, with `extra` appended to the YAML.
 fn grid(fx: &GridFixture, name: &str, extra: &str) {
+    grid_with_axes(fx, name, "", extra);
+}
+
+/// [`grid`] with more axis lines (`  key: [values]\n`).
+fn grid_with_axes(fx: &GridFixture, name: &str, axes: &str, extra: &str) {
     let path = fx.variant(
         name,
         &[(
             "axes:\n  adapter.r: [4]\n",
-            "axes:\n  adapter:\n    - { method: lora, dropout: 0.1 }\n    \
-             - { method: loran, activation: { name: sinter, amplitude: 0.5, omega: 3.0 } }\n  quant: [none, nf4]\n",
+            &format!(
+                "axes:\n  adapter:\n    - {{ method: lora, dropout: 0.1 }}\n    \
+                 - {{ method: loran, activation: {{ name: sinter, amplitude: 0.5, omega: 3.0 }} }}\n  quant: [none, nf4]\n{axes}"
+            ),
         )],
     );
     let text = std::fs::read_to_string(&path).unwrap();
@@ -64,6 +71,31 @@ fn the_same_config_and_seed_give_bit_identical_numbers_on_one_and_two_threads() 
 }
 
 #[test]
+fn bf16_compute_gives_bit_identical_numbers_on_one_and_two_threads_and_differs_from_f32() {
+    let fx = GridFixture::new("base", 4, 2, &[4]);
+    grid_with_axes(&fx, "bf16", "  train.compute_dtype: [bf16]\n", "");
+    let two = run(&fx, "bf16", "two", "2");
+    let one = run(&fx, "bf16", "one", "1");
+    let cmp = compare_grid_dirs(&two, &one).unwrap();
+    assert_eq!(cmp.threads, (threads(2), threads(1)));
+    assert_identical(&cmp, "bf16 compute, 2 threads against 1");
+    // The setting reaches the arithmetic: f32 gives other step losses.
+    grid(&fx, "f32", "");
+    let f32_dir = run(&fx, "f32", "f32", "2");
+    assert_ne!(step_logs(&two), step_logs(&f32_dir), "bf16 and f32 logged the same steps");
+}
+
+/// Each run's logged steps without their timings, in run-folder order.
+fn step_logs(dir: &std::path::Path) -> Vec<String> {
+    let mut runs: Vec<_> = std::fs::read_dir(dir.join("runs")).unwrap().map(|e| e.unwrap().path()).collect();
+    runs.sort();
+    runs.iter()
+        .map(|r| std::fs::read_to_string(r.join("metrics.jsonl")).unwrap())
+        .map(|t| t.lines().map(|l| l.split("\"elapsed_s\"").next().unwrap().to_string()).collect())
+        .collect()
+}
+
+#[test]
 fn another_seed_gives_other_numbers() {
     // The comparison above is not vacuous: the seed reaches every cell's numbers.
     let fx = GridFixture::new("base", 4, 2, &[4]);
@@ -74,12 +106,7 @@ fn another_seed_gives_other_numbers() {
     let cmp = compare_grid_dirs(&seed0, &seed1).unwrap();
     // Run ids carry the seed, so nothing pairs up; compare the step losses by position.
     assert!(cmp.numbers.is_empty() && cmp.unmatched.0.len() == 4 && cmp.unmatched.1.len() == 4, "{cmp:?}");
-    let losses = |dir: &std::path::Path| -> Vec<String> {
-        let mut runs: Vec<_> = std::fs::read_dir(dir.join("runs")).unwrap().map(|e| e.unwrap().path()).collect();
-        runs.sort();
-        runs.iter().map(|r| std::fs::read_to_string(r.join("metrics.jsonl")).unwrap()).map(|t| t.lines().map(|l| l.split("\"elapsed_s\"").next().unwrap().to_string()).collect()).collect()
-    };
-    for (a, b) in losses(&seed0).iter().zip(losses(&seed1)) {
+    for (a, b) in step_logs(&seed0).iter().zip(step_logs(&seed1)) {
         assert_ne!(a, &b, "seed 0 and seed 1 logged the same steps");
     }
 }

@@ -91,6 +91,7 @@ fn run_result(method_index: usize, task: &str, seed: u64) -> RunResult {
             train_s: 30.25 + seed as f64,
             eval_s: 4.5,
             total_s: 35.75 + seed as f64,
+            ..Timings::default()
         },
         peak_rss_mb: 700.0 + method_index as f64,
         threads: 2,

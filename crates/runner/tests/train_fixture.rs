@@ -90,7 +90,17 @@ fn lora_training_lowers_the_loss_and_is_reproducible() {
             std::fs::read_to_string(dir.join("predictions.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         let (sum, tokens) = preds.iter().fold((0.0, 0), |(s, n), p| (s + p.loss_sum.unwrap(), n + p.loss_tokens.unwrap()));
         assert!(tokens > 0 && ((sum / tokens as f64) - trained).abs() < 1e-9, "{task}: {sum}/{tokens} vs {trained}");
+        // Evaluation time splits into the test loss and generation.
+        let t = &r.timings;
+        assert!(t.test_loss_s > 0.0 && t.generate_s > 0.0 && (t.test_loss_s + t.generate_s - t.eval_s).abs() < 1e-9, "{t:?}");
     }
+    // The grid's time split sums the cells run and fits inside the grid's wall time.
+    let time = &first.time;
+    let cells = |f: fn(&RunResult) -> f64| first.ok.iter().map(|id| f(&result(&fx.run_dir("a", "fit", id)))).sum::<f64>();
+    assert_eq!(time.training_s, cells(|r| r.timings.train_s));
+    assert_eq!(time.generation_s, cells(|r| r.timings.generate_s));
+    let named = time.preflight_s + time.loading_s + time.training_s + time.test_loss_s + time.generation_s + time.report_s;
+    assert!(time.training_s > 0.0 && time.report_s > 0.0 && named <= time.total_s, "{time:?}");
 
     // The same grid elsewhere gives bit-identical losses and metrics.
     let second = fx.run(&grid, "b");
@@ -222,4 +232,32 @@ fn na_lora_without_a_gate_projection_is_refused_at_plan_time_naming_the_modules(
     assert!(err.contains("no-gate.yaml:5:") && err.contains("method `na-lora`"), "{err}");
     assert!(err.contains("self_attn.q_proj") && err.contains("add `gate_proj` to adapter.targets"), "{err}");
     assert!(!err.contains('\n'), "{err}");
+}
+
+#[test]
+fn bf16_compute_follows_the_f32_loss_curve() {
+    let fx = Fixture::new();
+    let grid = fx.grid("precision", "axes:\n  task: [mailing-list-topics]\n  adapter.method: [lora]\n  train.compute_dtype: [f32, bf16]\n");
+    let out = fx.run(&grid, "a");
+    assert_eq!(out.ok.len(), 2, "{out:?}");
+    let run = |dtype: &str| out.ok.iter().find(|id| id.contains(dtype)).map(|id| fx.run_dir("a", "precision", id)).unwrap();
+    let (f32_log, bf16_log) = (steps(&run("f32")), steps(&run("bf16")));
+    assert_eq!((f32_log.len(), bf16_log.len()), (30, 30));
+    // Tolerance. bf16 keeps 8 significant bits (unit roundoff u = 2⁻⁸), and each frozen
+    // product rounds both inputs, so an output element carries at most ~2u ≈ 0.8 % of
+    // the sum of its terms' magnitudes as error, less where terms cancel or errors
+    // average out. The first step (adapter B = 0, so only the frozen model differs)
+    // must agree to 2u relative; the trajectories then separate as the adapters see
+    // slightly different gradients, and we ask only that they stay within 5 % of each
+    // other on average over the last 10 steps and that bf16 trains as well.
+    let (a, b) = (f32_log[0].loss, bf16_log[0].loss);
+    assert!(a != b, "bf16 must change the arithmetic: step 1 losses are equal ({a})");
+    assert!((a - b).abs() <= 2.0 * 2f64.powi(-8) * a.abs(), "step 1: f32 {a} vs bf16 {b}");
+    let tail = |log: &[StepRecord]| log[20..].iter().map(|r| r.loss).sum::<f64>() / 10.0;
+    let (ta, tb) = (tail(&f32_log), tail(&bf16_log));
+    eprintln!("step 1: f32 {a:.6}, bf16 {b:.6}; mean of steps 21-30: f32 {ta:.4}, bf16 {tb:.4}");
+    assert!((ta - tb).abs() <= 0.05 * ta.abs(), "last 10 steps: f32 {ta} vs bf16 {tb}");
+    assert!(tb < 0.8 * b, "bf16 training did not lower the loss: {b} -> {tb}");
+    let r = result(&run("bf16"));
+    assert!(r.metrics.contains_key("accuracy") && r.metrics["test_loss"].is_finite());
 }

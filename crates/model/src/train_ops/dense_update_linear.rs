@@ -4,13 +4,17 @@
 //! The backward is `dx = g·W0 + m⊙(g·ΔW)` and `dΔWᵀ = (m⊙x)ᵀ·g`; without dropout the
 //! forward and the input gradient each take one matmul against `W0 + ΔW` instead of
 //! two. `ΔWᵀ` stays in candle's graph, so the gradient reaches A and B through `f`.
+//!
+//! When the frozen products run in bf16, W0 and ΔW are never summed: `W0 + ΔW` in bf16
+//! would round away a small update (LoRAN-Sinter's ripple is ~5e-5 of a weight), so
+//! the frozen term goes through the bf16 kernels and the update term stays f32.
 
-use crate::linear::LinearWeight;
+use crate::linear::{FrozenCompute, FrozenLinear};
 use candle_core::{CpuStorage, CustomOp2, DType, Error, Layout, Result, Shape, Tensor};
 
 /// The op over `(x [.., in], ΔWᵀ [in, out])`.
 struct DenseUpdateOp {
-    weight: LinearWeight,
+    base: FrozenLinear,
     mask: Option<Tensor>,
 }
 
@@ -18,7 +22,12 @@ impl DenseUpdateOp {
     /// `W0 + ΔW` `[out, in]` (f32), laid out as `W0`: with `ΔW = 0` every product
     /// below is bit-identical to the frozen layer's own.
     fn merged(&self, dwt: &Tensor) -> Result<Tensor> {
-        self.weight.dense()?.to_dtype(DType::F32)? + dwt.t()?
+        self.base.storage().dense()?.to_dtype(DType::F32)? + dwt.t()?
+    }
+
+    /// One matmul against `W0 + ΔW` (f32 compute, no dropout) rather than two.
+    fn merges(&self) -> bool {
+        self.mask.is_none() && matches!(self.base.compute(), FrozenCompute::F32)
     }
 }
 
@@ -33,12 +42,15 @@ impl CustomOp2 for DenseUpdateOp {
         let (in_features, out_features) = dwt.dims2()?;
         let rows = x.elem_count() / in_features.max(1);
         let x2 = x.reshape((rows, in_features))?;
-        let y = match &self.mask {
-            None => crate::linear::matmul_t(&x2, &self.merged(&dwt)?)?,
-            Some(m) => {
-                let base = crate::linear::matmul_t(&x2, &self.weight.dense()?.to_dtype(DType::F32)?)?;
-                (base + (&x2 * m.reshape((rows, in_features))?)?.matmul(&dwt)?)?
-            }
+        let y = if self.merges() {
+            crate::linear::matmul_t(&x2, &self.merged(&dwt)?)?
+        } else {
+            let base = crate::frozen_matmul::frozen_product(&self.base, &x2)?;
+            let u = match &self.mask {
+                Some(m) => (&x2 * m.reshape((rows, in_features))?)?,
+                None => x2.clone(),
+            };
+            (base + u.matmul(&dwt)?)?
         };
         let mut dims = x.dims().to_vec();
         *dims.last_mut().ok_or_else(|| Error::msg("fused-dense-update: a scalar input"))? = out_features;
@@ -51,13 +63,17 @@ impl CustomOp2 for DenseUpdateOp {
         let rows = x.elem_count() / in_features.max(1);
         let g = grad.reshape((rows, out_features))?;
         let x2 = x.reshape((rows, in_features))?;
-        let (dx, u) = match &self.mask {
-            None => (g.matmul(&self.merged(&dwt)?)?, x2),
-            Some(m) => {
-                let m = m.reshape((rows, in_features))?;
-                let w = self.weight.dense()?.to_dtype(DType::F32)?;
-                let dx = (g.matmul(&w)? + (crate::linear::matmul_t(&g, &dwt)? * &m)?)?;
-                (dx, (x2 * m)?)
+        let (dx, u) = if self.merges() {
+            (g.matmul(&self.merged(&dwt)?)?, x2)
+        } else {
+            let frozen = crate::frozen_matmul::frozen_input_grad(&self.base, &g)?;
+            let update = crate::linear::matmul_t(&g, &dwt)?;
+            match &self.mask {
+                Some(m) => {
+                    let m = m.reshape((rows, in_features))?;
+                    ((frozen + (update * &m)?)?, (x2 * m)?)
+                }
+                None => ((frozen + update)?, x2),
             }
         };
         let d_dwt = u.t()?.matmul(&g)?;
@@ -67,11 +83,11 @@ impl CustomOp2 for DenseUpdateOp {
 
 /// `x·W0ᵀ + (mask⊙x)·ΔWᵀ` for f32 CPU tensors as one graph node with gradients for
 /// `x` and `ΔWᵀ` (`delta_t`, `[in, out]`); `None` elsewhere (the caller composes).
-pub fn dense_update_linear(x: &Tensor, weight: &LinearWeight, delta_t: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+pub fn dense_update_linear(x: &Tensor, base: &FrozenLinear, delta_t: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
     if !(super::fusable(x) && super::fusable(delta_t) && mask.is_none_or(super::fusable)) {
         return Ok(None);
     }
-    let op = DenseUpdateOp { weight: weight.clone(), mask: mask.cloned() };
+    let op = DenseUpdateOp { base: base.clone(), mask: mask.cloned() };
     Ok(Some(x.contiguous()?.apply_op2(&delta_t.contiguous()?, op)?))
 }
 
@@ -80,11 +96,18 @@ mod tests {
     use super::super::testing::{max_diff, value_and_grads};
     use super::*;
     use crate::fixtures::uniform;
+    use crate::bf16_compute::ComputeDtype;
     use crate::linear::matmul_t;
 
     fn check(with_mask: bool) {
+        check_in(with_mask, ComputeDtype::F32);
+    }
+
+    /// The fused op against a composition whose frozen term is the layer's own forward.
+    fn check_in(with_mask: bool, compute: ComputeDtype) {
         let w = uniform(&[24, 16], 0.3, 1);
-        let weight = LinearWeight::Dense(w.clone());
+        let mut weight = FrozenLinear::new(w.clone());
+        weight.set_compute_dtype(compute);
         let x = uniform(&[2, 3, 16], 1.0, 2);
         let dwt = uniform(&[16, 24], 0.2, 3);
         let mask = with_mask.then(|| (uniform(&[2, 3, 16], 1.0, 4).ge(0.0).unwrap().to_dtype(DType::F32).unwrap() * 2.0).unwrap());
@@ -95,7 +118,11 @@ mod tests {
                 Some(m) => (&t[0] * m).unwrap(),
                 None => t[0].clone(),
             };
-            (matmul_t(&t[0], &w).unwrap() + u.reshape((6, 16)).unwrap().matmul(&t[1]).unwrap().reshape((2, 3, 24)).unwrap()).unwrap()
+            let base = match compute {
+                ComputeDtype::F32 => matmul_t(&t[0], &w).unwrap(),
+                ComputeDtype::Bf16 => weight.forward(&t[0]).unwrap(),
+            };
+            (base + u.reshape((6, 16)).unwrap().matmul(&t[1]).unwrap().reshape((2, 3, 24)).unwrap()).unwrap()
         };
         let inputs = [x, dwt];
         let (y, grads) = value_and_grads(&inputs, &g, fused);
@@ -109,5 +136,25 @@ mod tests {
     fn with_and_without_dropout_the_values_and_gradients_equal_the_composition() {
         check(true);
         check(false);
+    }
+
+    #[test]
+    fn in_bf16_the_update_term_stays_f32() {
+        check_in(true, ComputeDtype::Bf16);
+        check_in(false, ComputeDtype::Bf16);
+        // An update far below bf16's resolution of W0 still moves the output by x·ΔWᵀ.
+        let w = uniform(&[24, 16], 0.3, 1);
+        let mut base = FrozenLinear::new(w);
+        base.set_compute_dtype(ComputeDtype::Bf16);
+        let x = uniform(&[5, 16], 1.0, 2);
+        let dwt = (uniform(&[16, 24], 1.0, 3) * 5e-5).unwrap();
+        let with = dense_update_linear(&x, &base, &dwt, None).unwrap().unwrap();
+        let moved = (with - base.forward(&x).unwrap()).unwrap();
+        let update = x.matmul(&dwt).unwrap();
+        // Outputs are O(1), so the subtraction costs a few f32 ulps (~1e-7 each); the
+        // update is ~1e-4, under bf16's step for these weights (~1e-3), and survives.
+        let largest = update.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(largest > 5e-5, "{largest}");
+        assert!(max_diff(&moved, &update) < 2e-6, "{}", max_diff(&moved, &update));
     }
 }

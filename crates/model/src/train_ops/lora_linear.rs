@@ -7,12 +7,12 @@
 //! `dx = g·W0 + m⊙(dh·A)`. The frozen weight gets no gradient; an NF4 weight is
 //! dequantized in the forward and again in the backward, as in the frozen matmul.
 
-use crate::linear::{matmul_t, LinearWeight};
+use crate::linear::{matmul_t, FrozenCompute, FrozenLinear, LinearWeight};
 use candle_core::{CpuStorage, CustomOp3, DType, Error, Layout, Result, Shape, Tensor};
 
 /// The op over `(x [.., in], A [r, in], B [out, r])`.
 struct LoraLinearOp {
-    weight: LinearWeight,
+    base: FrozenLinear,
     scale: f64,
     /// The dropout mask `m` shaped like `x` (`None`: no dropout).
     mask: Option<Tensor>,
@@ -35,11 +35,13 @@ impl CustomOp3 for LoraLinearOp {
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, s3: &CpuStorage, l3: &Layout) -> Result<(CpuStorage, Shape)> {
         let (a, b) = (tensor_of(s2, l2, "A")?, tensor_of(s3, l3, "B")?);
-        let (base, shape) = match &self.weight {
-            LinearWeight::Dense(w) if w.dtype() == DType::F32 && l1.is_contiguous() => crate::frozen_matmul::dense_f32_forward(s1, l1, w)?,
-            weight => {
+        let (base, shape) = match (self.base.compute(), self.base.storage()) {
+            (FrozenCompute::F32, LinearWeight::Dense(w)) if w.dtype() == DType::F32 && l1.is_contiguous() => {
+                crate::frozen_matmul::dense_f32_forward(s1, l1, w)?
+            }
+            _ => {
                 let x = tensor_of(s1, l1, "input")?;
-                let y = matmul_t(&x, &weight.dense()?.to_dtype(DType::F32)?)?;
+                let y = crate::frozen_matmul::frozen_product(&self.base, &x)?;
                 let shape = y.shape().clone();
                 (CpuStorage::F32(y.flatten_all()?.to_vec1()?), shape)
             }
@@ -66,8 +68,7 @@ impl CustomOp3 for LoraLinearOp {
         let db = g.t()?.matmul(&h)?;
         let da = dh.t()?.matmul(&u)?;
         let du = dh.matmul(&a)?;
-        let w = self.weight.dense()?.to_dtype(DType::F32)?;
-        let gw = g.matmul(&w)?.flatten_all()?.to_vec1::<f32>()?;
+        let gw = crate::frozen_matmul::frozen_input_grad(&self.base, &g)?.flatten_all()?.to_vec1::<f32>()?;
         let mask = self.mask.as_ref().map(|m| m.reshape((rows, in_features))).transpose()?;
         let dx = crate::train_ops::tensor(crate::train_ops::add_masked(gw, mask.as_ref(), &du)?, x.shape())?;
         Ok((Some(dx), Some(da), Some(db)))
@@ -77,12 +78,12 @@ impl CustomOp3 for LoraLinearOp {
 /// `x·W0ᵀ + scale·((mask⊙x)·Aᵀ)·Bᵀ` for an f32 CPU `x` as one graph node whose
 /// gradients reach `x`, `A` and `B`; `None` when the fused path does not apply (other
 /// dtypes or devices), so the caller composes the ops itself.
-pub fn lora_linear(x: &Tensor, weight: &LinearWeight, a: &Tensor, b: &Tensor, scale: f64, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+pub fn lora_linear(x: &Tensor, base: &FrozenLinear, a: &Tensor, b: &Tensor, scale: f64, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
     let all_f32_cpu = [x, a, b].iter().all(|t| super::fusable(t)) && mask.is_none_or(super::fusable);
     if !all_f32_cpu {
         return Ok(None);
     }
-    let op = LoraLinearOp { weight: weight.clone(), scale, mask: mask.cloned() };
+    let op = LoraLinearOp { base: base.clone(), scale, mask: mask.cloned() };
     Ok(Some(x.contiguous()?.apply_op3(&a.contiguous()?, &b.contiguous()?, op)?))
 }
 
@@ -94,7 +95,18 @@ mod tests {
     use crate::quant::Nf4Weight;
 
     fn check(weight: LinearWeight, with_mask: bool) {
+        check_in(weight, with_mask, crate::bf16_compute::ComputeDtype::F32);
+    }
+
+    /// The fused op against a composition whose base term is the layer's own forward
+    /// (in `compute`), so both sides multiply the frozen weight the same way.
+    fn check_in(weight: LinearWeight, with_mask: bool, compute: crate::bf16_compute::ComputeDtype) {
         let w = weight.dense().unwrap().to_dtype(DType::F32).unwrap();
+        let mut weight = match weight {
+            LinearWeight::Dense(d) => FrozenLinear::new(d),
+            LinearWeight::Nf4(q) => FrozenLinear::from_nf4(q),
+        };
+        weight.set_compute_dtype(compute);
         let (out, inp, r) = (w.dim(0).unwrap(), w.dim(1).unwrap(), 4);
         let x = uniform(&[2, 3, inp], 1.0, 1);
         let (a, b) = (uniform(&[r, inp], 0.3, 2), uniform(&[out, r], 0.3, 3));
@@ -107,7 +119,11 @@ mod tests {
                 None => t[0].clone(),
             };
             let delta = (matmul_t(&matmul_t(&u, &t[1]).unwrap(), &t[2]).unwrap() * 0.5).unwrap();
-            (matmul_t(&t[0], &w).unwrap() + delta).unwrap()
+            let base = match compute {
+                crate::bf16_compute::ComputeDtype::F32 => matmul_t(&t[0], &w).unwrap(),
+                crate::bf16_compute::ComputeDtype::Bf16 => weight.forward(&t[0]).unwrap(),
+            };
+            (base + delta).unwrap()
         };
         let inputs = [x, a, b];
         let (y, grads) = value_and_grads(&inputs, &g, fused);
@@ -128,5 +144,14 @@ mod tests {
     fn nf4_base_matches_the_composition_over_its_dequantized_weight() {
         let w = uniform(&[24, 64], 0.3, 8);
         check(LinearWeight::Nf4(Nf4Weight::quantize(&w, false).unwrap()), true);
+    }
+
+    #[test]
+    fn bf16_bases_dense_and_nf4_match_the_composition() {
+        use crate::bf16_compute::ComputeDtype::Bf16;
+        let w = uniform(&[24, 64], 0.3, 9);
+        check_in(LinearWeight::Dense(w.clone()), true, Bf16);
+        check_in(LinearWeight::Dense(w.clone()), false, Bf16);
+        check_in(LinearWeight::Nf4(Nf4Weight::quantize(&w, false).unwrap()), true, Bf16);
     }
 }

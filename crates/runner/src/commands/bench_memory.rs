@@ -34,6 +34,9 @@ pub struct BenchMemoryArgs {
     /// Recompute block activations in the backward pass (activation checkpointing).
     #[arg(long)]
     checkpointing: bool,
+    /// Arithmetic of the frozen matmuls (`f32` or `bf16`; bf16 packs count in the RSS).
+    #[arg(long, default_value = "f32", value_parser = parse_compute)]
+    compute_dtype: loran_model::ComputeDtype,
     /// Internal: run one setting (`none`, `nf4`, `nf4-dq`) and print its figures as JSON.
     #[arg(long, hide = true)]
     child: Option<String>,
@@ -51,6 +54,10 @@ struct Measured {
     embedding_mb: f64,
     embedding_dtype: String,
     peak_reset: bool,
+}
+
+fn parse_compute(name: &str) -> Result<loran_model::ComputeDtype> {
+    serde_json::from_value(serde_json::Value::String(name.to_string())).with_context(|| format!("--compute-dtype `{name}`: expected f32 or bf16"))
 }
 
 fn parse_quant(name: &str) -> Result<QuantMode> {
@@ -88,8 +95,10 @@ fn child(args: &BenchMemoryArgs, quant_name: &str) -> Result<Measured> {
         max_target_tokens: args.seq / 4,
         cache_frozen_prefix: false,
         gradient_checkpointing: args.checkpointing,
+        compute_dtype: args.compute_dtype,
         ..TrainConfig::default()
     };
+    model.set_compute_dtype(args.compute_dtype);
     let examples = synthetic(cfg.batch_size * cfg.steps, cfg.max_len, model.config().vocab_size as u32);
     train(&model, &set, examples, &cfg, 0, 0, None, &mut |r| {
         eprintln!("  [{quant_name}] step {}: RSS {:.0} MiB, peak {:.0} MiB", r.step, env::rss_mb(), env::peak_rss_mb());
@@ -119,6 +128,7 @@ fn spawn(args: &BenchMemoryArgs, quant: &str) -> Result<Measured> {
     if args.checkpointing {
         cmd.arg("--checkpointing");
     }
+    cmd.args(["--compute-dtype", args.compute_dtype.name()]);
     if let Some(cache) = &args.model.hub_cache {
         cmd.arg("--hub-cache").arg(cache);
     }
@@ -142,12 +152,13 @@ pub fn run(args: BenchMemoryArgs) -> Result<()> {
     let nf4 = spawn(&args, "nf4")?;
     let nf4_dq = spawn(&args, "nf4-dq")?;
     println!(
-        "Peak RSS while training LoRA (q_proj+v_proj, r=64, {}{}) at batch {}x{} for {} steps, f32 compute, {} threads:",
+        "Peak RSS while training LoRA (q_proj+v_proj, r=64, {}{}) at batch {}x{} for {} steps, {} compute, {} threads:",
         args.last.map(|n| format!("top {n} layers")).unwrap_or_else(|| "every layer".into()),
         if args.checkpointing { ", activation checkpointing" } else { "" },
         args.batch,
         args.seq,
         args.steps,
+        args.compute_dtype.name(),
         candle_core::utils::get_num_threads()
     );
     for m in [&dense, &nf4, &nf4_dq] {

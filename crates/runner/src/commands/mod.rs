@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod bench;
 pub mod bench_compare;
+pub mod bench_matmul;
 pub mod bench_memory;
 pub mod bench_peft;
 pub mod bench_rouge;

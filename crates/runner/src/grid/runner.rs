@@ -37,6 +37,55 @@ pub struct GridOutcome {
     pub failed: Vec<(String, String)>,
     /// What the report rendered after the cells.
     pub report: RenderSummary,
+    /// Where the grid's wall time went.
+    pub time: TimeSplit,
+}
+
+/// Wall-clock seconds of a grid by phase, summed over the cells run now (skipped and
+/// copied cells cost nothing): the figures to plan the next profile from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TimeSplit {
+    /// Loading every model and task the unfinished cells need, before the first cell.
+    pub preflight_s: f64,
+    /// Each cell's model and data loading and adapter attachment.
+    pub loading_s: f64,
+    /// Training steps.
+    pub training_s: f64,
+    /// Teacher-forced test loss.
+    pub test_loss_s: f64,
+    /// Greedy generation and scoring.
+    pub generation_s: f64,
+    /// Summary, tables and figures.
+    pub report_s: f64,
+    /// The whole grid, from the lock to the report.
+    pub total_s: f64,
+}
+
+impl TimeSplit {
+    fn add_cell(&mut self, t: &crate::run::record::Timings) {
+        self.loading_s += t.load_s;
+        self.training_s += t.train_s;
+        self.test_loss_s += t.test_loss_s;
+        self.generation_s += t.generate_s;
+    }
+}
+
+impl std::fmt::Display for TimeSplit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts = [
+            ("preflight", self.preflight_s),
+            ("loading", self.loading_s),
+            ("training", self.training_s),
+            ("test loss", self.test_loss_s),
+            ("generation", self.generation_s),
+            ("report", self.report_s),
+        ];
+        let named: f64 = parts.iter().map(|(_, s)| s).sum();
+        let share = |s: f64| if self.total_s > 0.0 { 100.0 * s / self.total_s } else { 0.0 };
+        let text: Vec<String> = parts.iter().map(|(name, s)| format!("{name} {s:.1}s ({:.0}%)", share(*s))).collect();
+        let other = (self.total_s - named).max(0.0);
+        write!(f, "time: {}, other {other:.1}s; total {:.1}s", text.join(", "), self.total_s)
+    }
 }
 
 /// The folder a grid writes to.
@@ -64,6 +113,8 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
     let _lock = GridLock::acquire(&dir)?;
     // Pin the code revision every cell records to the tree as it is now (see `git_revision`).
     crate::run::env::git_revision();
+    let grid_start = Instant::now();
+    let mut time = TimeSplit::default();
     let finished: Vec<bool> = cells.iter().map(|c| !opts.force && is_finished(&dir, c)).collect();
     let unfinished: Vec<&Cell> = cells.iter().zip(&finished).filter(|(_, &done)| !done).map(|(c, _)| c).collect();
     if !unfinished.is_empty() {
@@ -72,6 +123,7 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
             progress.line(&format!("  warning: {warning}"));
         }
     }
+    time.preflight_s = grid_start.elapsed().as_secs_f64();
     crate::report::settings::write_report_settings(&dir, &grid.spec.report)?;
     let mut outcome = GridOutcome::default();
     let start = Instant::now();
@@ -101,6 +153,7 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
             progress.line(&format!("  warning: {warning}"));
         }
         let result = run_cell(cell, &grid.spec.name, &dir, resources, progress)?;
+        time.add_cell(&result.timings);
         let summary: Vec<String> = result.metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
         match result.status {
             RunStatus::Ok => {
@@ -121,6 +174,30 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
         faults::point("cell-done")?;
     }
     progress.grid_ended();
+    let report_start = Instant::now();
     outcome.report = crate::report::render(&dir)?;
+    time.report_s = report_start.elapsed().as_secs_f64();
+    time.total_s = grid_start.elapsed().as_secs_f64();
+    progress.line(&format!("{}: {time}", grid.spec.name));
+    outcome.time = time;
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::record::Timings;
+
+    #[test]
+    fn the_time_split_sums_cells_and_names_the_rest() {
+        let mut t = TimeSplit { preflight_s: 2.0, report_s: 1.0, total_s: 40.0, ..TimeSplit::default() };
+        t.add_cell(&Timings { load_s: 1.0, train_s: 10.0, eval_s: 5.0, total_s: 16.0, test_loss_s: 2.0, generate_s: 3.0 });
+        t.add_cell(&Timings { load_s: 0.5, train_s: 12.0, eval_s: 6.0, total_s: 18.5, test_loss_s: 2.5, generate_s: 3.5 });
+        assert_eq!((t.loading_s, t.training_s, t.test_loss_s, t.generation_s), (1.5, 22.0, 4.5, 6.5));
+        let line = t.to_string();
+        assert_eq!(
+            line,
+            "time: preflight 2.0s (5%), loading 1.5s (4%), training 22.0s (55%), test loss 4.5s (11%), generation 6.5s (16%), report 1.0s (2%), other 2.5s; total 40.0s"
+        );
+    }
 }

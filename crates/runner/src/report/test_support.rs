@@ -30,6 +30,7 @@ pub fn result(group: &str, task: &str, seed: u64, metrics: &[(&str, f64)]) -> Ru
             train_s: 10.0,
             eval_s: 2.0,
             total_s: 12.5,
+            ..Timings::default()
         },
         peak_rss_mb: 512.0,
         threads: 2,

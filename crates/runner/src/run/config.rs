@@ -2,7 +2,7 @@
 
 use loran_adapters::AdapterConfig;
 use loran_datasets::TaskOptions;
-use loran_model::QuantMode;
+use loran_model::{ComputeDtype, QuantMode};
 use serde::{Deserialize, Serialize};
 
 /// Learning-rate schedule after warm-up.
@@ -52,6 +52,12 @@ pub struct TrainConfig {
     /// keeping them (activation checkpointing): less memory, about one more forward
     /// pass of time (default false).
     pub gradient_checkpointing: bool,
+    /// Arithmetic of the frozen-weight matmuls while training: `f32` (default) or `bf16`
+    /// (bf16 inputs, f32 accumulation, as QLoRA's `bnb_4bit_compute_dtype`; adapters,
+    /// their gradients and the optimizer stay f32). Left out of the config hash at f32,
+    /// so runs recorded before the key existed keep their hash.
+    #[serde(skip_serializing_if = "ComputeDtype::is_f32")]
+    pub compute_dtype: ComputeDtype,
 }
 
 impl Default for TrainConfig {
@@ -71,6 +77,7 @@ impl Default for TrainConfig {
             eps: 1e-8,
             cache_frozen_prefix: true,
             gradient_checkpointing: false,
+            compute_dtype: ComputeDtype::F32,
         }
     }
 }
@@ -91,11 +98,15 @@ pub struct EvalConfig {
     /// test examples under teacher forcing, a low-variance companion to the generation
     /// metrics (default true; lower is better).
     pub test_loss: bool,
+    /// Arithmetic of the frozen-weight matmuls in the test loss and generation: `f32` or
+    /// `bf16` (default: `train.compute_dtype`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compute_dtype: Option<ComputeDtype>,
 }
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        Self { max_examples: 200, max_new_tokens: 64, rouge_stemmer: true, batch_size: 8, test_loss: true }
+        Self { max_examples: 200, max_new_tokens: 64, rouge_stemmer: true, batch_size: 8, test_loss: true, compute_dtype: None }
     }
 }
 
@@ -134,6 +145,13 @@ impl Default for RunConfig {
             eval: EvalConfig::default(),
             seed: 0,
         }
+    }
+}
+
+impl RunConfig {
+    /// The arithmetic of the evaluation's frozen matmuls: `eval.compute_dtype`, else the training one.
+    pub fn eval_compute_dtype(&self) -> ComputeDtype {
+        self.eval.compute_dtype.unwrap_or(self.train.compute_dtype)
     }
 }
 

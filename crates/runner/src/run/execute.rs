@@ -70,8 +70,9 @@ impl Resources {
     /// What the frozen-prefix caches of `split` (`train` or `test`) share besides the
     /// cut: model, storage, task, data and token limits.
     fn prefix_key(cfg: &RunConfig, split: &str) -> Result<String> {
+        let compute = if split == "train" { cfg.train.compute_dtype } else { cfg.eval_compute_dtype() };
         Ok(format!(
-            "{split}\u{1f}{}\u{1f}{:?}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            "{split}\u{1f}{}\u{1f}{:?}\u{1f}{compute}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
             cfg.model,
             cfg.quant,
             cfg.task,
@@ -229,6 +230,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     let task = resources.task(&cfg.task, &cfg.data).with_context(|| format!("task `{}` (keys `task`, `data`)", cfg.task))?;
     result.data_sha256 = task.data_sha256.clone();
     let mut model = loaded.model.clone();
+    model.set_compute_dtype(cfg.train.compute_dtype);
     check_lengths(cfg, model.config().max_position_embeddings)?;
     let eos = *model.config().eos_token_ids.first().ok_or_else(|| anyhow!("model `{}` declares no eos token", cfg.model))?;
     let limits = cfg.train.token_limits();
@@ -271,10 +273,12 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     result.timings.train_s = t_train.elapsed().as_secs_f64();
 
     let t_eval = Instant::now();
+    model.set_compute_dtype(cfg.eval_compute_dtype());
     let teacher_forced = if cfg.eval.test_loss {
         log.stage("test loss");
         let loss = test_loss(&model, &set, &loaded, &task, cfg, eos, resources)?;
         log.line(&format!("  test loss {:.4}", loss.mean));
+        result.timings.test_loss_s = t_eval.elapsed().as_secs_f64();
         Some(loss)
     } else {
         None
@@ -319,6 +323,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     }
     result.primary_metric = eval.primary_metric;
     result.timings.eval_s = t_eval.elapsed().as_secs_f64();
+    result.timings.generate_s = result.timings.eval_s - result.timings.test_loss_s;
     result.status = RunStatus::Ok;
     Ok(())
 }

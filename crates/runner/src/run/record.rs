@@ -82,9 +82,15 @@ pub struct Timings {
     /// Training.
     #[serde(with = "nullable_f64")]
     pub train_s: f64,
-    /// Evaluation (generation and scoring).
+    /// Evaluation (test loss, generation and scoring).
     #[serde(with = "nullable_f64")]
     pub eval_s: f64,
+    /// The teacher-forced test loss, part of `eval_s` (0 in runs recorded before it was split out).
+    #[serde(default, with = "nullable_f64")]
+    pub test_loss_s: f64,
+    /// Greedy generation and scoring, part of `eval_s` (0 in runs recorded before it was split out).
+    #[serde(default, with = "nullable_f64")]
+    pub generate_s: f64,
     /// Everything.
     #[serde(with = "nullable_f64")]
     pub total_s: f64,

@@ -50,7 +50,7 @@ pub fn ok_result(
         metrics,
         primary_metric: primary.into(),
         train: TrainSummary { steps: 4, final_loss: 1.0, target_tokens: 10, trainable_params },
-        timings: Timings { load_s: 0.0, train_s: 1.0, eval_s: 1.0, total_s: 2.0 },
+        timings: Timings { load_s: 0.0, train_s: 1.0, eval_s: 1.0, total_s: 2.0, ..Timings::default() },
         peak_rss_mb: 100.0,
         threads: 2,
         versions: Default::default(),

@@ -6,6 +6,10 @@
 //! The PEFT side runs in a child Python process (`bench/peft_step.py --serve`) that
 //! steps only when told to, so the two never run at once and take their steps in
 //! turn (the order rotates every round). Medians and ratios are printed, never asserted.
+//!
+//! Both precisions are timed: f32, and bf16 as each side does it (PEFT under
+//! `torch.autocast("cpu", dtype=torch.bfloat16)`, ours with `compute_dtype: bf16`,
+//! bf16 inputs to the frozen matmuls only).
 
 mod memory;
 mod peer;
@@ -16,6 +20,7 @@ use clap::Args;
 use loran_adapters::{AdapterConfig, AdapterSet};
 use loran_datasets::TokenizedExample;
 use loran_model::fixtures::{random_model, smollm2_135m_config};
+use loran_model::ComputeDtype;
 use loran_runner::run::config::{Schedule, TrainConfig};
 use loran_runner::run::train::Trainer;
 use peer::PeftPeer;
@@ -58,6 +63,9 @@ pub struct BenchPeftArgs {
     /// Skip the speed part (memory only; needs no Python).
     #[arg(long)]
     no_speed: bool,
+    /// Skip the bf16 pair (ours with bf16 frozen matmuls, PEFT under bf16 autocast).
+    #[arg(long)]
+    no_bf16: bool,
     /// Internal: measure one memory setting in this process and print it as JSON.
     #[arg(long, hide = true)]
     child_memory: Option<String>,
@@ -72,16 +80,22 @@ pub struct Setting {
     pub r: usize,
     /// Adapted linears.
     pub targets: Vec<&'static str>,
+    /// Arithmetic of the frozen matmuls (PEFT: bf16 autocast).
+    pub compute: ComputeDtype,
 }
 
 impl Setting {
     /// The reference: LoRA r=8 on every linear.
     pub fn lora_all_r8() -> Self {
-        Self { method: "lora", r: 8, targets: ALL_LINEARS.to_vec() }
+        Self { method: "lora", r: 8, targets: ALL_LINEARS.to_vec(), compute: ComputeDtype::F32 }
+    }
+    /// The same in bf16.
+    pub fn lora_all_r8_bf16() -> Self {
+        Self { compute: ComputeDtype::Bf16, ..Self::lora_all_r8() }
     }
     /// The LoRAN paper's placement: q,v at r=64.
     pub fn qv_r64(method: &'static str) -> Self {
-        Self { method, r: 64, targets: vec!["q_proj", "v_proj"] }
+        Self { method, r: 64, targets: vec!["q_proj", "v_proj"], compute: ComputeDtype::F32 }
     }
     /// Our adapter config (α=16, the given dropout; LoRAN with Sinter's paper defaults).
     pub fn adapter(&self, dropout: f64) -> AdapterConfig {
@@ -97,7 +111,8 @@ impl Setting {
     /// A short label.
     pub fn label(&self) -> String {
         let targets = if self.targets.len() == ALL_LINEARS.len() { "all linears".to_string() } else { self.targets.join("+") };
-        format!("{} r={} {targets}", self.method, self.r)
+        let precision = if self.compute == ComputeDtype::Bf16 { " bf16" } else { "" };
+        format!("{} r={} {targets}{precision}", self.method, self.r)
     }
 }
 
@@ -173,6 +188,7 @@ fn peer_args(args: &BenchPeftArgs, setting: &Setting) -> Vec<String> {
     ]
     .into_iter()
     .flat_map(|(k, v)| [k.to_string(), v])
+    .chain((setting.compute == ComputeDtype::Bf16).then(|| "--bf16".to_string()))
     .collect()
 }
 
@@ -188,6 +204,9 @@ fn speed(args: &BenchPeftArgs) -> Result<()> {
     let rounds = args.warmup + args.steps;
     let examples = full_sequence_examples(args.batch * rounds, args.seq, cfg.vocab_size as u32);
     let mut settings = vec![("ours", Setting::lora_all_r8()), ("peft", Setting::lora_all_r8())];
+    if !args.no_bf16 {
+        settings.extend([("ours", Setting::lora_all_r8_bf16()), ("peft", Setting::lora_all_r8_bf16())]);
+    }
     if !args.no_loran {
         settings.extend([("ours", Setting::qv_r64("lora")), ("ours", Setting::qv_r64("loran")), ("peft", Setting::qv_r64("lora"))]);
     }
@@ -199,6 +218,7 @@ fn speed(args: &BenchPeftArgs) -> Result<()> {
     for (side, setting) in &settings {
         if *side == "ours" {
             let mut model = base.clone();
+            model.set_compute_dtype(setting.compute);
             let set = AdapterSet::attach(&mut model, &setting.adapter(args.dropout), 0)?;
             models.push(model);
             sets.push(set);
@@ -234,7 +254,7 @@ fn speed(args: &BenchPeftArgs) -> Result<()> {
         eprintln!("{line}  (our RSS {:.0} MiB)", loran_runner::run::env::rss_mb());
     }
     println!(
-        "Training step, random SmolLM2-135M shape, f32, batch {}x{} (every token scored), AdamW lr 2e-4, alpha 16, dropout {}, {} threads, {} timed steps each after {} warm-up, taken in turn:",
+        "Training step, random SmolLM2-135M shape, f32 weights, batch {}x{} (every token scored), AdamW lr 2e-4, alpha 16, dropout {}, {} threads, {} timed steps each after {} warm-up, taken in turn:",
         args.batch,
         args.seq,
         args.dropout,
@@ -252,7 +272,20 @@ fn speed(args: &BenchPeftArgs) -> Result<()> {
     let (ours_qv, loran_qv, peft_qv) =
         (format!("ours {}", Setting::qv_r64("lora").label()), format!("ours {}", Setting::qv_r64("loran").label()), format!("peft {}", Setting::qv_r64("lora").label()));
     if let Some(r) = ratio(&ours_all, &peft_all) {
-        println!("  ours / PEFT, LoRA r=8 on every linear: {r:.3} (target <= 0.8)");
+        println!("  ours / PEFT, LoRA r=8 on every linear, f32: {r:.3} (target <= 0.65)");
+    }
+    let (ours_bf16, peft_bf16) = (format!("ours {}", Setting::lora_all_r8_bf16().label()), format!("peft {}", Setting::lora_all_r8_bf16().label()));
+    if let Some(r) = ratio(&ours_bf16, &peft_bf16) {
+        println!("  ours bf16 / PEFT bf16 autocast, LoRA r=8 on every linear: {r:.3} (target <= 0.5)");
+    }
+    if let Some(r) = ratio(&ours_bf16, &peft_all) {
+        println!("  ours bf16 / PEFT f32: {r:.3} (target <= 0.35)");
+    }
+    if let Some(r) = ratio(&peft_bf16, &peft_all) {
+        println!("  PEFT bf16 autocast / PEFT f32: {r:.3}");
+    }
+    if let Some(r) = ratio(&ours_bf16, &ours_all) {
+        println!("  ours bf16 / ours f32: {r:.3} (matmul backend: {})", loran_kernels::Backend::selected().map(|b| b.name()).unwrap_or("unavailable"));
     }
     if let (Some(r), Some(a), Some(b)) = (ratio(&loran_qv, &ours_qv), times(&loran_qv), times(&ours_qv)) {
         let per_round: Vec<f64> = a.iter().zip(&b).map(|(a, b)| a / b).collect();
