@@ -45,7 +45,7 @@ fn as_u32_mut(lines: &mut [Line]) -> &mut [u32] {
 /// Rounds row-major A [M, K] to bf16 (RNE) into the layout described at [`PackedA`].
 /// `strip_multiple`: the strip count is rounded up to it (AMX reads strips in pairs).
 pub(crate) fn pack_a(a: &[f32], m: usize, k: usize, pairs: usize, rows: usize, group: usize, strip_multiple: usize) -> PackedA {
-    debug_assert!(pairs * 2 >= k && pairs % group == 0 && (rows * pairs) % 16 == 0);
+    debug_assert!(pairs * 2 >= k && pairs.is_multiple_of(group) && (rows * pairs).is_multiple_of(16));
     let strips = m.div_ceil(rows).div_ceil(strip_multiple) * strip_multiple;
     let strip_len = rows * pairs;
     let mut lines = vec![Line::default(); strips * strip_len / 16];
