@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use clap::Args;
+use loran_runner::grid::lock::{GridLock, LOCK_FILE};
 use std::path::PathBuf;
 
 /// Arguments of `loran report`.
@@ -13,11 +14,17 @@ pub struct ReportArgs {
 
 /// Runs the command.
 pub fn run(args: ReportArgs) -> Result<()> {
-    if !args.dir.join("runs").is_dir() {
-        anyhow::bail!("{}: no `runs/` folder, so this is not a grid's results folder; pass one such as `results/quick-table-main`", args.dir.display());
+    let not_a_grid = || anyhow::anyhow!("{}: no `runs/` folder, so this is not a grid's results folder; pass one such as `results/quick-table-main`", args.dir.display());
+    // A grid that is starting holds its lock before it makes `runs/`: "in use" is the
+    // true answer then, so the lock is tried first wherever a lock file exists.
+    if !args.dir.join("runs").is_dir() && !args.dir.join(LOCK_FILE).is_file() {
+        return Err(not_a_grid());
     }
-    let _lock = loran_runner::grid::lock::GridLock::acquire(&args.dir)?;
-    let rendered = loran_runner::report::render(&args.dir)?;
+    let _lock = GridLock::acquire(&args.dir)?;
+    if !args.dir.join("runs").is_dir() {
+        return Err(not_a_grid());
+    }
+    let rendered = loran_report::render(&args.dir)?;
     println!(
         "{}: {} ok, {} failed, {} diverged, {} unfinished (skipped)",
         args.dir.display(),
