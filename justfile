@@ -5,6 +5,9 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 # The release build of the `loran` command.
 loran := "cargo run --release --quiet -p loran-runner --bin loran --"
 
+# The benchmarks binary (figures printed, never asserted).
+bench := "cargo run --release --quiet -p loran-runner --bin loran-bench --"
+
 # Threads for matmuls; recorded in every result. Override: `just threads=1 reproduce`.
 threads := env_var_or_default("RAYON_NUM_THREADS", "2")
 
@@ -75,26 +78,26 @@ test-assets: assets
 
 # SmolLM2-135M forward throughput at 1x128 and 8x128 (printed, never asserted).
 bench-model: assets
-    RAYON_NUM_THREADS={{threads}} {{loran}} bench-model --shapes 1x128,8x128
+    RAYON_NUM_THREADS={{threads}} {{bench}} model --shapes 1x128,8x128
 
 # The bf16 frozen-weight matmul kernels on this CPU: model, flags, per-core peak, GFLOP/s (printed, never asserted).
 bench-matmul:
-    {{loran}} bench-matmul
+    {{bench}} matmul
 
 # LoRA training ms/step and tokens/s: the reference setting and the quick grid's (printed, never asserted).
 bench-train: assets
-    RAYON_NUM_THREADS={{threads}} {{loran}} bench-train --grid experiments/quick/table-main.yaml
+    RAYON_NUM_THREADS={{threads}} {{bench}} train --grid experiments/quick/table-main.yaml
 
 # LoRAN against LoRA step time (q,v, r=64, every layer), measured side by side (printed, never asserted).
 bench-loran: assets
-    RAYON_NUM_THREADS={{threads}} {{loran}} bench-loran
+    RAYON_NUM_THREADS={{threads}} {{bench}} loran
 
 # Peak RSS of QLoRA (NF4 base) against f32 LoRA training, each in its own process (printed, never asserted):
 # QLoRA's recipe (activation checkpointing) at 1x128 and 4x128, then 1x128 keeping every activation.
 bench-memory: assets
-    RAYON_NUM_THREADS={{threads}} {{loran}} bench-memory --batch 1 --seq 128 --checkpointing
-    RAYON_NUM_THREADS={{threads}} {{loran}} bench-memory --batch 4 --seq 128 --checkpointing
-    RAYON_NUM_THREADS={{threads}} {{loran}} bench-memory --batch 1 --seq 128
+    RAYON_NUM_THREADS={{threads}} {{bench}} memory --batch 1 --seq 128 --checkpointing
+    RAYON_NUM_THREADS={{threads}} {{bench}} memory --batch 4 --seq 128 --checkpointing
+    RAYON_NUM_THREADS={{threads}} {{bench}} memory --batch 1 --seq 128
 
 # Chat with the base model: `just chat "Why is the sky blue?"`.
 chat prompt:
@@ -111,5 +114,5 @@ bench-peft:
     set -euo pipefail
     python="$(bench/setup_venv.sh)"
     export RAYON_NUM_THREADS={{threads}}
-    {{loran}} bench-peft --python "$python"
-    {{loran}} bench-rouge --python "$python"
+    {{bench}} peft --python "$python"
+    {{bench}} rouge --python "$python"

@@ -1,6 +1,6 @@
 """PEFT LoRA training steps on a randomly initialised LLaMA of SmolLM2-135M's shape.
 
-The counterpart of `loran bench-peft`: it builds the same shape (hidden 576, 30 layers,
+The counterpart of `loran-bench peft`: it builds the same shape (hidden 576, 30 layers,
 9 heads, 3 KV heads, FFN 1536, vocab 49152, tied embeddings), f32, and trains a PEFT
 LoRA adapter with torch's AdamW on a causal-LM loss over every token of the batch.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The rouge-score side of `loran bench-rouge`.
+"""The rouge-score side of `loran-bench rouge`.
 
 Reads a JSONL file of {"prediction": ..., "reference": ...} pairs, scores every
 pair with Google's rouge-score in the configuration loran_metrics reproduces

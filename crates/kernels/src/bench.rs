@@ -1,4 +1,4 @@
-//! Throughput figures for `loran bench-matmul` and `examples/bench_matmul.rs`: CPU model
+//! Throughput figures for `loran-bench matmul` and `examples/bench_matmul.rs`: CPU model
 //! and flags, per-core peaks, and GFLOP/s of each available backend. Printed, never
 //! asserted: timings depend on the machine and its load.
 

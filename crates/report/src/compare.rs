@@ -1,7 +1,7 @@
 //! Two results folders of the same grid, number by number: are reruns bit-identical,
 //! and how far apart are runs with different thread counts?
 
-use crate::report::load::{scan_runs, LoadedRun};
+use crate::load::{scan_runs, LoadedRun};
 use anyhow::Result;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

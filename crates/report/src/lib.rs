@@ -21,7 +21,7 @@ mod test_support;
 pub use load::{load_runs, scan_runs, LoadedRun, RunScan};
 pub use summary::write_summary_csv;
 
-use crate::run::record::RunStatus;
+use loran_train::record::RunStatus;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 

@@ -3,8 +3,8 @@
 //! A folder counts as finished when it holds `result.json` (written last and atomically by the
 //! runner). Folders without it are unfinished: they are listed but not loaded.
 
-use crate::run::config::RunConfig;
-use crate::run::record::{PredictionRecord, RunResult, StepRecord, RESULT_SCHEMA};
+use loran_train::config::RunConfig;
+use loran_train::record::{PredictionRecord, RunResult, StepRecord, RESULT_SCHEMA};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -135,7 +135,7 @@ pub fn current_method_label(stored: &str) -> String {
         None => (stored, ""),
     };
     if ["", "+nf4", "+nf4-dq"].contains(&quant) {
-        crate::run::config::plain_method_label(method, quant)
+        loran_train::config::plain_method_label(method, quant)
     } else {
         stored.to_string()
     }
@@ -166,7 +166,7 @@ fn read_text(path: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::test_support::{result, steps, write_run};
+    use crate::test_support::{result, steps, write_run};
 
     #[test]
     fn loads_finished_runs_sorted_and_lists_unfinished_ones() {
@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn registry_names_of_reconstructed_methods_map_to_their_labels() {
-        use crate::run::config::RunConfig;
+        use loran_train::config::RunConfig;
         use loran_model::QuantMode;
         for method in ["none", "lora", "dora", "loran", "sine-lora", "nolora", "na-lora"] {
             for quant in [QuantMode::None, QuantMode::Nf4, QuantMode::Nf4Dq] {

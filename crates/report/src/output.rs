@@ -1,16 +1,16 @@
 //! Writing report files so that a reader never sees a half-written one.
 
-use crate::run::files::create_dir;
+use loran_train::files::create_dir;
 use anyhow::Result;
 use std::path::Path;
 
 /// Writes `bytes` to `path` through a sibling temporary file and a rename, creating the parent
-/// folder when needed (the run folders' writer, [`crate::run::files::write_atomic`], does the rest).
+/// folder when needed (the run folders' writer, [`loran_train::files::write_atomic`], does the rest).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
         create_dir(parent)?;
     }
-    Ok(crate::run::files::write_atomic(path, bytes)?)
+    Ok(loran_train::files::write_atomic(path, bytes)?)
 }
 
 #[cfg(test)]

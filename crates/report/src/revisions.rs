@@ -7,7 +7,7 @@
 //! report names the revisions when there is more than one.
 
 use super::LoadedRun;
-use crate::run::record::RunStatus;
+use loran_train::record::RunStatus;
 use std::collections::BTreeMap;
 
 /// The `git` revision of every finished (`ok` or `diverged`) run with how many runs
@@ -49,7 +49,7 @@ fn short(revision: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::test_support::result;
+    use crate::test_support::result;
     use std::path::PathBuf;
 
     fn run(seed: u64, git: &str, status: RunStatus) -> LoadedRun {
@@ -80,14 +80,14 @@ mod tests {
 
     #[test]
     fn render_warns_and_notes_the_table_when_a_grid_mixes_revisions() {
-        use crate::report::test_support::{steps, write_run};
+        use crate::test_support::{steps, write_run};
         let grid = tempfile::tempdir().unwrap();
         for (seed, git) in [(0, "aaa"), (1, "aaa"), (2, "bbb")] {
             let mut r = result("lora", "news", seed, &[("rougeL", 0.1 + seed as f64 / 100.0)]);
             r.git = git.into();
             write_run(grid.path(), &r, &steps());
         }
-        let rendered = crate::report::render(grid.path()).unwrap();
+        let rendered = crate::render(grid.path()).unwrap();
         let warning = rendered.mixed_revisions.expect("3 runs from 2 revisions");
         assert!(warning.contains("2 code revisions: aaa (2 runs), bbb (1 run)"), "{warning}");
         let table = std::fs::read_to_string(grid.path().join("table.md")).unwrap();

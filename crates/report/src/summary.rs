@@ -117,7 +117,7 @@ pub fn write_summary_csv(grid_dir: &Path, runs: &[LoadedRun]) -> Result<PathBuf>
 }
 
 fn status_label(run: &LoadedRun) -> &'static str {
-    use crate::run::record::RunStatus;
+    use loran_train::record::RunStatus;
     match run.result.status {
         RunStatus::Ok => "ok",
         RunStatus::Failed => "failed",
@@ -128,9 +128,9 @@ fn status_label(run: &LoadedRun) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::load::load_runs;
-    use crate::report::test_support::{result, steps, write_run};
-    use crate::run::record::RunStatus;
+    use crate::load::load_runs;
+    use crate::test_support::{result, steps, write_run};
+    use loran_train::record::RunStatus;
 
     #[test]
     fn frame_columns_follow_the_documented_order() {

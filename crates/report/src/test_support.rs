@@ -1,6 +1,6 @@
 //! Fixtures for the report's unit tests: synthetic run records and run folders.
 
-use crate::run::record::{RunResult, RunStatus, StepRecord, Timings, TrainSummary, RESULT_SCHEMA};
+use loran_train::record::{RunResult, RunStatus, StepRecord, Timings, TrainSummary, RESULT_SCHEMA};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -89,7 +89,7 @@ pub fn method_run(method: &str, task: &str, seed: u64, params: u64, score: f64) 
 /// Runs of a small main table: zero-shot (0 parameters), `lora` (the baseline),
 /// `nolora-style (reconstructed)`, `na-lora-style+nf4 (reconstructed)` (fewer parameters on
 /// `news` than on `mail`) and `dora` (whose seeds disagree), on `news` and `mail`.
-pub fn table_runs(grid: &Path) -> Vec<crate::report::LoadedRun> {
+pub fn table_runs(grid: &Path) -> Vec<crate::LoadedRun> {
     let rows: [(&str, [u64; 2], [u64; 2]); 5] = [
         ("zero-shot", [0, 0], [0, 0]),
         ("lora", [258_048, 258_048], [258_048, 258_048]),
@@ -104,5 +104,5 @@ pub fn table_runs(grid: &Path) -> Vec<crate::report::LoadedRun> {
             write_run(grid, &method_run(method, "mail", seed, mail[seed as usize], score), &[]);
         }
     }
-    crate::report::load_runs(grid).unwrap()
+    crate::load_runs(grid).unwrap()
 }

@@ -7,7 +7,7 @@
 use loran_runner::grid::expand::config_hash;
 use loran_runner::grid::spec::parse_grid;
 use loran_runner::grid::{expand, read_grid, Cell, GridFile};
-use loran_runner::run::config::RunConfig;
+use loran_train::config::RunConfig;
 use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;

@@ -1,6 +1,4 @@
-//! Library side of the `loran` binary: grids, runs and reports.
-pub mod alloc;
-pub mod faults;
+//! Library side of the `loran` binary: the grid language (parse, expand, plan, lock,
+//! resume, schedule). Runs live in `loran-train`, reports in `loran-report`.
+pub mod cli;
 pub mod grid;
-pub mod report;
-pub mod run;

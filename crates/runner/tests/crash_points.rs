@@ -1,4 +1,4 @@
-//! `loran grid run` killed with SIGKILL at named points (`loran_runner::faults`): during
+//! `loran grid run` killed with SIGKILL at named points (`loran_train::faults`): during
 //! training, during evaluation, while writing a run's files and while writing the
 //! report. After each kill a rerun completes the grid, re-runs no finished cell, leaves
 //! no torn or temporary file, and gives bit-identical metrics to an uninterrupted run.

@@ -1,5 +1,5 @@
-//! The dependency rule of DESIGN.md, checked on the real manifests:
-//! datasets → runner ← metrics; model ← adapters → runner; nothing depends on runner.
+//! The dependency rule of DESIGN.md, checked on the real manifests: data flows one way,
+//! datasets → model + adapters → training → metrics → reports, with the runner on top.
 
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -30,15 +30,46 @@ fn workspace_deps() -> HashMap<String, HashSet<String>> {
         .collect()
 }
 
+/// Each crate of the workspace and its layer: a crate may depend only on crates of a
+/// lower layer. A new crate must be placed here, which is the point: its place in the
+/// flow is decided, not drifted into.
+const LAYERS: &[(&str, u8)] = &[
+    ("loran-assets", 0),
+    ("loran-kernels", 0),
+    ("loran-datasets", 1),
+    ("loran-metrics", 1),
+    ("loran-model", 1),
+    ("loran-adapters", 2),
+    ("loran-train", 3),
+    ("loran-report", 4),
+    ("loran-runner", 5),
+];
+
+fn layer(krate: &str) -> u8 {
+    LAYERS.iter().find(|(k, _)| *k == krate).unwrap_or_else(|| panic!("{krate} has no layer in LAYERS: decide where it sits in the flow")).1
+}
+
+#[test]
+fn every_crate_depends_only_on_lower_layers() {
+    let deps = workspace_deps();
+    for (krate, needs) in &deps {
+        for dep in needs.iter().filter(|d| d.starts_with("loran-")) {
+            assert!(layer(dep) < layer(krate), "{krate} (layer {}) must not depend on {dep} (layer {})", layer(krate), layer(dep));
+        }
+    }
+    assert_eq!(deps.len(), LAYERS.len(), "LAYERS lists {} crates, the workspace has {}", LAYERS.len(), deps.len());
+}
+
 #[test]
 fn crates_respect_the_dependency_rule() {
     let deps = workspace_deps();
     let forbidden: &[(&str, &[&str])] = &[
-        ("loran-assets", &["loran-model", "loran-adapters", "loran-datasets", "loran-metrics", "loran-runner", "candle-core"]),
-        ("loran-model", &["loran-adapters", "loran-datasets", "loran-metrics", "loran-runner"]),
-        ("loran-adapters", &["loran-datasets", "loran-metrics", "loran-runner"]),
-        ("loran-datasets", &["loran-model", "loran-adapters", "loran-metrics", "loran-runner", "candle-core", "candle-nn"]),
-        ("loran-metrics", &["loran-model", "loran-adapters", "loran-datasets", "loran-runner", "candle-core", "candle-nn"]),
+        ("loran-assets", &["candle-core"]),
+        ("loran-datasets", &["loran-model", "loran-adapters", "loran-metrics", "candle-core", "candle-nn"]),
+        ("loran-metrics", &["loran-datasets", "candle-core", "candle-nn"]),
+        ("loran-model", &["loran-datasets", "loran-metrics"]),
+        // Reports read run folders: no tensors, no model.
+        ("loran-report", &["loran-model", "candle-core", "candle-nn"]),
     ];
     for (krate, banned) in forbidden {
         let have = deps.get(*krate).unwrap_or_else(|| panic!("workspace lacks {krate}"));
@@ -48,6 +79,9 @@ fn crates_respect_the_dependency_rule() {
     }
     assert!(deps["loran-adapters"].contains("loran-model"));
     for needed in ["loran-model", "loran-adapters", "loran-datasets", "loran-metrics"] {
+        assert!(deps["loran-train"].contains(needed), "train should use {needed}");
+    }
+    for needed in ["loran-train", "loran-report"] {
         assert!(deps["loran-runner"].contains(needed), "runner should use {needed}");
     }
 }

@@ -7,7 +7,7 @@
 use crate::common;
 
 use common::grid_cli::GridFixture;
-use loran_runner::report::compare::{compare_grid_dirs, Comparison};
+use loran_report::compare::{compare_grid_dirs, Comparison};
 use std::collections::BTreeSet;
 
 /// Cells × (5 metrics + final loss + 4 steps × (loss, gradient norm)).

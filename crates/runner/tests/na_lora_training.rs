@@ -9,8 +9,8 @@ use loran_adapters::na_lora::NaLoraConfig;
 use loran_adapters::{AdapterConfig, AdapterSet, LayerSelection};
 use loran_model::fixtures::{random_weights, tiny_config, write_hf_folder};
 use loran_model::{load, LoadOptions, ModelSource};
-use loran_runner::run::config::TrainConfig;
-use loran_runner::run::train::Trainer;
+use loran_train::config::TrainConfig;
+use loran_train::train::Trainer;
 
 /// Trains `steps` steps of NA-LoRA on q_proj and gate_proj of the top layer; returns the
 /// set and B of the gate layer after each step.

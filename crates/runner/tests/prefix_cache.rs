@@ -7,8 +7,8 @@ use loran_adapters::{AdapterConfig, AdapterSet, LayerSelection};
 use loran_datasets::BatchIter;
 use loran_model::fixtures::{random_weights, tiny_config, uniform, write_hf_folder};
 use loran_model::{load, Kernels, LoadOptions, ModelSource};
-use loran_runner::run::loss::target_loss;
-use loran_runner::run::prefix::PrefixCache;
+use loran_train::loss::target_loss;
+use loran_train::prefix::PrefixCache;
 
 #[test]
 fn cached_prefix_gives_the_same_loss_and_gradients() {
@@ -48,7 +48,7 @@ fn cached_prefix_gives_the_same_loss_and_gradients() {
 #[test]
 fn evaluation_prompts_cached_below_the_adapters_decode_as_without_the_cache() {
     use loran_model::generate::{generate_batch, generate_batch_from, Decoding, GenerateOptions};
-    use loran_runner::run::prefix::PromptPrefixes;
+    use loran_train::prefix::PromptPrefixes;
     use std::sync::Arc;
     let base = loran_model::fixtures::tiny_model(32).unwrap();
     let mut tuned = base.clone();

@@ -1,8 +1,8 @@
-//! End-to-end tests of `loran_runner::report` on a generated grid folder.
+//! End-to-end tests of `loran_report` on a generated grid folder.
 
-use loran_runner::report::figures::{bars, layout, loss, FIGURES_DIR};
-use loran_runner::report::{render, scan_runs, RenderSummary};
-use loran_runner::run::record::{
+use loran_report::figures::{bars, layout, loss, FIGURES_DIR};
+use loran_report::{render, scan_runs, RenderSummary};
+use loran_train::record::{
     RunResult, RunStatus, StepRecord, Timings, TrainSummary, RESULT_SCHEMA,
 };
 use std::collections::BTreeMap;

@@ -4,9 +4,9 @@
 
 use crate::common;
 use loran_model::QuantMode;
-use loran_runner::report::render;
-use loran_runner::run::config::RunConfig;
-use loran_runner::run::record::RunResult;
+use loran_report::render;
+use loran_train::config::RunConfig;
+use loran_train::record::RunResult;
 use std::path::Path;
 
 const NEWS: &str = "news-standfirst";

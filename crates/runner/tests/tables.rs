@@ -4,9 +4,9 @@
 
 use crate::common;
 use loran_metrics::{macro_f1, paired_bootstrap, summarize};
-use loran_runner::report::render;
-use loran_runner::report::settings::{write_report_settings, ReportSpec, TableKind};
-use loran_runner::run::record::{PredictionRecord, RunResult, RunStatus};
+use loran_report::render;
+use loran_report::settings::{write_report_settings, ReportSpec, TableKind};
+use loran_train::record::{PredictionRecord, RunResult, RunStatus};
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -4,8 +4,8 @@
 
 use loran_model::fixtures::{random_weights, tiny_config, write_hf_folder};
 use loran_runner::grid::{read_grid, run_grid, GridOptions};
-use loran_runner::run::execute::Resources;
-use loran_runner::run::record::{RunResult, RunStatus, StepRecord};
+use loran_train::execute::Resources;
+use loran_train::record::{RunResult, RunStatus, StepRecord};
 use std::path::{Path, PathBuf};
 
 struct Fixture {
@@ -86,7 +86,7 @@ fn lora_training_lowers_the_loss_and_is_reproducible() {
         assert!(trained.is_finite() && floor.is_finite());
         assert!(trained < 0.8 * floor, "{task}: test loss {floor:.3} -> {trained:.3}");
         // Each prediction keeps its share of the test loss; together they give the mean back.
-        let preds: Vec<loran_runner::run::record::PredictionRecord> =
+        let preds: Vec<loran_train::record::PredictionRecord> =
             std::fs::read_to_string(dir.join("predictions.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         let (sum, tokens) = preds.iter().fold((0.0, 0), |(s, n), p| (s + p.loss_sum.unwrap(), n + p.loss_tokens.unwrap()));
         assert!(tokens > 0 && ((sum / tokens as f64) - trained).abs() < 1e-9, "{task}: {sum}/{tokens} vs {trained}");
@@ -114,7 +114,7 @@ fn lora_training_lowers_the_loss_and_is_reproducible() {
         }
         assert_eq!(std::fs::read(a.join("predictions.jsonl")).unwrap(), std::fs::read(b.join("predictions.jsonl")).unwrap());
     }
-    let rendered = loran_runner::report::render(&fx.dir.path().join("a/fit")).unwrap();
+    let rendered = loran_report::render(&fx.dir.path().join("a/fit")).unwrap();
     assert_eq!(rendered.ok, 4);
     let csv = std::fs::read_to_string(&rendered.summary_csv).unwrap();
     assert_eq!(csv.lines().count(), 5, "{csv}");

@@ -1,8 +1,8 @@
 //! A run's folder: `config.resolved.yaml`, `metrics.jsonl`, `predictions.jsonl`, and
 //! `result.json` written last and atomically.
 
-use crate::run::files::{append_line, create_dir, recreate_dir, write_atomic, ResultsWriteError};
-use crate::run::record::{PredictionRecord, RunResult, StepRecord};
+use crate::files::{append_line, create_dir, recreate_dir, write_atomic, ResultsWriteError};
+use crate::record::{PredictionRecord, RunResult, StepRecord};
 use anyhow::Result;
 use serde::Serialize;
 use std::fs;

@@ -30,7 +30,7 @@ fn proc_status_mb(field: &str) -> f64 {
 /// `CANDLE_NUM_THREADS` is set. candle spreads them over its own pool, whose workers
 /// spin-wait up to 25,000 rounds after every op; on a small machine they then compete
 /// with the matmul threads (`RAYON_NUM_THREADS`) for the cores. Measured with
-/// `loran bench-peft` on 2 cores: a LoRA step over every linear, 8×128, took 7.0 and
+/// `loran-bench peft` on 2 cores: a LoRA step over every linear, 8×128, took 7.0 and
 /// 5.7 s with one element-wise thread against 7.4 and 6.8 s with two (perf: 8 % of all
 /// samples in the spinning worker). Call at start-up, before any thread exists.
 pub fn default_elementwise_threads() {

@@ -1,11 +1,11 @@
 //! Evaluation: greedy generation with a KV cache on the test split, then task metrics.
 
-use crate::run::config::EvalConfig;
-use crate::run::record::PredictionRecord;
+use crate::config::EvalConfig;
+use crate::record::PredictionRecord;
 use anyhow::{anyhow, Result};
 use loran_datasets::{parse_label, tokenize_prompt, LoadedTask, TaskKind, TokenLimits};
 use loran_metrics::{classify, corpus_rouge, RougeVariant};
-use crate::run::prefix::PromptPrefixes;
+use crate::prefix::PromptPrefixes;
 use loran_model::generate::{generate_batch, generate_batch_from, Decoding, GenerateOptions};
 use loran_model::Llama;
 use std::collections::BTreeMap;

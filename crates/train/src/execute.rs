@@ -1,16 +1,16 @@
 //! Running one grid cell end to end: load, train, evaluate, record.
 
-use crate::grid::Cell;
-use crate::run::dir::RunDir;
-use crate::run::files::ResultsWriteError;
-use crate::run::config::RunConfig;
-use crate::run::env;
-use crate::run::prefix::{PrefixCache, PromptPrefixes};
-use crate::run::progress::CellProgress;
-use crate::run::eval::evaluate;
-use crate::run::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
-use crate::run::loss::target_loss_per_example;
-use crate::run::train::train;
+use crate::cell::Cell;
+use crate::dir::RunDir;
+use crate::files::ResultsWriteError;
+use crate::config::RunConfig;
+use crate::env;
+use crate::prefix::{PrefixCache, PromptPrefixes};
+use crate::progress::CellProgress;
+use crate::eval::evaluate;
+use crate::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
+use crate::loss::target_loss_per_example;
+use crate::train::train;
 use anyhow::{anyhow, bail, Context, Result};
 use loran_adapters::AdapterSet;
 use loran_datasets::{batches_in_order, load_task, tokenize_for_training, LoadedTask, TaskOptions};
@@ -202,7 +202,7 @@ pub fn one_line(e: &anyhow::Error) -> String {
 }
 
 /// Checks that training sequences and generated answers fit the model's positions.
-fn check_lengths(cfg: &crate::run::config::RunConfig, max_positions: usize) -> Result<()> {
+fn check_lengths(cfg: &crate::config::RunConfig, max_positions: usize) -> Result<()> {
     if cfg.train.max_len > max_positions {
         anyhow::bail!(
             "train.max_len {} exceeds the model's {max_positions} positions (max_position_embeddings); lower it",
@@ -254,7 +254,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
             }
             _ => None,
         };
-        let mut on_step = |r: &crate::run::record::StepRecord| -> Result<()> {
+        let mut on_step = |r: &crate::record::StepRecord| -> Result<()> {
             dir.append_step(r)?;
             log.step(r, cfg.train.steps);
             Ok(())

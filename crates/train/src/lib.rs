@@ -1,10 +1,14 @@
-//! One run: its config, training, evaluation and what it writes.
+//! One run end to end: its config, the trainer, evaluation, the caches a grid's cells
+//! share, and the run folder it writes. The runner's grid language plans the cells.
 
+pub mod alloc;
+pub mod cell;
 pub mod config;
 pub mod dir;
 pub mod env;
 pub mod eval;
 pub mod execute;
+pub mod faults;
 pub mod files;
 pub mod loss;
 pub mod prefix;

@@ -1,6 +1,6 @@
 //! Causal-LM loss on the target tokens only.
 
-use crate::run::prefix::PrefixCache;
+use crate::prefix::PrefixCache;
 use candle_core::{Result, Tensor};
 use loran_datasets::{Batch, TokenizedExample};
 use loran_model::Llama;

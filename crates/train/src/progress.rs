@@ -4,7 +4,7 @@
 //! on a terminal and prints plain lines otherwise. Any `FnMut(&str)` closure is a
 //! [`CellProgress`] that receives the plain lines only.
 
-use crate::run::record::StepRecord;
+use crate::record::StepRecord;
 
 /// Receives the progress of one running cell.
 pub trait CellProgress {

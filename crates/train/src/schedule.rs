@@ -1,6 +1,6 @@
 //! Learning rate at each step: linear warm-up, then constant, linear or cosine decay.
 
-use crate::run::config::{Schedule, TrainConfig};
+use crate::config::{Schedule, TrainConfig};
 
 /// Warm-up steps: `ceil(warmup_ratio · steps)`, as HF Trainer computes them.
 pub fn warmup_steps(cfg: &TrainConfig) -> usize {

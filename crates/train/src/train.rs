@@ -1,10 +1,10 @@
 //! The training loop: AdamW, warm-up + schedule, global-norm clipping, NaN guard.
 
-use crate::run::config::TrainConfig;
-use crate::run::loss::target_loss;
-use crate::run::prefix::PrefixCache;
-use crate::run::record::StepRecord;
-use crate::run::schedule::lr_at;
+use crate::config::TrainConfig;
+use crate::loss::target_loss;
+use crate::prefix::PrefixCache;
+use crate::record::StepRecord;
+use crate::schedule::lr_at;
 use anyhow::{Context, Result};
 use candle_core::backprop::GradStore;
 use candle_core::{Tensor, Var};

@@ -8,7 +8,7 @@
 
 use super::canvas::{drawing_error, Figure};
 use super::layout::{text, title, GRID_BOLD, GRID_LIGHT, MARGIN, TITLE_HEIGHT, WIDTH};
-use crate::report::font::font;
+use crate::font::font;
 use anyhow::Result;
 use loran_adapters::activations::ACTIVATIONS;
 use loran_adapters::ActivationConfig;
@@ -217,7 +217,7 @@ mod tests {
     fn the_figure_renders_to_svg_and_png() {
         let dir = tempfile::tempdir().unwrap();
         let fig = ActivationFigure::registered("activation shapes").unwrap();
-        let paths = crate::report::figures::canvas::save_figure(&fig, dir.path(), STEM).unwrap();
+        let paths = crate::figures::canvas::save_figure(&fig, dir.path(), STEM).unwrap();
         assert_eq!(paths.len(), 2);
         let svg = std::fs::read_to_string(&paths[0]).unwrap();
         assert!(svg.contains("sinter") && svg.contains("softsign"));

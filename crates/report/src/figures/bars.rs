@@ -16,12 +16,12 @@ use super::layout::{
 };
 use super::palette::GroupPalette;
 use super::rows::RowAxis;
-use crate::report::font::font;
-use crate::report::load::LoadedRun;
-use crate::report::settings::TableKind;
-use crate::report::table::build::{row_label, sort_rows};
-use crate::report::table::majority_floors;
-use crate::run::record::RunStatus;
+use crate::font::font;
+use crate::load::LoadedRun;
+use crate::settings::TableKind;
+use crate::table::build::{row_label, sort_rows};
+use crate::table::majority_floors;
+use loran_train::record::RunStatus;
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -356,8 +356,8 @@ mod tests {
 
     #[test]
     fn rows_average_ok_runs_per_group_with_sample_std() {
-        use crate::report::load::load_runs;
-        use crate::report::test_support::{result, write_run};
+        use crate::load::load_runs;
+        use crate::test_support::{result, write_run};
         let grid = tempfile::tempdir().unwrap();
         write_run(grid.path(), &result("b", "t", 0, &[("acc", 0.5)]), &[]);
         write_run(grid.path(), &result("b", "t", 1, &[("acc", 0.7)]), &[]);

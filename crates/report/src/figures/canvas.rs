@@ -1,6 +1,6 @@
 //! Rendering one figure description to both SVG and PNG.
 
-use crate::report::output::write_atomic;
+use crate::output::write_atomic;
 use anyhow::{anyhow, Context, Result};
 use image::ImageEncoder;
 use plotters::coord::Shift;
@@ -24,7 +24,7 @@ pub fn drawing_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
 
 /// Writes `<dir>/<stem>.svg` and `<dir>/<stem>.png` and returns both paths (SVG first).
 pub fn save_figure(figure: &impl Figure, dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
-    crate::report::font::ensure_fonts()?;
+    crate::font::ensure_fonts()?;
     let size = figure.size();
 
     let svg_path = dir.join(format!("{stem}.svg"));

@@ -1,6 +1,6 @@
 //! Shared geometry, text styles and axis-label formatting of the report figures.
 
-use crate::report::font::{bold, font};
+use crate::font::{bold, font};
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{RGBColor, TextStyle, BLACK};
 

@@ -14,9 +14,9 @@ use super::layout::{
     WIDTH,
 };
 use super::palette::GroupPalette;
-use crate::report::font::font;
-use crate::report::load::LoadedRun;
-use crate::report::ema::ema;
+use crate::font::font;
+use crate::load::LoadedRun;
+use crate::ema::ema;
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -314,8 +314,8 @@ fn ranges(panel: &LossPanel) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::load::load_runs;
-    use crate::report::test_support::{result, steps, write_run};
+    use crate::load::load_runs;
+    use crate::test_support::{result, steps, write_run};
 
     #[test]
     fn curves_group_by_task_skip_non_finite_losses_and_smooth() {

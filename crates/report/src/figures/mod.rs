@@ -7,7 +7,7 @@
 //! - [`rank`]: `rank_sweep` — score and test loss against adapter rank with a ±std band
 //!   (written for grids whose runs cover two ranks or more).
 //!
-//! Text uses the bundled DejaVu Sans ([`crate::report::font`]); colours are per group and
+//! Text uses the bundled DejaVu Sans ([`crate::font`]); colours are per group and
 //! shared by both figures ([`palette::GroupPalette`]).
 
 pub mod activations;

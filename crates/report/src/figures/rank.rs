@@ -10,10 +10,10 @@
 use super::canvas::{drawing_error, Figure};
 use super::layout::{text, text_width, tick_label, title, GRID_BOLD, GRID_LIGHT, MARGIN, TITLE_HEIGHT, WIDTH};
 use super::palette::GroupPalette;
-use crate::report::font::font;
-use crate::report::load::LoadedRun;
-use crate::report::table::build::rank_of;
-use crate::run::record::RunStatus;
+use crate::font::font;
+use crate::load::LoadedRun;
+use crate::table::build::rank_of;
+use loran_train::record::RunStatus;
 use anyhow::Result;
 use loran_metrics::{summarize, Summary};
 use plotters::coord::Shift;
@@ -216,8 +216,8 @@ impl RankFigure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::load::load_runs;
-    use crate::report::test_support::{result, write_run};
+    use crate::load::load_runs;
+    use crate::test_support::{result, write_run};
 
     #[test]
     fn points_average_seeds_per_rank_and_zero_shot_is_a_level() {

@@ -1,9 +1,9 @@
 //! The numbers of a paper-shaped table: rows (methods, activations or ranks), columns
 //! (per task, its metrics), and per cell the mean ± sample std over seeds.
 
-use crate::report::load::LoadedRun;
-use crate::report::settings::TableKind;
-use crate::run::record::RunStatus;
+use crate::load::LoadedRun;
+use crate::settings::TableKind;
+use loran_train::record::RunStatus;
 use loran_metrics::{summarize, Summary};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -235,7 +235,7 @@ fn mark_best(columns: &[TableColumn], cells: &mut [Vec<Option<TableCell>>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::test_support::table_runs;
+    use crate::test_support::table_runs;
 
     #[test]
     fn params_are_the_fewest_and_most_per_row_and_task() {

@@ -77,7 +77,7 @@ pub fn render_csv(report: &TableReport) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     CsvWriter::new(&mut bytes)
         .include_header(true)
-        .with_float_precision(Some(crate::report::summary::FLOAT_PRECISION))
+        .with_float_precision(Some(crate::summary::FLOAT_PRECISION))
         .with_float_scientific(Some(false))
         .finish(&mut df)
         .context("cannot serialise the table as CSV")?;
@@ -87,8 +87,8 @@ pub fn render_csv(report: &TableReport) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::settings::ReportSpec;
-    use crate::report::test_support::table_runs;
+    use crate::settings::ReportSpec;
+    use crate::test_support::table_runs;
     use std::collections::BTreeMap;
 
     #[test]

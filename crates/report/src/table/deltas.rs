@@ -6,8 +6,8 @@
 //! macro-F1. Resampling uses a fixed seed, so a report renders the same bytes every time.
 
 use super::build::{metric_style, TableColumn, TableData};
-use crate::report::load::LoadedRun;
-use crate::run::record::PredictionRecord;
+use crate::load::LoadedRun;
+use loran_train::record::PredictionRecord;
 use loran_metrics::{bootstrap_statistic, macro_f1, paired_bootstrap, BootstrapCi};
 use std::collections::HashMap;
 

@@ -1,8 +1,8 @@
 //! The majority-class floor of a classification task: what always answering the most
 //! frequent label of the test examples scores. A fine-tuned model must beat it.
 
-use crate::report::load::LoadedRun;
-use crate::run::record::RunStatus;
+use crate::load::LoadedRun;
+use loran_train::record::RunStatus;
 use loran_metrics::macro_f1;
 use std::collections::BTreeMap;
 
@@ -59,8 +59,8 @@ pub fn majority_floors(runs: &[LoadedRun]) -> Vec<MajorityFloor> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::load::load_runs;
-    use crate::report::test_support::{result, write_run};
+    use crate::load::load_runs;
+    use crate::test_support::{result, write_run};
 
     #[test]
     fn the_floor_is_the_most_frequent_target() {

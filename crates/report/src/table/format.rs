@@ -3,7 +3,7 @@
 use super::build::{metric_style, TableCell};
 use super::deltas::Delta;
 use super::TableReport;
-use crate::report::settings::TableKind;
+use crate::settings::TableKind;
 
 /// The header of the row-label column.
 pub fn row_header(kind: TableKind) -> &'static str {

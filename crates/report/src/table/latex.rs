@@ -118,9 +118,9 @@ pub fn render_latex(report: &TableReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::settings::ReportSpec;
-    use crate::report::table::format::RECONSTRUCTED_NOTE;
-    use crate::report::test_support::table_runs;
+    use crate::settings::ReportSpec;
+    use crate::table::format::RECONSTRUCTED_NOTE;
+    use crate::test_support::table_runs;
 
     #[test]
     fn labels_keep_plus_and_parentheses_and_escape_the_rest() {

@@ -70,9 +70,9 @@ pub fn render_markdown(report: &TableReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::settings::ReportSpec;
-    use crate::report::table::format::RECONSTRUCTED_NOTE;
-    use crate::report::test_support::table_runs;
+    use crate::settings::ReportSpec;
+    use crate::table::format::RECONSTRUCTED_NOTE;
+    use crate::test_support::table_runs;
 
     #[test]
     fn the_params_column_follows_the_row_label_and_reconstructed_rows_get_a_note() {

@@ -108,10 +108,10 @@ impl TableReport {
 
 /// The row a configured `baseline:` names: the row of that label, else the row of its
 /// current label (`baseline: nolora` finds `nolora-style (reconstructed)`, see
-/// [`current_method_label`](crate::report::load::current_method_label)), else `wanted`
+/// [`current_method_label`](crate::load::current_method_label)), else `wanted`
 /// itself (no row).
 pub fn baseline_row(wanted: &str, rows: &[String]) -> String {
-    let current = crate::report::load::current_method_label(wanted);
+    let current = crate::load::current_method_label(wanted);
     if !rows.iter().any(|r| r == wanted) && rows.contains(&current) {
         current
     } else {
@@ -142,7 +142,7 @@ pub fn write_tables(grid_dir: &Path, report: &TableReport) -> Result<Vec<PathBuf
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::test_support::table_runs;
+    use crate::test_support::table_runs;
 
     #[test]
     fn a_reconstructed_row_adds_one_note_after_the_grids_own() {

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use loran_runner::report::compare::compare_grid_dirs;
+use loran_report::compare::compare_grid_dirs;
 use std::path::PathBuf;
 
 /// Arguments of `loran compare-runs`.

@@ -1,6 +1,6 @@
 //! `loran generate`: continue a prompt, greedily or by sampling.
 
-use super::model_args::ModelArgs;
+use loran_runner::cli::ModelArgs;
 use anyhow::{anyhow, Result};
 use clap::Args;
 use loran_model::chat::{chatml, Role};

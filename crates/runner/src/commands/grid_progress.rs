@@ -3,8 +3,8 @@
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use loran_runner::grid::progress::{CellEnd, GridProgress};
-use loran_runner::run::progress::{tokens_per_second, CellProgress};
-use loran_runner::run::record::StepRecord;
+use loran_train::progress::{tokens_per_second, CellProgress};
+use loran_train::record::StepRecord;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,6 @@
 //! `loran perplexity`: how surprised the model is by a text.
 
-use super::model_args::ModelArgs;
+use loran_runner::cli::ModelArgs;
 use anyhow::{anyhow, Result};
 use clap::Args;
 use loran_model::generate::perplexity;

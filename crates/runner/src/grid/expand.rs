@@ -8,26 +8,13 @@
 
 use crate::grid::spec::GridFile;
 use crate::grid::validate;
-use crate::run::config::RunConfig;
+use loran_train::cell::Cell;
+use loran_train::config::RunConfig;
 use anyhow::{anyhow, bail, Result};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
-/// One run of a grid: a resolved config at one seed.
-#[derive(Debug, Clone)]
-pub struct Cell {
-    /// The cell without its seed: what tables aggregate over.
-    pub group: String,
-    /// `<group>-s<seed>-<hash8>`: the run folder name.
-    pub run_id: String,
-    /// sha256 (hex) of the resolved config.
-    pub config_hash: String,
-    /// The varying keys of this cell and their values, as text.
-    pub labels: Vec<(String, String)>,
-    /// The resolved config.
-    pub config: RunConfig,
-}
 
 /// Merges `value` into `slot`: mappings merge key by key, anything else replaces.
 /// A mapping that names a different registry entry (`{ name: tanh }` over

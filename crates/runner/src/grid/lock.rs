@@ -5,8 +5,8 @@
 //! however it ends, so a killed run never leaves a stale lock behind. A second process
 //! is refused at once with a message naming the holder; it does not wait.
 
-use crate::faults;
-use crate::run::files::{create_dir, ResultsWriteError};
+use loran_train::faults;
+use loran_train::files::{create_dir, ResultsWriteError};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -57,7 +57,7 @@ impl GridLock {
             Err(TryLockError::Error(source)) => return Err(write_error(source).into()),
         }
         let command: Vec<String> = std::env::args().collect();
-        let holder = format!("pid {}, `{}`, since {}", std::process::id(), command.join(" "), crate::run::env::now_rfc3339());
+        let holder = format!("pid {}, `{}`, since {}", std::process::id(), command.join(" "), loran_train::env::now_rfc3339());
         file.set_len(0).and_then(|()| file.write_all(holder.as_bytes())).map_err(write_error)?;
         Ok(Self { _file: file })
     }

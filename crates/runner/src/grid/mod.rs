@@ -11,6 +11,7 @@ pub mod spec;
 pub mod validate;
 pub mod yaml_path;
 
-pub use expand::{expand, Cell};
+pub use expand::expand;
+pub use loran_train::cell::Cell;
 pub use runner::{run_grid, GridOptions, GridOutcome};
 pub use spec::{read_grid, GridFile, GridSpec, TableKind};

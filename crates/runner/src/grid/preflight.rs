@@ -3,7 +3,7 @@
 //! the one it breaks.
 
 use crate::grid::{Cell, GridFile};
-use crate::run::execute::{one_line, Resources};
+use loran_train::execute::{one_line, Resources};
 use anyhow::{anyhow, Result};
 use std::collections::HashSet;
 

@@ -1,7 +1,7 @@
 //! What a running grid reports: cells starting and ending, on top of each cell's own
 //! progress ([`CellProgress`]).
 
-use crate::run::progress::CellProgress;
+use loran_train::progress::CellProgress;
 
 /// How a cell of the grid ended for the progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,9 +4,9 @@
 //! ablation's Sinter cell and the main table's, say).
 
 use crate::grid::Cell;
-use crate::run::dir::RunDir;
-use crate::run::files::{copy_file, create_dir};
-use crate::run::record::{RunResult, RunStatus};
+use loran_train::dir::RunDir;
+use loran_train::files::{copy_file, create_dir};
+use loran_train::record::{RunResult, RunStatus};
 use anyhow::{Context, Result};
 use std::fs;
 use std::path::{Path, PathBuf};

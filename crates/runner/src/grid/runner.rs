@@ -4,11 +4,11 @@
 use crate::grid::progress::{CellEnd, GridProgress};
 use crate::grid::lock::GridLock;
 use crate::grid::{expand, reuse, Cell, GridFile};
-use crate::faults;
-use crate::report::RenderSummary;
-use crate::run::dir::RunDir;
-use crate::run::execute::{run_cell, Resources};
-use crate::run::record::RunStatus;
+use loran_train::faults;
+use loran_report::RenderSummary;
+use loran_train::dir::RunDir;
+use loran_train::execute::{run_cell, Resources};
+use loran_train::record::RunStatus;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -62,7 +62,7 @@ pub struct TimeSplit {
 }
 
 impl TimeSplit {
-    fn add_cell(&mut self, t: &crate::run::record::Timings) {
+    fn add_cell(&mut self, t: &loran_train::record::Timings) {
         self.loading_s += t.load_s;
         self.training_s += t.train_s;
         self.test_loss_s += t.test_loss_s;
@@ -112,7 +112,7 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
     let dir = grid_dir(grid, opts);
     let _lock = GridLock::acquire(&dir)?;
     // Pin the code revision every cell records to the tree as it is now (see `git_revision`).
-    crate::run::env::git_revision();
+    loran_train::env::git_revision();
     let grid_start = Instant::now();
     let mut time = TimeSplit::default();
     let finished: Vec<bool> = cells.iter().map(|c| !opts.force && is_finished(&dir, c)).collect();
@@ -124,7 +124,7 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
         }
     }
     time.preflight_s = grid_start.elapsed().as_secs_f64();
-    crate::report::settings::write_report_settings(&dir, &grid.spec.report)?;
+    loran_report::settings::write_report_settings(&dir, &grid.spec.report)?;
     let mut outcome = GridOutcome::default();
     let start = Instant::now();
     progress.grid_started(&grid.spec.name, cells.len());
@@ -175,7 +175,7 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
     }
     progress.grid_ended();
     let report_start = Instant::now();
-    outcome.report = crate::report::render(&dir)?;
+    outcome.report = loran_report::render(&dir)?;
     time.report_s = report_start.elapsed().as_secs_f64();
     time.total_s = grid_start.elapsed().as_secs_f64();
     progress.line(&format!("{}: {time}", grid.spec.name));
@@ -186,7 +186,7 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::record::Timings;
+    use loran_train::record::Timings;
 
     #[test]
     fn the_time_split_sums_cells_and_names_the_rest() {

@@ -2,13 +2,13 @@
 //!
 //! Parsing is strict: unknown keys and wrong types are errors with file:line.
 
-use crate::run::config::RunConfig;
+use loran_train::config::RunConfig;
 use anyhow::{anyhow, bail, Result};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
-pub use crate::report::settings::{ReportSpec, TableKind};
+pub use loran_report::settings::{ReportSpec, TableKind};
 
 /// A grid file as written, before expansion.
 #[derive(Debug, Clone, Deserialize)]

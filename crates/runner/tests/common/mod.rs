@@ -33,8 +33,8 @@ pub fn ok_result(
     metrics: std::collections::BTreeMap<String, f64>,
     primary: &str,
     trainable_params: u64,
-) -> loran_runner::run::record::RunResult {
-    use loran_runner::run::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
+) -> loran_train::record::RunResult {
+    use loran_train::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
     let group = format!("{task}-{slug}");
     RunResult {
         schema: RESULT_SCHEMA,

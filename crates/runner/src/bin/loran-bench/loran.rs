@@ -1,17 +1,17 @@
-//! `loran bench-loran`: LoRA and LoRAN training steps timed side by side: two
+//! `loran-bench loran`: LoRA and LoRAN training steps timed side by side: two
 //! trainers in one process take single steps in turn, so slow spells of a shared
 //! machine hit both; the median of the per-pair ratios is printed, never asserted.
 
-use super::bench_train::synthetic;
-use super::model_args::ModelArgs;
+use crate::train::synthetic;
+use loran_runner::cli::ModelArgs;
 use anyhow::Result;
 use clap::Args;
 use loran_adapters::{AdapterConfig, AdapterSet};
-use loran_runner::run::config::TrainConfig;
-use loran_runner::run::train::Trainer;
+use loran_train::config::TrainConfig;
+use loran_train::train::Trainer;
 use std::time::Instant;
 
-/// Arguments of `loran bench-loran`.
+/// Arguments of `loran-bench loran`.
 #[derive(Debug, Args)]
 pub struct BenchLoranArgs {
     #[command(flatten)]

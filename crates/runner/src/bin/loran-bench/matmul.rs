@@ -1,4 +1,4 @@
-//! `loran bench-matmul`: the frozen-weight bf16 kernels on this CPU (printed, never
+//! `loran-bench matmul`: the frozen-weight bf16 kernels on this CPU (printed, never
 //! asserted): CPU model and flags, each backend's per-core peak, and GFLOP/s with the
 //! share of that peak on SmolLM2-135M's shapes, on 1 and 2 threads.
 
@@ -7,7 +7,7 @@ use clap::Args;
 use loran_kernels::bench;
 use std::time::Duration;
 
-/// Arguments of `loran bench-matmul`.
+/// Arguments of `loran-bench matmul`.
 #[derive(Debug, Args)]
 pub struct BenchMatmulArgs {
     /// Minimum seconds per measurement.

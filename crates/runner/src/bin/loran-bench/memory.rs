@@ -1,20 +1,20 @@
-//! `loran bench-memory`: peak resident memory of LoRA training over an f32 base
+//! `loran-bench memory`: peak resident memory of LoRA training over an f32 base
 //! against QLoRA (the same LoRA over an NF4 base). Each setting runs in its own
 //! child process (this binary again), so neither inherits the other's heap.
 //! Figures are printed, never asserted.
 
-use super::bench_train::synthetic;
-use super::model_args::ModelArgs;
+use crate::train::synthetic;
+use loran_runner::cli::ModelArgs;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use loran_adapters::{AdapterConfig, AdapterSet};
 use loran_model::QuantMode;
-use loran_runner::run::config::TrainConfig;
-use loran_runner::run::env;
-use loran_runner::run::train::train;
+use loran_train::config::TrainConfig;
+use loran_train::env;
+use loran_train::train::train;
 use serde::{Deserialize, Serialize};
 
-/// Arguments of `loran bench-memory`.
+/// Arguments of `loran-bench memory`.
 #[derive(Debug, Args)]
 pub struct BenchMemoryArgs {
     #[command(flatten)]
@@ -71,7 +71,7 @@ fn child(args: &BenchMemoryArgs, quant_name: &str) -> Result<Measured> {
     let mut model = loaded.model.clone();
     drop(loaded);
     model.quantize_for_qlora(quant)?;
-    loran_runner::alloc::release_free_memory();
+    loran_train::alloc::release_free_memory();
     let bytes = model.linear_storage_bytes();
     let embedding_bytes = model.config().vocab_size * model.config().hidden_size * model.embedding_dtype().size_in_bytes();
     let embedding_dtype = format!("{:?}", model.embedding_dtype()).to_lowercase();
@@ -118,9 +118,9 @@ fn child(args: &BenchMemoryArgs, quant_name: &str) -> Result<Measured> {
 }
 
 fn spawn(args: &BenchMemoryArgs, quant: &str) -> Result<Measured> {
-    let exe = std::env::current_exe().context("finding the loran binary")?;
+    let exe = std::env::current_exe().context("finding the loran-bench binary")?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.args(["bench-memory", "--child", quant, "--model", &args.model.model]);
+    cmd.args(["memory", "--child", quant, "--model", &args.model.model]);
     cmd.args(["--steps", &args.steps.to_string(), "--batch", &args.batch.to_string(), "--seq", &args.seq.to_string()]);
     if let Some(last) = args.last {
         cmd.args(["--last", &last.to_string()]);
@@ -132,7 +132,7 @@ fn spawn(args: &BenchMemoryArgs, quant: &str) -> Result<Measured> {
     if let Some(cache) = &args.model.hub_cache {
         cmd.arg("--hub-cache").arg(cache);
     }
-    let out = cmd.stderr(std::process::Stdio::inherit()).output().context("running a bench-memory child")?;
+    let out = cmd.stderr(std::process::Stdio::inherit()).output().context("running a memory child")?;
     if !out.status.success() {
         bail!("the `{quant}` child failed ({})", out.status);
     }

@@ -1,12 +1,12 @@
-//! `loran bench-model`: forward throughput at fixed batch shapes, printed, never asserted.
+//! `loran-bench model`: forward throughput at fixed batch shapes, printed, never asserted.
 
-use super::model_args::ModelArgs;
+use loran_runner::cli::ModelArgs;
 use anyhow::{bail, Result};
 use candle_core::{Device, Tensor};
 use clap::Args;
 use loran_model::Kernels;
 
-/// Arguments of `loran bench-model`.
+/// Arguments of `loran-bench model`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     #[command(flatten)]

@@ -1,17 +1,17 @@
-//! `loran bench-train`: LoRA training speed (ms/step, tokens/s), printed, never asserted.
+//! `loran-bench train`: LoRA training speed (ms/step, tokens/s), printed, never asserted.
 
-use super::model_args::ModelArgs;
+use loran_runner::cli::ModelArgs;
 use anyhow::{Context, Result};
 use clap::Args;
 use loran_adapters::{AdapterConfig, AdapterSet, LayerSelection};
 use loran_datasets::TokenizedExample;
 use loran_runner::grid::read_grid;
-use loran_runner::run::config::TrainConfig;
-use loran_runner::run::prefix::PrefixCache;
-use loran_runner::run::train::train;
+use loran_train::config::TrainConfig;
+use loran_train::prefix::PrefixCache;
+use loran_train::train::train;
 use std::path::PathBuf;
 
-/// Arguments of `loran bench-train`.
+/// Arguments of `loran-bench train`.
 #[derive(Debug, Args)]
 pub struct BenchTrainArgs {
     #[command(flatten)]

@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 use loran_adapters::AdapterSet;
 use loran_model::fixtures::{random_model, smollm2_135m_config};
 use loran_model::QuantMode;
-use loran_runner::run::env;
-use loran_runner::run::train::train;
+use loran_train::env;
+use loran_train::train::train;
 use serde::{Deserialize, Serialize};
 
 /// Steps each child trains.
@@ -57,12 +57,12 @@ pub fn child(spec: &str) -> Result<()> {
     let cfg = smollm2_135m_config();
     let mut model = random_model(&cfg, 0)?;
     model.quantize_for_qlora(quant)?;
-    loran_runner::alloc::release_free_memory();
+    loran_train::alloc::release_free_memory();
     let after_load_mb = env::rss_mb();
     let peak_reset = env::reset_peak_rss();
     let set = AdapterSet::attach(&mut model, &job.setting().adapter(job.dropout), 0)?;
     let train_cfg = train_config(job.batch, job.seq, job.checkpointing);
-    let train_cfg = loran_runner::run::config::TrainConfig { steps: STEPS, ..train_cfg };
+    let train_cfg = loran_train::config::TrainConfig { steps: STEPS, ..train_cfg };
     let examples = full_sequence_examples(job.batch * STEPS, job.seq, cfg.vocab_size as u32);
     train(&model, &set, examples, &train_cfg, 0, 0, None, &mut |_| Ok(()))?;
     let measured = Measured { after_load_mb, train_peak_mb: env::peak_rss_mb(), peak_reset };
@@ -71,12 +71,12 @@ pub fn child(spec: &str) -> Result<()> {
 }
 
 fn spawn(job: &Job) -> Result<Measured> {
-    let exe = std::env::current_exe().context("finding the loran binary")?;
+    let exe = std::env::current_exe().context("finding the loran-bench binary")?;
     let out = std::process::Command::new(exe)
-        .args(["bench-peft", "--child-memory", &serde_json::to_string(job)?])
+        .args(["peft", "--child-memory", &serde_json::to_string(job)?])
         .stderr(std::process::Stdio::inherit())
         .output()
-        .context("running a bench-peft memory child")?;
+        .context("running a peft memory child")?;
     if !out.status.success() {
         bail!("the memory child `{}` failed ({})", job.label(), out.status);
     }

@@ -1,4 +1,4 @@
-//! `loran bench-peft`: our training step against Hugging Face PEFT on PyTorch, on the
+//! `loran-bench peft`: our training step against Hugging Face PEFT on PyTorch, on the
 //! same CPU, the same model shape and the same settings, measured side by side.
 //!
 //! Both sides build a randomly initialised LLaMA of SmolLM2-135M's shape, f32, and
@@ -14,15 +14,15 @@
 mod memory;
 mod peer;
 
-use super::bench_compare::median;
+use crate::loran::median;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use loran_adapters::{AdapterConfig, AdapterSet};
 use loran_datasets::TokenizedExample;
 use loran_model::fixtures::{random_model, smollm2_135m_config};
 use loran_model::ComputeDtype;
-use loran_runner::run::config::{Schedule, TrainConfig};
-use loran_runner::run::train::Trainer;
+use loran_train::config::{Schedule, TrainConfig};
+use loran_train::train::Trainer;
 use peer::PeftPeer;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -30,7 +30,7 @@ use std::time::Instant;
 /// Every linear of a LLaMA block, PEFT's names.
 pub const ALL_LINEARS: [&str; 7] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
-/// Arguments of `loran bench-peft`.
+/// Arguments of `loran-bench peft`.
 #[derive(Debug, Args)]
 pub struct BenchPeftArgs {
     /// The venv's python with torch, transformers and peft (`bench/setup_venv.sh` prints it).
@@ -251,7 +251,7 @@ fn speed(args: &BenchPeftArgs) -> Result<()> {
             }
             line.push_str(&format!("  [{}] {:.0} ms", p.label, s * 1e3));
         }
-        eprintln!("{line}  (our RSS {:.0} MiB)", loran_runner::run::env::rss_mb());
+        eprintln!("{line}  (our RSS {:.0} MiB)", loran_train::env::rss_mb());
     }
     println!(
         "Training step, random SmolLM2-135M shape, f32 weights, batch {}x{} (every token scored), AdamW lr 2e-4, alpha 16, dropout {}, {} threads, {} timed steps each after {} warm-up, taken in turn:",

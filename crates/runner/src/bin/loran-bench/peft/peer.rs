@@ -1,4 +1,4 @@
-//! The PyTorch side of `loran bench-peft`: `bench/peft_step.py --serve` in a child
+//! The PyTorch side of `loran-bench peft`: `bench/peft_step.py --serve` in a child
 //! process that takes one training step per `step` line, so its steps can alternate
 //! with ours and neither runs while the other does.
 

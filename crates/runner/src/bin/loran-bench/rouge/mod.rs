@@ -1,10 +1,10 @@
-//! `loran bench-rouge`: ROUGE throughput of `loran_metrics` against Google's
+//! `loran-bench rouge`: ROUGE throughput of `loran_metrics` against Google's
 //! `rouge-score` Python package on the same 1,000 generated SAMSum-like pairs.
 //! Both sides score rouge1, rouge2, rougeL and rougeLsum single-threaded; the
 //! medians, their ratio and the agreement of the mean F1 of each type are
 //! printed, never asserted.
 
-use super::bench_compare::median;
+use crate::loran::median;
 use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
 use loran_metrics::{corpus_rouge, CorpusRouge, RougeVariant};
@@ -19,7 +19,7 @@ mod pairs;
 
 pub use pairs::{generate_pairs, Pair};
 
-/// Arguments of `loran bench-rouge`.
+/// Arguments of `loran-bench rouge`.
 #[derive(Debug, Args)]
 pub struct BenchRougeArgs {
     /// The venv's python with rouge-score (`bench/setup_venv.sh` prints it).

@@ -1,4 +1,4 @@
-//! The SAMSum-like prediction/reference pairs `loran bench-rouge` scores: 1–3
+//! The SAMSum-like prediction/reference pairs `loran-bench rouge` scores: 1–3
 //! sentences of names, inflected verbs, nouns and adjectives (so stemming matters),
 //! predictions paraphrased from their references, from a fixed seed; no external data.
 
