@@ -54,15 +54,20 @@ impl RenderSummary {
 }
 
 /// Loads the runs under `grid_dir/runs/`, writes `grid_dir/summary.csv` and the figures
-/// under `grid_dir/figures/`, and reports the counts and paths.
+/// under `grid_dir/figures/` as the folder's `report.yaml` says, and reports the counts
+/// and paths. For `loran report DIR`, which has no grid file to read the settings from.
 pub fn render(grid_dir: &Path) -> Result<RenderSummary> {
+    render_with(grid_dir, &settings::read_report_settings(grid_dir)?)
+}
+
+/// [`render`] with the report settings in hand (the grid run that just wrote them).
+pub fn render_with(grid_dir: &Path, spec: &settings::ReportSpec) -> Result<RenderSummary> {
     let scan = scan_runs(grid_dir)?;
-    let spec = settings::read_report_settings(grid_dir)?;
     let summary_csv = write_summary_csv(grid_dir, &scan.runs)?;
     let mixed_revisions = revisions::mixed_revisions_note(&revisions::code_revisions(&scan.runs));
-    let mut tables = table::TableReport::new(&grid_name(grid_dir, &scan.runs), &scan.runs, &spec);
+    let mut tables = table::TableReport::new(&grid_name(grid_dir, &scan.runs), &scan.runs, spec);
     tables.grid_notes.extend(mixed_revisions.clone());
-    let figures = figures::write_figures(grid_dir, &scan.runs, &spec, tables.baseline.as_deref())?;
+    let figures = figures::write_figures(grid_dir, &scan.runs, spec, tables.baseline.as_deref())?;
     let tables = table::write_tables(grid_dir, &tables)?;
     let count = |status: RunStatus| {
         scan.runs

@@ -4,7 +4,7 @@
 
 use loran_model::fixtures::{random_weights, tiny_config, write_hf_folder};
 use loran_runner::grid::{read_grid, run_grid, GridOptions};
-use loran_train::execute::Resources;
+use loran_train::resources::Resources;
 use loran_train::record::{RunResult, RunStatus, StepRecord};
 use std::path::{Path, PathBuf};
 

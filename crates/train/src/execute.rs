@@ -5,141 +5,19 @@ use crate::dir::RunDir;
 use crate::files::ResultsWriteError;
 use crate::config::RunConfig;
 use crate::env;
-use crate::prefix::{PrefixCache, PromptPrefixes};
 use crate::progress::CellProgress;
+use crate::resources::{Resources, Split};
 use crate::eval::evaluate;
 use crate::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
 use crate::loss::target_loss_per_example;
 use crate::train::train;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use loran_adapters::AdapterSet;
-use loran_datasets::{batches_in_order, load_task, tokenize_for_training, LoadedTask, TaskOptions};
-use loran_model::{LoadOptions, LoadedModel, QuantMode};
+use loran_datasets::{batches_in_order, tokenize_for_training, LoadedTask};
+use loran_model::{LoadedModel, QuantMode};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
-
-/// Models and tasks loaded once and shared by the cells of a grid.
-pub struct Resources {
-    store: loran_assets::Store,
-    models: HashMap<String, Arc<LoadedModel>>,
-    tasks: HashMap<String, Arc<LoadedTask>>,
-    prefixes: HashMap<(String, usize), Arc<PrefixCache>>,
-    prompt_prefixes: HashMap<(String, usize), Arc<PromptPrefixes>>,
-}
-
-/// The largest cut of a cache in `map` under `key`: where a cell without adapters can
-/// start (every block of the base model is frozen, so any cut gives the same states).
-fn largest_cut<T>(map: &HashMap<(String, usize), T>, key: &str) -> Option<usize> {
-    map.keys().filter(|(k, _)| k == key).map(|(_, cut)| *cut).max()
-}
-
-impl Resources {
-    /// Empty caches over the given asset store.
-    pub fn new(store: loran_assets::Store) -> Self {
-        Self { store, models: HashMap::new(), tasks: HashMap::new(), prefixes: HashMap::new(), prompt_prefixes: HashMap::new() }
-    }
-
-    /// The model `name` with its base linears stored as `quant` (loaded and quantized once).
-    fn model(&mut self, name: &str, quant: QuantMode) -> Result<Arc<LoadedModel>> {
-        let key = format!("{name}\u{1f}{quant:?}");
-        if let Some(m) = self.models.get(&key) {
-            return Ok(m.clone());
-        }
-        let dense_key = format!("{name}\u{1f}{:?}", QuantMode::None);
-        let dense = match self.models.get(&dense_key) {
-            Some(m) => m.clone(),
-            None => {
-                let source = loran_model::resolve(name, &self.store)?;
-                let loaded = Arc::new(loran_model::load(&source, &LoadOptions::default()).with_context(|| format!("loading model `{name}`"))?);
-                self.models.insert(dense_key, loaded.clone());
-                loaded
-            }
-        };
-        if quant == QuantMode::None {
-            return Ok(dense);
-        }
-        let mut model = dense.model.clone();
-        model.quantize_for_qlora(quant).with_context(|| format!("quantizing model `{name}` (key `quant`)"))?;
-        let quantized = Arc::new(LoadedModel { model, tokenizer: dense.tokenizer.clone(), source: dense.source.clone() });
-        self.models.insert(key, quantized.clone());
-        Ok(quantized)
-    }
-
-    /// What the frozen-prefix caches of `split` (`train` or `test`) share besides the
-    /// cut: model, storage, task, data and token limits.
-    fn prefix_key(cfg: &RunConfig, split: &str) -> Result<String> {
-        let compute = if split == "train" { cfg.train.compute_dtype } else { cfg.eval_compute_dtype() };
-        Ok(format!(
-            "{split}\u{1f}{}\u{1f}{:?}\u{1f}{compute}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
-            cfg.model,
-            cfg.quant,
-            cfg.task,
-            serde_json::to_string(&cfg.data)?,
-            cfg.train.max_len,
-            cfg.train.max_target_tokens
-        ))
-    }
-
-    /// The prefix cache shared by cells with the same model, data, token limits and cut,
-    /// for the examples of `split` (`train` or `test`).
-    fn prefix(&mut self, cfg: &RunConfig, cut: usize, split: &str) -> Result<Arc<PrefixCache>> {
-        let key = (Self::prefix_key(cfg, split)?, cut);
-        Ok(self.prefixes.entry(key).or_insert_with(|| Arc::new(PrefixCache::new(cut))).clone())
-    }
-
-    /// The cut a cell without adapters uses for `split`: the largest one already cached
-    /// for its model and data (so zero-shot cells reuse what adapted cells computed), or
-    /// `layers` (every block) when nothing is cached yet.
-    fn base_cut(&self, cfg: &RunConfig, split: &str, layers: usize) -> Result<usize> {
-        Ok(largest_cut(&self.prefixes, &Self::prefix_key(cfg, split)?).unwrap_or(layers))
-    }
-
-    /// What evaluation-prompt caches share besides the cut.
-    fn prompt_key(cfg: &RunConfig) -> Result<String> {
-        Ok(format!("{}\u{1f}{}\u{1f}{}", Self::prefix_key(cfg, "prompts")?, cfg.eval.max_examples, cfg.eval.batch_size))
-    }
-
-    /// The evaluation-prompt prefixes shared by cells with the same model, data, prompt
-    /// limits, evaluation batches and cut.
-    fn prompt_prefixes(&mut self, cfg: &RunConfig, cut: usize) -> Result<Arc<PromptPrefixes>> {
-        let key = (Self::prompt_key(cfg)?, cut);
-        Ok(self.prompt_prefixes.entry(key).or_insert_with(|| Arc::new(PromptPrefixes::new(cut))).clone())
-    }
-
-    /// The evaluation-prompt cut already cached for a cell without adapters, if any.
-    fn base_prompt_cut(&self, cfg: &RunConfig) -> Result<Option<usize>> {
-        Ok(largest_cut(&self.prompt_prefixes, &Self::prompt_key(cfg)?))
-    }
-
-    /// Loads (and keeps) what a cell of `cfg` needs, so that a wrong model, missing or
-    /// corrupt files, bad data, an empty test split or impossible lengths fail before
-    /// any cell runs. Each error names the grid key to fix; returns the data warnings
-    /// (a one-example split, say).
-    pub fn preflight(&mut self, cfg: &RunConfig) -> Result<Vec<String>> {
-        let loaded = self.model(&cfg.model, QuantMode::None).with_context(|| format!("key `model` (`{}`)", cfg.model))?;
-        check_lengths(cfg, loaded.model.config().max_position_embeddings)?;
-        let task = self.task(&cfg.task, &cfg.data).with_context(|| format!("task `{}` (keys `task`, `data`)", cfg.task))?;
-        if task.splits.test.is_empty() {
-            bail!("task `{}`: the test split is empty, so nothing can be evaluated; raise `data.test_fraction`, or give the data a test file", cfg.task);
-        }
-        loran_datasets::check_limits(&loaded.tokenizer, &task, &cfg.train.token_limits())?;
-        // Targets, layers and method options against this model (on a copy; cheap).
-        AdapterSet::attach(&mut loaded.model.clone(), &cfg.adapter, cfg.seed).context("key `adapter`")?;
-        Ok(task.split_warnings())
-    }
-
-    fn task(&mut self, name: &str, opts: &TaskOptions) -> Result<Arc<LoadedTask>> {
-        let key = format!("{name}\u{1f}{}", serde_json::to_string(opts)?);
-        if let Some(t) = self.tasks.get(&key) {
-            return Ok(t.clone());
-        }
-        let task = Arc::new(load_task(name, &self.store, opts)?);
-        self.tasks.insert(key, task.clone());
-        Ok(task)
-    }
-}
 
 /// Where a run reports its progress (the grid runner decides where it goes).
 pub type Log<'a> = &'a mut dyn CellProgress;
@@ -201,25 +79,6 @@ pub fn one_line(e: &anyhow::Error) -> String {
     out.join(": ")
 }
 
-/// Checks that training sequences and generated answers fit the model's positions.
-fn check_lengths(cfg: &crate::config::RunConfig, max_positions: usize) -> Result<()> {
-    if cfg.train.max_len > max_positions {
-        anyhow::bail!(
-            "train.max_len {} exceeds the model's {max_positions} positions (max_position_embeddings); lower it",
-            cfg.train.max_len
-        );
-    }
-    let longest_eval = cfg.train.max_len - cfg.train.max_target_tokens - 1 + cfg.eval.max_new_tokens;
-    if longest_eval > max_positions {
-        anyhow::bail!(
-            "a prompt of up to {} tokens plus eval.max_new_tokens {} exceeds the model's {max_positions} positions; lower one of them",
-            cfg.train.max_len - cfg.train.max_target_tokens - 1,
-            cfg.eval.max_new_tokens
-        );
-    }
-    Ok(())
-}
-
 fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut RunResult, log: Log) -> Result<()> {
     let cfg = &cell.config;
     let yaml = serde_saphyr::to_string(cfg).map_err(|e| anyhow!("serializing the resolved config: {e}"))?;
@@ -231,7 +90,6 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     result.data_sha256 = task.data_sha256.clone();
     let mut model = loaded.model.clone();
     model.set_compute_dtype(cfg.train.compute_dtype);
-    check_lengths(cfg, model.config().max_position_embeddings)?;
     let eos = *model.config().eos_token_ids.first().ok_or_else(|| anyhow!("model `{}` declares no eos token", cfg.model))?;
     let limits = cfg.train.token_limits();
     let set = AdapterSet::attach(&mut model, &cfg.adapter, cfg.seed)?;
@@ -250,7 +108,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
         let prefix = match set.lowest_layer() {
             Some(cut) if cut > 0 && cfg.train.cache_frozen_prefix => {
                 log.stage("frozen prefix of the training examples");
-                Some(resources.prefix(cfg, cut, "train")?)
+                Some(resources.prefix(cfg, cut, Split::Train)?)
             }
             _ => None,
         };
@@ -366,9 +224,9 @@ fn test_loss(
         .collect::<Result<Vec<_>, _>>()?;
     let cut = match set.lowest_layer() {
         Some(cut) => cut,
-        None => resources.base_cut(cfg, "test", model.config().num_hidden_layers)?,
+        None => resources.base_cut(cfg, Split::Test, model.config().num_hidden_layers)?,
     };
-    let cache = if cut > 0 && cfg.train.cache_frozen_prefix { Some(resources.prefix(cfg, cut, "test")?) } else { None };
+    let cache = if cut > 0 && cfg.train.cache_frozen_prefix { Some(resources.prefix(cfg, cut, Split::Test)?) } else { None };
     set.set_training(false);
     let mut per_example = vec![(0.0f64, 0usize); examples.len()];
     for batch in batches_in_order(&examples, cfg.eval.batch_size, eos) {

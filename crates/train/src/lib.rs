@@ -13,6 +13,8 @@ pub mod files;
 pub mod loss;
 pub mod prefix;
 pub mod progress;
+pub mod preflight;
 pub mod record;
+pub mod resources;
 pub mod schedule;
 pub mod train;

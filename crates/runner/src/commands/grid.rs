@@ -2,9 +2,9 @@
 
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
-use loran_runner::grid::preflight::preflight;
+use loran_runner::grid::runner::preflight;
 use loran_runner::grid::{expand, read_grid, run_grid, GridOptions};
-use loran_train::execute::Resources;
+use loran_train::resources::Resources;
 use std::path::PathBuf;
 
 /// Arguments of `loran grid`.

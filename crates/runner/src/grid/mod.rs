@@ -4,7 +4,6 @@ pub mod expand;
 pub mod lock;
 pub mod progress;
 pub mod parse_error;
-pub mod preflight;
 pub mod reuse;
 pub mod runner;
 pub mod spec;

@@ -7,7 +7,8 @@ use crate::grid::{expand, reuse, Cell, GridFile};
 use loran_train::faults;
 use loran_report::RenderSummary;
 use loran_train::dir::RunDir;
-use loran_train::execute::{run_cell, Resources};
+use loran_train::execute::run_cell;
+use loran_train::resources::Resources;
 use loran_train::record::RunStatus;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
@@ -100,6 +101,12 @@ pub fn is_finished(dir: &Path, cell: &Cell) -> bool {
         .is_some_and(|r| r.config_hash == cell.config_hash && r.status != RunStatus::Failed)
 }
 
+/// The one pre-run check ([`loran_train::preflight`]) over `cells`, its error naming the
+/// grid file. Returns the data warnings, each once.
+pub fn preflight(grid: &GridFile, cells: &[&Cell], resources: &mut Resources) -> Result<Vec<String>> {
+    loran_train::preflight::preflight(cells, resources).map_err(|e| anyhow::anyhow!("{}: {e}", grid.path.display()))
+}
+
 /// Runs the grid's cells in order, then renders its report. A failed cell is recorded
 /// and the grid goes on; a failed write to the results folder stops it (the finished
 /// cells are already on disk). Another process running in the same grid folder is an
@@ -119,7 +126,7 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
     let unfinished: Vec<&Cell> = cells.iter().zip(&finished).filter(|(_, &done)| !done).map(|(c, _)| c).collect();
     if !unfinished.is_empty() {
         progress.line(&format!("checking the models and data of {} cell(s) to run", unfinished.len()));
-        for warning in crate::grid::preflight::preflight(grid, &unfinished, resources)? {
+        for warning in preflight(grid, &unfinished, resources)? {
             progress.line(&format!("  warning: {warning}"));
         }
     }
@@ -175,7 +182,7 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
     }
     progress.grid_ended();
     let report_start = Instant::now();
-    outcome.report = loran_report::render(&dir)?;
+    outcome.report = loran_report::render_with(&dir, &grid.spec.report)?;
     time.report_s = report_start.elapsed().as_secs_f64();
     time.total_s = grid_start.elapsed().as_secs_f64();
     progress.line(&format!("{}: {time}", grid.spec.name));
