@@ -2,6 +2,8 @@
 
 pub mod expand;
 pub mod lock;
+pub mod merge;
+pub mod naming;
 pub mod progress;
 pub mod parse_error;
 pub mod preflight;
