@@ -62,7 +62,7 @@ fn blame(grid: &GridFile, base: &Value, assignment: &[(String, Value)]) -> Optio
 /// Every cell of the grid, in a stable order (axes in file order, then bundles, then seeds).
 /// Errors are one line (see [`crate::grid::parse_error::one_line`]).
 pub fn expand(grid: &GridFile) -> Result<Vec<Cell>> {
-    expand_cells(grid).map_err(|e| anyhow!(crate::grid::parse_error::one_line(&format!("{e:#}"))))
+    expand_cells(grid).map_err(|e| anyhow!(crate::grid::parse_error::one_line(&grid.with_origin(&format!("{e:#}")))))
 }
 
 fn expand_cells(grid: &GridFile) -> Result<Vec<Cell>> {
@@ -187,7 +187,7 @@ mod tests {
 
     fn grid(yaml: &str) -> GridFile {
         let spec: GridSpec = serde_saphyr::from_str(yaml).unwrap();
-        GridFile { path: "test.yaml".into(), text: yaml.to_string(), spec }
+        GridFile { path: "test.yaml".into(), text: yaml.to_string(), spec , included: Vec::new() }
     }
 
     fn groups(cells: &[Cell]) -> Vec<String> {
