@@ -120,7 +120,8 @@ fn layer(path: &Path, text: &str, mut map: Map<String, Value>, chain: &mut Vec<(
             bail!("{at}: `include: {name}` goes over {MAX_FILES} included files for one grid; include fewer files{here}");
         }
         let child = read(&target).map_err(|why| {
-            anyhow!("{at}: `include`: cannot read `{}` ({why}); an include path is relative to the folder of the file that names it{here}", target.display())
+            let hint = if Path::new(&name).is_relative() && !target.exists() { "; an include path is relative to the folder of the file that names it" } else { "" };
+            anyhow!("{at}: `include`: cannot read `{}` ({why}){hint}{here}", target.display())
         })?;
         let inner = origin(chain);
         let child_map = match serde_saphyr::from_str::<Value>(&child) {
