@@ -95,7 +95,7 @@ impl GridFile {
     }
 
     /// `file:line` of the first line that mentions `key:`, if any: in the grid file,
-    /// else in the included files (whose keys the grid file's override).
+    /// else in the included files (the grid file's keys override theirs).
     pub fn find(&self, key: &str) -> Option<String> {
         self.sources().find_map(|(path, text)| key_line(text, key, 0).map(|i| at(path, i)))
     }
