@@ -1,6 +1,7 @@
 //! The property every grid input must keep: parsing (`parse_grid`, or `read_grid` for
 //! bytes that are not UTF-8) and then `expand` never panic and finish quickly; every
-//! error renders as one line starting with the file's path; every successful grid
+//! error renders as one line starting with the file's path (or with an included file's,
+//! naming the grid as `(included from <path>`); every successful grid
 //! gives cells with unique run ids whose configs serialize, read back equal, and hash
 //! the same when the grid is expanded again.
 
@@ -59,12 +60,13 @@ fn install_hook() {
     });
 }
 
-/// Runs one input through the property: the outcome, or what went wrong (with the input).
-pub fn check(bytes: &[u8]) -> Result<Outcome, String> {
+/// Runs one input through the property, parsed as if it were the file `path` (so that
+/// its `include:` paths resolve beside it): the outcome, or what went wrong (with the input).
+pub fn check(bytes: &[u8], path: &Path) -> Result<Outcome, String> {
     install_hook();
     CAUGHT.with(|c| *c.borrow_mut() = Some(None));
     let mut elapsed = Duration::ZERO;
-    let result = panic::catch_unwind(AssertUnwindSafe(|| run(bytes, &mut elapsed)));
+    let result = panic::catch_unwind(AssertUnwindSafe(|| run(bytes, path, &mut elapsed)));
     let panicked = CAUGHT.with(|c| c.borrow_mut().take().flatten());
     let verdict = match result {
         Ok(Ok(outcome)) if elapsed > time_limit() => Err(format!("slow: {elapsed:.2?} to parse and expand (limit {:?}), outcome {outcome:?}", time_limit())),
@@ -85,12 +87,12 @@ fn show(bytes: &[u8]) -> String {
     format!("{head}\n[... {} bytes ...]\n{tail}", bytes.len())
 }
 
-/// Parses (from memory, or through a file for bytes that are not UTF-8) and expands,
-/// adding the time both took to `elapsed`.
-fn run(bytes: &[u8], elapsed: &mut Duration) -> Result<Outcome, String> {
+/// Parses (from memory as `at`, or through a file for bytes that are not UTF-8) and
+/// expands, adding the time both took to `elapsed`.
+fn run(bytes: &[u8], at: &Path, elapsed: &mut Duration) -> Result<Outcome, String> {
     let start = Instant::now();
     let (grid, path) = match std::str::from_utf8(bytes) {
-        Ok(text) => (parse_grid(Path::new(TEXT_PATH), text), TEXT_PATH.to_string()),
+        Ok(text) => (parse_grid(at, text), at.display().to_string()),
         Err(_) => {
             let dir = tempfile::tempdir().map_err(|e| format!("test setup: {e}"))?;
             let path = dir.path().join("case.yaml");
@@ -113,12 +115,14 @@ fn run(bytes: &[u8], elapsed: &mut Duration) -> Result<Outcome, String> {
     }
 }
 
-/// An error message must be one line that starts with `path:` or is `path: ...`.
+/// An error message must be one line that starts with `path:`, or with an included
+/// file's `file:` and names the grid as `(included from <path>`.
 fn one_line(path: &str, message: &str) -> Result<(), String> {
     if message.contains(['\n', '\r']) {
         return Err(format!("error spans several lines:\n{message}"));
     }
-    if !message.strip_prefix(path).is_some_and(|rest| rest.starts_with(':')) {
+    let included = message.contains(&format!("(included from {path}")) && message.split_once(':').is_some_and(|(file, _)| !file.is_empty());
+    if !message.strip_prefix(path).is_some_and(|rest| rest.starts_with(':')) && !included {
         return Err(format!("error does not start with `{path}:`: {message}"));
     }
     Ok(())

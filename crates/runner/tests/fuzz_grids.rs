@@ -79,7 +79,8 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The shipped grids (every `experiments/<profile>/`), the malformed ones and the corpus.
+/// The shipped grids (every `experiments/<profile>/`, and the files they include from
+/// `experiments/shared/`), the malformed ones and the corpus.
 fn seed_files() -> Vec<PathBuf> {
     let experiments = crate_dir().join("../../experiments");
     let mut profiles: Vec<PathBuf> = std::fs::read_dir(&experiments).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
@@ -89,18 +90,30 @@ fn seed_files() -> Vec<PathBuf> {
     profiles.iter().flat_map(|d| yaml_files(d)).collect()
 }
 
+fn seed_paths() -> &'static [PathBuf] {
+    static PATHS: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    PATHS.get_or_init(seed_files)
+}
+
 fn seeds() -> &'static [Vec<u8>] {
     static SEEDS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
-    SEEDS.get_or_init(|| seed_files().iter().map(|p| std::fs::read(p).unwrap()).collect())
+    SEEDS.get_or_init(|| seed_paths().iter().map(|p| std::fs::read(p).unwrap()).collect())
+}
+
+/// Where a case is parsed as if it were: a mutated seed beside its seed (so its
+/// `include:` paths resolve), a generated grid at [`property::TEXT_PATH`].
+fn case_path(seed: Option<usize>) -> &'static Path {
+    seed.map_or(Path::new(property::TEXT_PATH), |s| &seed_paths()[s])
 }
 
 /// The input of the case running now, for the hang watchdog.
 static CURRENT: Mutex<Option<(Instant, Vec<u8>)>> = Mutex::new(None);
 
-/// Runs one case and counts its outcome; a broken property fails the case.
-fn verdict(bytes: &[u8], stats: &Stats) -> Result<(), TestCaseError> {
+/// Runs one case (parsed as if it were `path`) and counts its outcome; a broken
+/// property fails the case.
+fn verdict(bytes: &[u8], path: &Path, stats: &Stats) -> Result<(), TestCaseError> {
     *CURRENT.lock().unwrap() = Some((Instant::now(), bytes.to_vec()));
-    let result = property::check(bytes);
+    let result = property::check(bytes, path);
     *CURRENT.lock().unwrap() = None;
     result.map(|o| stats.record(o)).map_err(TestCaseError::fail)
 }
@@ -147,7 +160,7 @@ fn signature(why: &str) -> String {
 /// Deletes runs of lines (halving their length) while the input still fails the same
 /// way, for at most a minute: proptest shrinks the mutations, not the seed grid they
 /// apply to, so a mutated grid would otherwise be reported whole.
-fn minimize(bytes: Vec<u8>, why: &str) -> Vec<u8> {
+fn minimize(bytes: Vec<u8>, path: &Path, why: &str) -> Vec<u8> {
     let target = signature(why);
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
@@ -157,7 +170,7 @@ fn minimize(bytes: Vec<u8>, why: &str) -> Vec<u8> {
         while i < lines.len() && Instant::now() < deadline {
             let mut fewer = lines.clone();
             fewer.drain(i..(i + chunk).min(lines.len()));
-            if property::check(&fewer.join(&b'\n')).err().is_some_and(|w| signature(&w) == target) {
+            if property::check(&fewer.join(&b'\n'), path).err().is_some_and(|w| signature(&w) == target) {
                 lines = fewer;
             } else {
                 i += chunk;
@@ -172,23 +185,24 @@ fn minimize(bytes: Vec<u8>, why: &str) -> Vec<u8> {
 fn run_round(source: Source, cases: u32, rng: [u8; 32], stats: &Stats) -> Result<(), String> {
     let config = Config { cases, failure_persistence: None, max_shrink_time: 120_000, max_shrink_iters: 50_000, ..Config::default() };
     let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &rng));
-    fn failure<V: std::fmt::Debug>(e: TestError<V>, bytes: impl Fn(&V) -> Vec<u8>) -> String {
+    fn failure<V: std::fmt::Debug>(e: TestError<V>, case: impl Fn(&V) -> (Vec<u8>, &'static Path)) -> String {
         match e {
             TestError::Abort(why) => format!("aborted: {why}"),
             TestError::Fail(why, input) => {
-                let small = minimize(bytes(&input), &why.to_string());
-                let why = property::check(&small).err().unwrap_or_else(|| why.to_string());
-                format!("{why}\nminimal input saved to {}", save_regression(&small).display())
+                let (bytes, path) = case(&input);
+                let small = minimize(bytes, path, &why.to_string());
+                let why = property::check(&small, path).err().unwrap_or_else(|| why.to_string());
+                format!("{why}\nparsed as {}; minimal input saved to {}", path.display(), save_regression(&small).display())
             }
         }
     }
     match source {
         Source::Mutated => runner
-            .run(&mutate::strategy(seeds().len()), |(s, m)| verdict(&mutate::apply(seeds(), s, &m), stats))
-            .map_err(|e| failure(e, |(s, m)| mutate::apply(seeds(), *s, m))),
+            .run(&mutate::strategy(seeds().len()), |(s, m)| verdict(&mutate::apply(seeds(), s, &m), case_path(Some(s)), stats))
+            .map_err(|e| failure(e, |(s, m)| (mutate::apply(seeds(), *s, m), case_path(Some(*s))))),
         Source::Generated => runner
-            .run(&generate::strategy(), |g| verdict(generate::render(&g).as_bytes(), stats))
-            .map_err(|e| failure(e, |g| generate::render(g).into_bytes())),
+            .run(&generate::strategy(), |g| verdict(generate::render(&g).as_bytes(), case_path(None), stats))
+            .map_err(|e| failure(e, |g| (generate::render(g).into_bytes(), case_path(None)))),
     }
 }
 
@@ -211,13 +225,16 @@ fn generated_grids_keep_the_property() {
     quick(Source::Generated);
 }
 
-/// The seeds themselves, and every input that once broke the property, replayed.
+/// The seeds themselves (each at its own path, so includes resolve), and every input
+/// that once broke the property, replayed.
 #[test]
 fn seeds_and_saved_regressions_keep_the_property() {
     let regressions = yaml_files(&crate_dir().join("fuzz/regressions"));
-    for path in seed_files().iter().chain(&regressions) {
-        let outcome = property::check(&std::fs::read(path).unwrap()).unwrap_or_else(|why| panic!("{}: {why}", path.display()));
-        if path.starts_with(crate_dir().join("../../experiments")) {
+    for path in seed_paths().iter().chain(&regressions) {
+        let at = if regressions.contains(path) { Path::new(property::TEXT_PATH) } else { path.as_path() };
+        let outcome = property::check(&std::fs::read(path).unwrap(), at).unwrap_or_else(|why| panic!("{}: {why}", path.display()));
+        // `experiments/shared/` holds files grids include, not grids.
+        if path.starts_with(crate_dir().join("../../experiments")) && !path.starts_with(crate_dir().join("../../experiments/shared")) {
             assert!(matches!(outcome, Outcome::Ok(_)), "{}: a shipped grid must expand: {outcome:?}", path.display());
         }
         if path.starts_with(crate_dir().join("tests/bad_grids")) {

@@ -6,6 +6,7 @@
 //! `loran` cells their activation); a cell that no bundle entry fits is kept
 //! as the axes made it.
 
+use crate::grid::naming::{label_keys, slug};
 use crate::grid::spec::GridFile;
 use crate::grid::validate;
 use loran_train::cell::Cell;
@@ -13,87 +14,10 @@ use loran_train::config::RunConfig;
 use anyhow::{anyhow, bail, Result};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 
+pub use crate::grid::merge::set_dotted;
+pub use crate::grid::naming::label_text;
 
-/// Merges `value` into `slot`: mappings merge key by key, anything else replaces.
-/// A mapping that names a different registry entry (`{ name: tanh }` over
-/// `{ name: sinter, amplitude, omega }`) replaces too: the old parameters belong
-/// to the old name.
-fn merge(slot: &mut Value, value: Value) {
-    let renamed = |old: &Map<String, Value>, new: &Map<String, Value>| new.get("name").is_some_and(|n| old.get("name") != Some(n));
-    match (slot, value) {
-        (Value::Object(existing), Value::Object(new)) if !renamed(existing, &new) => {
-            for (k, v) in new {
-                match existing.get_mut(&k) {
-                    Some(old) => merge(old, v),
-                    None => {
-                        existing.insert(k, v);
-                    }
-                }
-            }
-        }
-        (slot, value) => *slot = value,
-    }
-}
-
-/// Sets `value` at the dotted `key` inside `root`, creating sections as needed.
-/// A mapping value merges into an existing section (`train: {steps: 5}` keeps the other train keys).
-pub fn set_dotted(root: &mut Value, key: &str, value: Value) -> Result<()> {
-    let mut node = root;
-    let parts: Vec<&str> = key.split('.').collect();
-    for (i, part) in parts.iter().enumerate() {
-        let obj = node.as_object_mut().ok_or_else(|| anyhow!("`{}` is not a section", parts[..i].join(".")))?;
-        if i + 1 == parts.len() {
-            match obj.get_mut(*part) {
-                Some(slot) => merge(slot, value),
-                None => {
-                    obj.insert(part.to_string(), value);
-                }
-            }
-            return Ok(());
-        }
-        node = obj.entry(part.to_string()).or_insert_with(|| Value::Object(Map::new()));
-        if node.is_null() {
-            *node = Value::Object(Map::new());
-        }
-    }
-    Ok(())
-}
-
-/// A value as a short label: strings bare; objects by their `name` field when they
-/// have one, else their values joined by `-` (`method` first, so an `adapter` mapping
-/// `{ method: loran, activation: sinter }` reads `loran-sinter`).
-pub fn label_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Object(o) => match o.get("name") {
-            Some(Value::String(n)) => n.clone(),
-            _ => {
-                let method = o.get("method").into_iter();
-                let rest = o.iter().filter(|(k, _)| k.as_str() != "method").map(|(_, v)| v);
-                method.chain(rest).map(label_text).collect::<Vec<_>>().join("-")
-            }
-        },
-        Value::Array(items) => items.iter().map(label_text).collect::<Vec<_>>().join("+"),
-        other => other.to_string(),
-    }
-}
-
-/// The cell's name from its label values; a bare number takes its key's last part as a
-/// prefix (`adapter.r: 8` reads `r8`), so numeric axes stay readable.
-fn slug(labels: &[(String, String)]) -> String {
-    if labels.is_empty() {
-        return "base".into();
-    }
-    let part = |(key, value): &(String, String)| match value.parse::<f64>() {
-        Ok(_) => format!("{}{value}", key.rsplit('.').next().unwrap_or(key)),
-        Err(_) => value.clone(),
-    };
-    let raw = labels.iter().map(part).collect::<Vec<_>>().join("-");
-    let cleaned: String = raw.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+') { c } else { '_' }).collect();
-    cleaned.trim_matches('_').to_string()
-}
 
 /// sha256 of the config's canonical JSON (object keys sorted).
 pub fn config_hash(config: &RunConfig) -> String {
@@ -112,48 +36,6 @@ pub fn config_hash(config: &RunConfig) -> String {
     hex::encode(Sha256::digest(json.to_string().as_bytes()))
 }
 
-/// The keys that name cells: axis keys whose value varies, plus bundle keys that
-/// vary between cells with the same axis values (a bundle key fixed by the axes,
-/// like a per-task setting, adds nothing to a name).
-///
-/// Cells are grouped by their axis values once, so a bundle key is compared within
-/// its group only: linear in the cells for a fixed number of bundles (comparing
-/// every pair of cells took seconds for a few thousand cells; found by the fuzzer).
-fn label_keys(assignments: &[Vec<(String, Value)>], axis_keys: Vec<String>) -> Vec<String> {
-    fn get<'a>(a: &'a [(String, Value)], k: &str) -> Option<&'a Value> {
-        a.iter().find(|(ak, _)| ak == k).map(|(_, v)| v)
-    }
-    let mut keys: Vec<String> = axis_keys
-        .iter()
-        .filter(|k| assignments.iter().any(|a| get(a, k) != get(&assignments[0], k)))
-        .cloned()
-        .collect();
-    let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
-    let group_of: Vec<String> = assignments
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            // `[value]`, or `[]` for a missing key, so that a missing key and `~` differ.
-            let axis_values: Vec<Value> = axis_keys.iter().map(|k| Value::Array(get(a, k).into_iter().cloned().collect())).collect();
-            let group = Value::Array(axis_values).to_string();
-            groups.entry(group.clone()).or_default().push(i);
-            group
-        })
-        .collect();
-    for (a, group) in assignments.iter().zip(&group_of) {
-        for (k, _) in a {
-            if keys.contains(k) || axis_keys.contains(k) {
-                continue;
-            }
-            let independent = groups[group].iter().any(|&j| get(a, k) != get(&assignments[j], k));
-            if independent {
-                keys.push(k.clone());
-            }
-        }
-    }
-    keys
-}
-
 /// `file:line` and key of the first of a cell's values that fails on the base
 /// alone: the value to blame when the cell's config does not deserialize.
 fn blame(grid: &GridFile, base: &Value, assignment: &[(String, Value)]) -> Option<(String, String)> {
@@ -167,7 +49,7 @@ fn blame(grid: &GridFile, base: &Value, assignment: &[(String, Value)]) -> Optio
 /// Every cell of the grid, in a stable order (axes in file order, then bundles, then seeds).
 /// Errors are one line (see [`crate::grid::parse_error::one_line`]).
 pub fn expand(grid: &GridFile) -> Result<Vec<Cell>> {
-    expand_cells(grid).map_err(|e| anyhow!(crate::grid::parse_error::one_line(&format!("{e:#}"))))
+    expand_cells(grid).map_err(|e| anyhow!(crate::grid::parse_error::one_line(&grid.with_origin(&format!("{e:#}")))))
 }
 
 fn expand_cells(grid: &GridFile) -> Result<Vec<Cell>> {
@@ -292,7 +174,7 @@ mod tests {
 
     fn grid(yaml: &str) -> GridFile {
         let spec: GridSpec = serde_saphyr::from_str(yaml).unwrap();
-        GridFile { path: "test.yaml".into(), text: yaml.to_string(), spec }
+        GridFile { path: "test.yaml".into(), text: yaml.to_string(), spec , included: Vec::new() }
     }
 
     fn groups(cells: &[Cell]) -> Vec<String> {

@@ -1,7 +1,10 @@
 //! Experiment grids: the YAML schema, its expansion into runs, and running them.
 
 pub mod expand;
+pub mod include;
 pub mod lock;
+pub mod merge;
+pub mod naming;
 pub mod progress;
 pub mod parse_error;
 pub mod reuse;

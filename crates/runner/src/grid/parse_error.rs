@@ -5,7 +5,7 @@ use crate::grid::yaml_path::{key_path, scalar_at};
 use std::path::Path;
 
 /// The top-level keys of a grid file, for errors.
-const GRID_KEYS: &str = "name, base, axes, bundles, exclude, seeds, report";
+const GRID_KEYS: &str = "name, base, axes, bundles, exclude, seeds, report, include";
 
 /// `file:line:column: message` from a parser message such as
 /// `error: line 3 column 22: unknown field ...` followed by a source excerpt;
@@ -77,6 +77,9 @@ fn explain(message: &str, key: Option<&str>, value: &str) -> String {
         format!("a grid file must be a mapping with the keys {GRID_KEYS}, not a list or a scalar ({message})")
     } else if message.contains("expected struct RunConfig") {
         format!("{message}; write `base: {{}}` for all defaults")
+    } else if key.is_none() && message.starts_with("unknown field") && message.ends_with("seeds, report") {
+        // `include` is read before the grid's own keys, so serde does not list it.
+        format!("{message}, include")
     } else if let Some((before, _)) = message.split_once(", set DuplicateKeyPolicy") {
         format!("{before}; give each key once")
     } else {
@@ -119,6 +122,8 @@ mod tests {
         assert!(e.ends_with("invalid type: string \"x\", expected a number, e.g. 2.0e-4"), "{e}");
         let e = located(Path::new("g.yaml"), "- a\n", "line 1 column 1: expected mapping start");
         assert!(e.contains("must be a mapping with the keys name, base"), "{e}");
+        let e = located(Path::new("g.yaml"), "includes: x\n", "line 1 column 1: unknown field `includes`, expected one of name, base, axes, bundles, exclude, seeds, report");
+        assert!(e.ends_with("expected one of name, base, axes, bundles, exclude, seeds, report, include"), "{e}");
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! The grid YAML file: `name`, `base`, `axes`, `bundles`, `exclude`, `seeds`, `report`.
+//! The grid YAML file: `name`, `base`, `axes`, `bundles`, `exclude`, `seeds`, `report`,
+//! and `include` (files it merges over, see [`crate::grid::include`]).
 //!
 //! Parsing is strict: unknown keys and wrong types are errors with file:line.
 
+use crate::grid::include::{self, included_from, Included};
 use loran_train::config::RunConfig;
 use anyhow::{anyhow, bail, Result};
 use serde::Deserialize;
@@ -47,8 +49,11 @@ pub struct GridFile {
     pub path: PathBuf,
     /// Its text, kept to point at lines in later errors.
     pub text: String,
-    /// The parsed content.
+    /// The parsed content, merged over the included files.
     pub spec: GridSpec,
+    /// The files it includes, the one whose keys win first (empty without `include:`):
+    /// errors about keys set there point at their lines.
+    pub included: Vec<Included>,
 }
 
 /// Reads and strictly parses a grid file, then checks what serde cannot
@@ -70,31 +75,43 @@ fn parse_text(path: &Path, text: &str) -> Result<GridFile> {
     if text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         bail!("{}: the grid file is empty; a grid needs at least `name: <folder name>` and `base: {{}}` (see experiments/quick/table-main.yaml)", path.display());
     }
-    let spec: GridSpec = serde_saphyr::from_str(&text).map_err(|e| anyhow!("{}", crate::grid::parse_error::located(path, &text, &e.to_string())))?;
-    let file = GridFile { path: path.to_path_buf(), text, spec };
-    crate::grid::validate::check_file(&file)?;
+    // A grid without `include:` parses as before; `include` is no GridSpec key.
+    let (spec, included) = match serde_saphyr::from_str::<GridSpec>(&text) {
+        Ok(spec) => (spec, Vec::new()),
+        Err(e) => match include::with_include(&text) {
+            Some(top) => include::resolve(path, &text, top)?,
+            None => bail!("{}", crate::grid::parse_error::located(path, &text, &e.to_string())),
+        },
+    };
+    let file = GridFile { path: path.to_path_buf(), text, spec, included };
+    crate::grid::validate::check_file(&file).map_err(|e| anyhow!(file.with_origin(&format!("{e:#}"))))?;
     Ok(file)
 }
 
 impl GridFile {
     /// `file:line` of the first line that mentions `key:` (best effort), for errors.
     pub fn locate(&self, key: &str) -> String {
-        self.at(self.key_line(key, 0))
+        self.find(key).unwrap_or_else(|| self.path.display().to_string())
     }
 
-    /// `file:line` of the first line that mentions `key:`, if any.
+    /// `file:line` of the first line that mentions `key:`, if any: in the grid file,
+    /// else in the included files (the grid file's keys override theirs).
     pub fn find(&self, key: &str) -> Option<String> {
-        self.key_line(key, 0).map(|i| self.at(Some(i)))
+        self.sources().find_map(|(path, text)| key_line(text, key, 0).map(|i| at(path, i)))
     }
 
     /// `file:line` of the first line mentioning `key:` inside the top-level `section:`
     /// (the line of the section itself when the key is not found there).
     pub fn locate_in(&self, section: &str, key: &str) -> String {
-        let start = self.text.lines().position(|l| l.starts_with(&format!("{section}:")));
-        match start {
-            Some(s) => self.at(self.key_line(key, s).or(Some(s))),
-            None => self.locate(key),
+        let mut first_section = None;
+        for (path, text) in self.sources() {
+            let Some(s) = text.lines().position(|l| l.starts_with(&format!("{section}:"))) else { continue };
+            if let Some(i) = key_line(text, key, s) {
+                return at(path, i);
+            }
+            first_section.get_or_insert_with(|| at(path, s));
         }
+        first_section.unwrap_or_else(|| self.locate(key))
     }
 
     /// `file:line` of the first line at or after `key:` that holds `value` as a whole
@@ -106,39 +123,56 @@ impl GridFile {
     /// As [`Self::locate_value`] for the `n`-th (from 0) occurrence of `value`, to point
     /// at a repeat.
     pub fn locate_nth_value(&self, key: &str, value: &serde_json::Value, n: usize) -> String {
-        let key_line = self.key_line(key, 0);
-        let text = match value {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Number(_) | serde_json::Value::Bool(_) => value.to_string(),
-            _ => return self.at(key_line),
+        let word = match value {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(_) | serde_json::Value::Bool(_) => Some(value.to_string()),
+            _ => None,
         };
-        let hits = self
-            .text
-            .lines()
-            .enumerate()
-            .skip(key_line.unwrap_or(0))
-            .flat_map(|(i, l)| std::iter::repeat_n(i, word_count(l.split(" #").next().unwrap_or(l), &text)));
-        let found = hits.clone().nth(n).or_else(|| hits.last());
-        self.at(found.or(key_line))
+        let mut first_key = None;
+        for (path, text) in self.sources() {
+            let Some(key_at) = key_line(text, key, 0) else { continue };
+            first_key.get_or_insert_with(|| at(path, key_at));
+            let Some(word) = &word else { break };
+            let hits = text
+                .lines()
+                .enumerate()
+                .skip(key_at)
+                .flat_map(|(i, l)| std::iter::repeat_n(i, word_count(l.split(" #").next().unwrap_or(l), word)));
+            if let Some(found) = hits.clone().nth(n).or_else(|| hits.last()) {
+                return at(path, found);
+            }
+        }
+        first_key.unwrap_or_else(|| self.path.display().to_string())
     }
 
-    /// Index of the first line from `from` on that mentions `key:`.
-    fn key_line(&self, key: &str, from: usize) -> Option<usize> {
-        let needle = format!("{key}:");
-        self.text
-            .lines()
-            .enumerate()
-            .skip(from)
-            .find(|(_, l)| l.trim_start().starts_with(&needle) || l.contains(&format!(" {needle}")) || l.contains(&format!("{{{needle}")))
-            .map(|(i, _)| i)
-    }
-
-    fn at(&self, line: Option<usize>) -> String {
-        match line {
-            Some(i) => format!("{}:{}", self.path.display(), i + 1),
-            None => self.path.display().to_string(),
+    /// `message` with `(included from <grid>)` appended when it starts with an included
+    /// file's path, so that an error located there still names the grid being read.
+    pub fn with_origin(&self, message: &str) -> String {
+        match self.included.iter().find(|f| message.starts_with(&format!("{}:", f.path.display()))) {
+            Some(f) => format!("{message} {}", included_from(&f.via)),
+            None => message.to_string(),
         }
     }
+
+    /// The grid file's path and text, then each included file's, the one whose keys win first.
+    fn sources(&self) -> impl Iterator<Item = (&Path, &str)> {
+        std::iter::once((self.path.as_path(), self.text.as_str())).chain(self.included.iter().map(|f| (f.path.as_path(), f.text.as_str())))
+    }
+}
+
+/// Index of the first line of `text` from `from` on that mentions `key:`.
+fn key_line(text: &str, key: &str, from: usize) -> Option<usize> {
+    let needle = format!("{key}:");
+    text.lines()
+        .enumerate()
+        .skip(from)
+        .find(|(_, l)| l.trim_start().starts_with(&needle) || l.contains(&format!(" {needle}")) || l.contains(&format!("{{{needle}")))
+        .map(|(i, _)| i)
+}
+
+/// `file:line` for the 0-based line `i`.
+fn at(path: &Path, i: usize) -> String {
+    format!("{}:{}", path.display(), i + 1)
 }
 
 /// How often `word` occurs in `line` delimited by non-name characters.
@@ -212,7 +246,7 @@ mod tests {
     fn values_are_located_by_word() {
         assert_eq!(word_count("  - lora # lora", "lora"), 2);
         assert_eq!(word_count("[lora, loran, qlora]", "lora"), 1);
-        let g = GridFile { path: "g.yaml".into(), text: "axes:\n  task:\n    - a\n    - b\n".into(), spec: serde_saphyr::from_str("name: g\nbase: {}\n").unwrap() };
+        let g = GridFile { path: "g.yaml".into(), text: "axes:\n  task:\n    - a\n    - b\n".into(), spec: serde_saphyr::from_str("name: g\nbase: {}\n").unwrap(), included: Vec::new() };
         assert_eq!(g.locate_value("task", &"b".into()), "g.yaml:4");
         assert_eq!(g.locate_value("task", &"zz".into()), "g.yaml:2");
     }

@@ -223,7 +223,7 @@ mod tests {
 
     fn grid(yaml: &str) -> GridFile {
         let spec: GridSpec = serde_saphyr::from_str(yaml).unwrap();
-        GridFile { path: "g.yaml".into(), text: yaml.to_string(), spec }
+        GridFile { path: "g.yaml".into(), text: yaml.to_string(), spec , included: Vec::new() }
     }
 
     fn err(yaml: &str) -> String {
