@@ -1,5 +1,5 @@
 //! `summarization`: a generated text scored against its reference with ROUGE-1/2/L/Lsum
-//! F-measures ([`crate::rouge`], rouge-score semantics); the primary metric is ROUGE-L.
+//! F-measures ([`mod@crate::rouge`], rouge-score semantics); the primary metric is ROUGE-L.
 
 use super::{MetricSpec, ScoreInput, TaskScorer, TaskScores};
 use crate::error::{check_paired, MetricsError};
