@@ -7,10 +7,10 @@
 //! The usual path: [`load_task`] → [`LoadedTask`] (examples in seeded
 //! hash-based splits, with the data's sha256) → [`tokenize_for_training`] /
 //! [`tokenize_prompt`] with the task's [`PromptTemplate`] (after
-//! [`check_limits`]) → [`BatchIter`] for training; after generation,
-//! [`parse_label`] for classification.
+//! [`check_limits`]) → [`BatchIter`] for training. Scoring the generated
+//! answers (label parsing included) belongs to the task kind's scorer in
+//! `loran-metrics`, found by [`TaskKind::name`].
 
-pub mod answer;
 pub mod batching;
 pub mod error;
 pub mod fixtures;
@@ -29,7 +29,6 @@ pub mod task;
 pub mod text;
 pub mod tokenize;
 
-pub use answer::parse_label;
 pub use batching::{batches_in_order, collate, Batch, BatchIter};
 pub use error::DatasetError;
 pub use limits::check_limits;

@@ -5,7 +5,11 @@ use crate::prompt::PromptTemplate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The kind of task, which decides the metric and the answer parsing.
+/// The kind of task, which decides the metrics and the answer parsing.
+///
+/// Scoring lives in `loran-metrics` (which knows nothing of this crate): its scorer
+/// registry is keyed by [`TaskKind::name`], and the runner joins the two. A new kind is
+/// a variant here (with its name) plus a scorer file and one registry line there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TaskKind {
     /// Generate a short text; scored with ROUGE against [`Example::target`].
@@ -18,6 +22,14 @@ pub enum TaskKind {
 }
 
 impl TaskKind {
+    /// The key of this kind's scorer in `loran_metrics::scoring::SCORERS`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TaskKind::Summarization => "summarization",
+            TaskKind::Classification { .. } => "classification",
+        }
+    }
+
     /// The labels of a classification task, or `None` for summarization.
     pub fn labels(&self) -> Option<&[String]> {
         match self {

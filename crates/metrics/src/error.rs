@@ -39,6 +39,26 @@ pub enum MetricsError {
     /// A bootstrap with no resamples.
     #[error("the bootstrap needs at least one resample, got 0")]
     ZeroResamples,
+    /// A task kind no scorer is registered for (see [`crate::scoring`]).
+    #[error(
+        "unknown task kind `{kind}`: no scorer is registered for it (known: {known}); add \
+         `scoring/<kind>.rs` and its line in the `registry!` list of crates/metrics/src/scoring/mod.rs"
+    )]
+    UnknownTaskKind {
+        /// The kind's name as the caller spelled it.
+        kind: String,
+        /// The registered kinds, comma-separated.
+        known: String,
+    },
+    /// A kind that parses answers into labels was given no label set.
+    #[error(
+        "task kind `{kind}` scores answers against a label set, but none was given; \
+         pass the task's labels as ScoreInput::labels"
+    )]
+    MissingLabels {
+        /// The scorer's kind.
+        kind: &'static str,
+    },
 }
 
 /// Checks that two paired inputs have the same, non-zero length.
@@ -108,6 +128,13 @@ mod tests {
             },
             MetricsError::InvalidConfidence(1.5),
             MetricsError::ZeroResamples,
+            MetricsError::UnknownTaskKind {
+                kind: "qa".into(),
+                known: "summarization".into(),
+            },
+            MetricsError::MissingLabels {
+                kind: "classification",
+            },
         ];
         for error in errors {
             let message = error.to_string();

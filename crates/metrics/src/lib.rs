@@ -8,6 +8,9 @@
 //! - [`stats`]: mean ± sample std over seeds, formatted for tables.
 //! - [`bootstrap`]: paired bootstrap confidence intervals of a difference
 //!   between two systems on the same examples.
+//! - [`scoring`]: one scorer per task kind (by the kind's name) and a
+//!   [`MetricSpec`] per metric, which reports read for column order, display
+//!   scale, decimals and direction; [`parse_label`] reads a classification answer.
 //!
 //! All fallible functions return [`MetricsError`].
 //!
@@ -35,14 +38,21 @@
 //! # Ok::<(), loran_metrics::MetricsError>(())
 //! ```
 
+pub mod answer;
 pub mod bootstrap;
 pub mod classification;
 pub mod error;
 pub mod rouge;
+pub mod scoring;
 pub mod stats;
 
+pub use answer::parse_label;
 pub use bootstrap::{bootstrap_statistic, paired_bootstrap, BootstrapCi};
 pub use classification::{accuracy, classify, macro_f1, ClassScores, ClassificationReport};
 pub use error::MetricsError;
 pub use rouge::{corpus_rouge, fmeasures, rouge, CorpusRouge, Prf, RougeScores, RougeVariant};
+pub use scoring::{
+    metric_spec, metric_specs, scorer, Direction, MetricSpec, Resample, ScoreInput, ScoreOptions,
+    TaskScorer, TaskScores,
+};
 pub use stats::{summarize, Summary};

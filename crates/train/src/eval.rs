@@ -3,8 +3,8 @@
 use crate::config::EvalConfig;
 use crate::record::PredictionRecord;
 use anyhow::{anyhow, Result};
-use loran_datasets::{parse_label, tokenize_prompt, LoadedTask, TaskKind, TokenLimits};
-use loran_metrics::{classify, corpus_rouge, RougeVariant};
+use loran_datasets::{tokenize_prompt, LoadedTask, TokenLimits};
+use loran_metrics::{ScoreInput, ScoreOptions};
 use crate::prefix::PromptPrefixes;
 use loran_model::generate::{generate_batch, generate_batch_from, Decoding, GenerateOptions};
 use loran_model::Llama;
@@ -16,7 +16,7 @@ use tokenizers::Tokenizer;
 pub struct EvalOutcome {
     /// Metric name → value on a 0–1 scale.
     pub metrics: BTreeMap<String, f64>,
-    /// The metric to show first (`rougeL` or `accuracy`).
+    /// The metric to show first: the task kind's scorer's primary (`rougeL`, `accuracy`).
     pub primary_metric: String,
     /// One record per scored example, in test order.
     pub predictions: Vec<PredictionRecord>,
@@ -67,31 +67,15 @@ pub fn evaluate(
         on_example(done, prompts.len());
         crate::faults::point("eval-generate")?;
     }
-    let mut metrics = BTreeMap::new();
-    // Per example: every metric's score, and the parsed label of a classification answer.
-    let (primary_metric, scores, labels): (String, Vec<BTreeMap<String, f64>>, Vec<Option<String>>) = match &task.kind {
-        TaskKind::Summarization => {
-            let pairs: Vec<(&str, &str)> = examples.iter().zip(&generated).map(|(e, g)| (e.target.as_str(), g.as_str())).collect();
-            let (corpus, per_example) = corpus_rouge(&pairs, cfg.rouge_stemmer)?;
-            metrics.insert("rouge1".into(), corpus.rouge1);
-            metrics.insert("rouge2".into(), corpus.rouge2);
-            metrics.insert("rougeL".into(), corpus.rouge_l);
-            metrics.insert("rougeLsum".into(), corpus.rouge_lsum);
-            let variants = [("rouge1", RougeVariant::Rouge1), ("rouge2", RougeVariant::Rouge2), ("rougeL", RougeVariant::RougeL), ("rougeLsum", RougeVariant::RougeLsum)];
-            let scores = per_example.iter().map(|s| variants.iter().map(|(name, v)| (name.to_string(), s.get(*v).fmeasure)).collect()).collect();
-            ("rougeL".to_string(), scores, vec![None; examples.len()])
-        }
-        TaskKind::Classification { labels } => {
-            let gold: Vec<&str> = examples.iter().map(|e| e.target.as_str()).collect();
-            let parsed: Vec<Option<String>> = generated.iter().map(|g| parse_label(g, labels)).collect();
-            let report = classify(&gold, &parsed)?;
-            metrics.insert("accuracy".into(), report.accuracy);
-            metrics.insert("macro_f1".into(), report.macro_f1);
-            metrics.insert("unparseable".into(), report.unparseable as f64 / report.n as f64);
-            let scores = gold.iter().zip(&parsed).map(|(g, p)| BTreeMap::from([("accuracy".to_string(), f64::from(p.as_deref() == Some(*g)))])).collect();
-            ("accuracy".to_string(), scores, parsed)
-        }
-    };
+    // The task kind's scorer (by name: loran-metrics knows nothing of TaskKind) scores the
+    // answers: metric values, per-example scores and, for classification, parsed labels.
+    let scorer = loran_metrics::scorer(task.kind.name())?;
+    let references: Vec<&str> = examples.iter().map(|e| e.target.as_str()).collect();
+    let answers: Vec<&str> = generated.iter().map(String::as_str).collect();
+    let input = ScoreInput { references: &references, predictions: &answers, labels: task.kind.labels(), options: ScoreOptions { rouge_stemmer: cfg.rouge_stemmer } };
+    let scored = (scorer.score)(&input)?;
+    let (metrics, scores, labels) = (scored.metrics, scored.per_example, scored.labels);
+    let primary_metric = scorer.primary.to_string();
     let predictions = examples
         .iter()
         .zip(generated)
@@ -108,4 +92,21 @@ pub fn evaluate(
         })
         .collect();
     Ok(EvalOutcome { metrics, primary_metric, predictions })
+}
+
+#[cfg(test)]
+mod tests {
+    use loran_datasets::{fixtures::synthetic_store, load_task, TaskOptions, TASKS};
+
+    /// The seam between the two crates: every offline task's kind names a registered scorer.
+    #[test]
+    fn every_offline_task_kind_has_a_scorer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = synthetic_store(dir.path(), 40, 40).unwrap();
+        for info in TASKS.iter().filter(|t| t.asset.is_some()) {
+            let task = load_task(info.name, &store, &TaskOptions::default()).unwrap();
+            let scorer = loran_metrics::scorer(task.kind.name()).unwrap_or_else(|e| panic!("{}: {e}", info.name));
+            assert_eq!(scorer.kind, task.kind.name());
+        }
+    }
 }

@@ -265,7 +265,7 @@ mod tests {
         for label in LABELS {
             let answer = format!(" {}.\nbecause", label.to_uppercase());
             assert_eq!(
-                crate::parse_label(&answer, &labels()).as_deref(),
+                loran_metrics::parse_label(&answer, &labels()).as_deref(),
                 Some(label)
             );
         }

@@ -149,8 +149,9 @@ impl BarFigure {
             })
             .collect();
         let mut panels: Vec<BarPanel> = panels;
-        // As in the table: summarization (ROUGE) tasks first, then by name.
-        panels.sort_by_key(|p| (!p.metric.starts_with("rouge"), p.task.clone()));
+        // As in the table: tasks in the scorer registry's order of their kinds (summarization
+        // first), then by name.
+        panels.sort_by_key(|p| (loran_metrics::scoring::kind_position(&p.metric).unwrap_or(usize::MAX), p.task.clone()));
         let palette = GroupPalette::new(panels.iter().flat_map(|p| p.rows.iter().map(|r| r.group.as_str())));
         Some(Self {
             title: title.to_owned(),

@@ -96,7 +96,7 @@ impl RankFigure {
             .filter_map(|(task, task_runs)| {
                 let primary = task_runs[0].result.primary_metric.clone();
                 let first = panel(task, &primary, &task_runs)?;
-                Some(std::iter::once(first).chain(panel(task, "test_loss", &task_runs)).collect())
+                Some(std::iter::once(first).chain(panel(task, loran_metrics::scoring::TEST_LOSS.name, &task_runs)).collect())
             })
             .collect();
         if rows.is_empty() {
@@ -145,7 +145,8 @@ impl RankFigure {
         let n = panel.ranks.len() as f64;
         let y_range = value_range(panel);
         let y_span = y_range.end - y_range.start;
-        let better = if panel.metric == "test_loss" { "lower is better" } else { "higher is better" };
+        let higher = loran_metrics::metric_spec(&panel.metric).is_none_or(|spec| spec.higher_is_better());
+        let better = if higher { "higher is better" } else { "lower is better" };
         let mut chart = ChartBuilder::on(area)
             .caption(format!("{} · {} ({better})", panel.task, panel.metric), font(17.0))
             .margin(MARGIN)

@@ -4,41 +4,18 @@
 use crate::load::LoadedRun;
 use crate::settings::TableKind;
 use loran_train::record::RunStatus;
-use loran_metrics::{summarize, Summary};
+use loran_metrics::{metric_spec, metric_specs, summarize, Direction, MetricSpec, Resample, Summary};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Metrics a table shows, in column order, when a task has them.
-pub const METRIC_ORDER: [&str; 7] = ["rouge1", "rouge2", "rougeL", "rougeLsum", "accuracy", "macro_f1", "test_loss"];
-
-/// How a metric is shown.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MetricStyle {
-    /// Column header.
-    pub header: &'static str,
-    /// Factor applied before display (100 turns a 0–1 score into points).
-    pub scale: f64,
-    /// Decimals shown.
-    pub decimals: usize,
-    /// Whether larger is better.
-    pub higher_is_better: bool,
-    /// Whether its per-example values can be resampled.
-    pub per_example: bool,
+/// The spec of a column's metric (`loran_metrics::scoring`): header, display scale,
+/// decimals, direction and resampling. Columns only hold metrics with a spec; any other
+/// name gets a plain fallback (shown as `?`, 4 decimals, no interval).
+pub fn column_spec(metric: &str) -> &'static MetricSpec {
+    metric_spec(metric).unwrap_or(&UNKNOWN_METRIC)
 }
 
-/// The display style of a metric name.
-pub fn metric_style(metric: &str) -> MetricStyle {
-    let score = |header| MetricStyle { header, scale: 100.0, decimals: 2, higher_is_better: true, per_example: true };
-    match metric {
-        "rouge1" => score("R-1"),
-        "rouge2" => score("R-2"),
-        "rougeL" => score("R-L"),
-        "rougeLsum" => score("R-Lsum"),
-        "accuracy" => score("Acc"),
-        "macro_f1" => score("Macro-F1"),
-        "test_loss" => MetricStyle { header: "Test loss", scale: 1.0, decimals: 3, higher_is_better: false, per_example: true },
-        _ => MetricStyle { header: "?", scale: 1.0, decimals: 4, higher_is_better: true, per_example: false },
-    }
-}
+const UNKNOWN_METRIC: MetricSpec =
+    MetricSpec { name: "?", header: "?", scale: 1.0, decimals: 4, direction: Direction::Higher, resample: Resample::NotResampled, table: false, doc: "a metric no scorer describes" };
 
 /// One column: a metric of a task.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -136,9 +113,10 @@ pub fn sort_rows(kind: TableKind, rows: &mut [String], baseline: Option<&str>) {
     });
 }
 
-/// Whether a task's runs are scored with ROUGE (summarization) rather than labels.
-fn is_summarization(runs: &[&LoadedRun]) -> bool {
-    runs.iter().any(|r| r.result.metrics.contains_key("rougeL"))
+/// Where a task's kind stands in the scorer registry (summarization first), from the
+/// metrics its runs report; a task with no scorer's metric comes last.
+fn kind_position(runs: &[&LoadedRun]) -> usize {
+    runs.iter().flat_map(|r| r.result.metrics.keys()).filter_map(|m| loran_metrics::scoring::kind_position(m)).min().unwrap_or(usize::MAX)
 }
 
 /// The baseline row of a table: the configured one, or the kind's default when present.
@@ -191,11 +169,12 @@ pub fn build_table(kind: TableKind, runs: &[LoadedRun], baseline: Option<&str>) 
     let tasks: BTreeSet<&str> = members.keys().map(|(_, t)| t.as_str()).collect();
     let mut tasks: Vec<&str> = tasks.into_iter().collect();
     let task_runs = |task: &str| -> Vec<&LoadedRun> { members.iter().filter(|((_, t), _)| t == task).flat_map(|(_, idx)| idx.iter().map(|&i| &runs[i])).collect() };
-    tasks.sort_by_key(|t| (!is_summarization(&task_runs(t)), t.to_string()));
+    tasks.sort_by_key(|t| (kind_position(&task_runs(t)), t.to_string()));
+    let order: Vec<&MetricSpec> = metric_specs().into_iter().filter(|m| m.table).collect();
     let mut columns = Vec::new();
     for task in &tasks {
         let present: BTreeSet<&str> = task_runs(task).iter().flat_map(|r| r.result.metrics.keys().map(String::as_str)).collect();
-        columns.extend(METRIC_ORDER.iter().filter(|m| present.contains(**m)).map(|m| TableColumn { task: task.to_string(), metric: m.to_string() }));
+        columns.extend(order.iter().filter(|m| present.contains(m.name)).map(|m| TableColumn { task: task.to_string(), metric: m.name.to_string() }));
     }
 
     let mut cells: Vec<Vec<Option<TableCell>>> = rows
@@ -218,10 +197,10 @@ pub fn build_table(kind: TableKind, runs: &[LoadedRun], baseline: Option<&str>) 
 /// Bolds, per column, every finite mean equal to the best at the shown precision.
 fn mark_best(columns: &[TableColumn], cells: &mut [Vec<Option<TableCell>>]) {
     for (c, col) in columns.iter().enumerate() {
-        let style = metric_style(&col.metric);
-        let shown = |cell: &TableCell| (cell.summary.mean * style.scale * 10f64.powi(style.decimals as i32)).round() as i64;
+        let spec = column_spec(&col.metric);
+        let shown = |cell: &TableCell| (cell.summary.mean * spec.scale * 10f64.powi(spec.decimals as i32)).round() as i64;
         let values: Vec<i64> = cells.iter().filter_map(|row| row[c].as_ref()).filter(|cell| cell.summary.mean.is_finite()).map(shown).collect();
-        let best = if style.higher_is_better { values.iter().max() } else { values.iter().min() };
+        let best = if spec.higher_is_better() { values.iter().max() } else { values.iter().min() };
         if let Some(&best) = best {
             for row in cells.iter_mut() {
                 if let Some(cell) = row[c].as_mut() {
@@ -235,7 +214,28 @@ fn mark_best(columns: &[TableColumn], cells: &mut [Vec<Option<TableCell>>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::table_runs;
+    use crate::load::load_runs;
+    use crate::test_support::{result, table_runs, write_run};
+
+    #[test]
+    fn columns_follow_the_metric_specs_and_tasks_the_scorer_registry() {
+        let grid = tempfile::tempdir().unwrap();
+        // A classification task whose name sorts first, with a diagnostic and a metric no
+        // spec describes; a summarization task without rouge2.
+        let mail = [("test_loss", 1.0), ("unparseable", 0.1), ("macro_f1", 0.4), ("bleu", 0.2), ("accuracy", 0.5)];
+        let news = [("rougeLsum", 0.3), ("test_loss", 2.0), ("rouge1", 0.4), ("rougeL", 0.3)];
+        for (group, task, metrics) in [("mail-lora", "a-mail", &mail[..]), ("news-lora", "b-news", &news[..])] {
+            let mut run = result(group, task, 0, metrics);
+            run.method = "lora".into();
+            write_run(grid.path(), &run, &[]);
+        }
+        let table = build_table(TableKind::Main, &load_runs(grid.path()).unwrap(), None);
+        let columns: Vec<(&str, &str)> = table.columns.iter().map(|c| (c.task.as_str(), c.metric.as_str())).collect();
+        let want = [("b-news", "rouge1"), ("b-news", "rougeL"), ("b-news", "rougeLsum"), ("b-news", "test_loss"), ("a-mail", "accuracy"), ("a-mail", "macro_f1"), ("a-mail", "test_loss")];
+        assert_eq!(columns, want);
+        assert_eq!((column_spec("macro_f1").header, column_spec("test_loss").decimals), ("Macro-F1", 3));
+        assert_eq!((column_spec("bleu").header, column_spec("bleu").resample), ("?", Resample::NotResampled));
+    }
 
     #[test]
     fn params_are_the_fewest_and_most_per_row_and_task() {

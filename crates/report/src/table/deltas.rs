@@ -3,12 +3,13 @@
 //!
 //! Pairing is by example id. A row with several seeds contributes, per example, the mean
 //! of its runs' scores (mean metrics), or the mean over its runs of the resampled
-//! macro-F1. Resampling uses a fixed seed, so a report renders the same bytes every time.
+//! macro-F1. How a metric resamples is its spec's `resample` (`loran_metrics::scoring`).
+//! Resampling uses a fixed seed, so a report renders the same bytes every time.
 
-use super::build::{metric_style, TableColumn, TableData};
+use super::build::{column_spec, TableColumn, TableData};
 use crate::load::LoadedRun;
 use loran_train::record::PredictionRecord;
-use loran_metrics::{bootstrap_statistic, macro_f1, paired_bootstrap, BootstrapCi};
+use loran_metrics::{bootstrap_statistic, macro_f1, paired_bootstrap, BootstrapCi, Resample};
 use std::collections::HashMap;
 
 /// Seed of every bootstrap in a report.
@@ -34,7 +35,7 @@ pub fn compute_deltas(table: &TableData, runs: &[LoadedRun], baseline: &str, res
                 .columns
                 .iter()
                 .map(|col| {
-                    if row == baseline || !metric_style(&col.metric).per_example {
+                    if row == baseline || column_spec(&col.metric).resample == Resample::NotResampled {
                         return None;
                     }
                     let method = table.members.get(&(row.clone(), col.task.clone()))?;
@@ -90,14 +91,16 @@ fn delta(col: &TableColumn, method: &[&LoadedRun], base: &[&LoadedRun], resample
     if ids.is_empty() {
         return Delta::Missing("no test example in common".into());
     }
-    if col.metric == "test_loss" {
+    // How the metric resamples is its spec's call (loran_metrics::scoring).
+    let resample = column_spec(&col.metric).resample;
+    if resample == Resample::TokenWeighted {
         return test_loss_delta(&m, &b, &ids, resamples, confidence);
     }
     let has_scores = |runs: &[HashMap<&str, &PredictionRecord>]| runs.iter().all(|run| ids.iter().all(|id| !run[id].scores.is_empty()));
     if !has_scores(&m) || !has_scores(&b) {
         return Delta::Missing("predictions lack per-example scores (written before they were recorded); re-run with --force".into());
     }
-    let result = if col.metric == "macro_f1" {
+    let result = if resample == Resample::MacroF1 {
         let gold: Vec<&str> = ids.iter().map(|id| b[0][id].target.as_str()).collect();
         let (m_labels, b_labels) = (labels_of(&m, &ids), labels_of(&b, &ids));
         let mean_f1 = |all: &[Vec<Option<&str>>], idx: &[usize]| -> f64 {

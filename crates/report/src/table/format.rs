@@ -1,6 +1,6 @@
 //! Text of table cells and deltas, shared by the markdown and LaTeX renderers.
 
-use super::build::{metric_style, TableCell};
+use super::build::{column_spec, TableCell};
 use super::deltas::Delta;
 use super::TableReport;
 use crate::settings::TableKind;
@@ -71,8 +71,8 @@ pub fn params_text(range: Option<(u64, u64)>) -> String {
 
 /// `mean ± std (n=k)` of a cell on the metric's display scale.
 pub fn cell_text(metric: &str, cell: &TableCell) -> String {
-    let style = metric_style(metric);
-    cell.summary.scaled(style.scale).display(style.decimals)
+    let spec = column_spec(metric);
+    cell.summary.scaled(spec.scale).display(spec.decimals)
 }
 
 /// A delta cell as the renderers show it.
@@ -92,8 +92,8 @@ pub fn delta_rows<'a>(report: &'a TableReport, baseline: &'a str) -> impl Iterat
     table.rows.iter().enumerate().filter(move |(_, row)| *row != baseline).map(move |(r, row)| {
         let cells = table.columns.iter().enumerate().map(|(c, col)| match &report.deltas[r][c] {
             Some(Delta::Ci { ci, .. }) => {
-                let style = metric_style(&col.metric);
-                let f = |v: f64| format!("{:+.*}", style.decimals, v * style.scale);
+                let spec = column_spec(&col.metric);
+                let f = |v: f64| format!("{:+.*}", spec.decimals, v * spec.scale);
                 DeltaText::Interval { delta: f(ci.delta), low: f(ci.low), high: f(ci.high), significant: ci.excludes_zero }
             }
             Some(Delta::Missing(_)) => DeltaText::Missing,

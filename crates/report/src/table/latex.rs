@@ -2,7 +2,7 @@
 //! `booktabs` package. The scores table has a `Trainable params` column right after the
 //! row label ([`params_text`]); the deltas table does not repeat it.
 
-use super::build::{metric_style, TableData};
+use super::build::{column_spec, TableData};
 use super::format::{cell_text, delta_rows, legend, params_text, row_header, DeltaText, PARAMS_HEADER};
 use super::TableReport;
 
@@ -47,7 +47,7 @@ fn header(table: &TableData, params: bool) -> String {
         rules.push_str(&format!("\\cmidrule(lr){{{start}-{}}}", start + n - 1));
         start += n;
     }
-    let mut metrics: Vec<String> = table.columns.iter().map(|c| escape(metric_style(&c.metric).header)).collect();
+    let mut metrics: Vec<String> = table.columns.iter().map(|c| escape(column_spec(&c.metric).header)).collect();
     if params {
         metrics.insert(0, escape(PARAMS_HEADER));
     }

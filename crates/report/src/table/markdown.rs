@@ -3,7 +3,7 @@
 //! The scores table has a `Trainable params` column right after the row label
 //! ([`params_text`]); the deltas table does not repeat it.
 
-use super::build::{metric_style, TableData};
+use super::build::{column_spec, TableData};
 use super::format::{cell_text, delta_rows, legend, params_text, row_header, DeltaText, PARAMS_HEADER};
 use super::TableReport;
 
@@ -15,7 +15,7 @@ fn header(table: &TableData, params: bool) -> String {
         rule.push_str("---:|");
     }
     for col in &table.columns {
-        line.push_str(&format!(" {} {} |", col.task, metric_style(&col.metric).header));
+        line.push_str(&format!(" {} {} |", col.task, column_spec(&col.metric).header));
         rule.push_str("---:|");
     }
     format!("{line}\n{rule}\n")

@@ -1,4 +1,5 @@
-//! Reading a classification answer out of generated text.
+//! Reading a classification answer out of generated text: the classification
+//! scorer ([`crate::scoring::classification`]) parses every answer with it.
 
 /// The label the model wrote: the first non-empty line of `generated`, with
 /// whitespace and ASCII punctuation trimmed from both ends, compared
