@@ -13,6 +13,7 @@
 
 pub mod batching;
 pub mod error;
+#[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;
 pub mod hashing;
 pub mod hub;

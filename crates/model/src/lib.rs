@@ -15,6 +15,7 @@ pub mod checkpoint;
 pub mod config;
 mod cpu_op;
 pub mod error;
+#[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;
 pub mod frozen_matmul;
 pub mod generate;
@@ -28,6 +29,7 @@ pub mod norm;
 pub mod quant;
 pub mod registry;
 pub mod rope;
+pub mod synthetic;
 pub mod splitmix;
 pub mod tokenizer;
 pub mod train_ops;

@@ -5,15 +5,18 @@ use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::process::Command;
 
-fn workspace_deps() -> HashMap<String, HashSet<String>> {
+fn metadata() -> Value {
     let out = Command::new(env!("CARGO"))
         .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
-    meta["packages"]
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn workspace_deps() -> HashMap<String, HashSet<String>> {
+    metadata()["packages"]
         .as_array()
         .unwrap()
         .iter()
@@ -84,4 +87,22 @@ fn crates_respect_the_dependency_rule() {
     for needed in ["loran-train", "loran-report"] {
         assert!(deps["loran-runner"].contains(needed), "runner should use {needed}");
     }
+}
+
+/// Test fixtures are library code only under the `test-support` feature, which only
+/// dev-dependencies may turn on: no binary ships them.
+#[test]
+fn only_dev_dependencies_turn_on_test_support() {
+    let meta = metadata();
+    let mut dev_uses = 0;
+    for p in meta["packages"].as_array().unwrap() {
+        for d in p["dependencies"].as_array().unwrap() {
+            let features: Vec<&str> = d["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+            if features.contains(&"test-support") {
+                assert_eq!(d["kind"].as_str(), Some("dev"), "{} turns on {}'s test-support outside dev-dependencies", p["name"], d["name"]);
+                dev_uses += 1;
+            }
+        }
+    }
+    assert!(dev_uses >= 4, "the fixtures' users were expected to turn the feature on ({dev_uses} found)");
 }

@@ -130,56 +130,49 @@ impl GgufFile {
     }
 }
 
-/// Maps a llama.cpp tensor name to its Hugging Face name.
-pub fn hf_name(gguf: &str) -> Option<String> {
-    match gguf {
-        "token_embd.weight" => return Some("model.embed_tokens.weight".into()),
-        "output_norm.weight" => return Some("model.norm.weight".into()),
-        "output.weight" => return Some("lm_head.weight".into()),
-        _ => {}
+/// Whole-model tensors: (llama.cpp name, Hugging Face name).
+const GLOBAL_NAMES: [(&str, &str); 3] =
+    [("token_embd.weight", "model.embed_tokens.weight"), ("output_norm.weight", "model.norm.weight"), ("output.weight", "lm_head.weight")];
+
+/// Per-layer tensors: (llama.cpp name under `blk.<i>.`, Hugging Face name under
+/// `model.layers.<i>.`). The one table both directions read.
+const LAYER_NAMES: [(&str, &str); 9] = [
+    ("attn_norm.weight", "input_layernorm.weight"),
+    ("ffn_norm.weight", "post_attention_layernorm.weight"),
+    ("attn_q.weight", "self_attn.q_proj.weight"),
+    ("attn_k.weight", "self_attn.k_proj.weight"),
+    ("attn_v.weight", "self_attn.v_proj.weight"),
+    ("attn_output.weight", "self_attn.o_proj.weight"),
+    ("ffn_gate.weight", "mlp.gate_proj.weight"),
+    ("ffn_up.weight", "mlp.up_proj.weight"),
+    ("ffn_down.weight", "mlp.down_proj.weight"),
+];
+
+/// The layer prefix of each scheme, in the tables' column order.
+const LAYER_PREFIXES: [&str; 2] = ["blk.", "model.layers."];
+
+/// Renames `name` from one naming scheme to the other; `from`/`to` pick the columns of
+/// the tables (0 = llama.cpp, 1 = Hugging Face).
+fn rename(name: &str, from: usize, to: usize) -> Option<String> {
+    let pick = |pair: &(&'static str, &'static str), i: usize| if i == 0 { pair.0 } else { pair.1 };
+    if let Some(pair) = GLOBAL_NAMES.iter().find(|p| pick(p, from) == name) {
+        return Some(pick(pair, to).to_string());
     }
-    let rest = gguf.strip_prefix("blk.")?;
+    let rest = name.strip_prefix(LAYER_PREFIXES[from])?;
     let (layer, part) = rest.split_once('.')?;
     let layer: usize = layer.parse().ok()?;
-    let hf = match part {
-        "attn_norm.weight" => "input_layernorm.weight",
-        "ffn_norm.weight" => "post_attention_layernorm.weight",
-        "attn_q.weight" => "self_attn.q_proj.weight",
-        "attn_k.weight" => "self_attn.k_proj.weight",
-        "attn_v.weight" => "self_attn.v_proj.weight",
-        "attn_output.weight" => "self_attn.o_proj.weight",
-        "ffn_gate.weight" => "mlp.gate_proj.weight",
-        "ffn_up.weight" => "mlp.up_proj.weight",
-        "ffn_down.weight" => "mlp.down_proj.weight",
-        _ => return None,
-    };
-    Some(format!("model.layers.{layer}.{hf}"))
+    let pair = LAYER_NAMES.iter().find(|p| pick(p, from) == part)?;
+    Some(format!("{}{layer}.{}", LAYER_PREFIXES[to], pick(pair, to)))
+}
+
+/// Maps a llama.cpp tensor name to its Hugging Face name.
+pub fn hf_name(gguf: &str) -> Option<String> {
+    rename(gguf, 0, 1)
 }
 
 /// Maps a Hugging Face LLaMA tensor name to its llama.cpp name.
 pub fn gguf_name(hf: &str) -> Option<String> {
-    match hf {
-        "model.embed_tokens.weight" => return Some("token_embd.weight".into()),
-        "model.norm.weight" => return Some("output_norm.weight".into()),
-        "lm_head.weight" => return Some("output.weight".into()),
-        _ => {}
-    }
-    let rest = hf.strip_prefix("model.layers.")?;
-    let (layer, part) = rest.split_once('.')?;
-    let layer: usize = layer.parse().ok()?;
-    let g = match part {
-        "input_layernorm.weight" => "attn_norm.weight",
-        "post_attention_layernorm.weight" => "ffn_norm.weight",
-        "self_attn.q_proj.weight" => "attn_q.weight",
-        "self_attn.k_proj.weight" => "attn_k.weight",
-        "self_attn.v_proj.weight" => "attn_v.weight",
-        "self_attn.o_proj.weight" => "attn_output.weight",
-        "mlp.gate_proj.weight" => "ffn_gate.weight",
-        "mlp.up_proj.weight" => "ffn_up.weight",
-        "mlp.down_proj.weight" => "ffn_down.weight",
-        _ => return None,
-    };
-    Some(format!("blk.{layer}.{g}"))
+    rename(hf, 1, 0)
 }
 
 /// HF → GGUF row order of a Q or K weight `[heads·head_dim, in]`: each head's
@@ -299,5 +292,10 @@ mod tests {
             assert_eq!(hf_name(&gguf_name(hf).unwrap()).unwrap(), hf);
         }
         assert_eq!(hf_name("rope_freqs.weight"), None);
+        assert_eq!(hf_name("blk.3.attn_q.weight").as_deref(), Some("model.layers.3.self_attn.q_proj.weight"));
+        assert_eq!(gguf_name("model.layers.7.post_attention_layernorm.weight").as_deref(), Some("blk.7.ffn_norm.weight"));
+        assert_eq!(gguf_name("lm_head.weight").as_deref(), Some("output.weight"));
+        assert_eq!(gguf_name("model.layers.x.mlp.up_proj.weight"), None);
+        assert_eq!(hf_name("blk.1.attn_q.bias"), None);
     }
 }

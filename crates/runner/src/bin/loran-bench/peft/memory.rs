@@ -5,7 +5,7 @@
 use super::{full_sequence_examples, train_config, Setting};
 use anyhow::{bail, Context, Result};
 use loran_adapters::AdapterSet;
-use loran_model::fixtures::{random_model, smollm2_135m_config};
+use loran_model::synthetic::{random_model, smollm2_135m_config};
 use loran_model::QuantMode;
 use loran_train::env;
 use loran_train::train::train;

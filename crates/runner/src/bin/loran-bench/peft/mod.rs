@@ -19,7 +19,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use loran_adapters::{AdapterConfig, AdapterSet};
 use loran_datasets::TokenizedExample;
-use loran_model::fixtures::{random_model, smollm2_135m_config};
+use loran_model::synthetic::{random_model, smollm2_135m_config};
 use loran_model::ComputeDtype;
 use loran_train::config::{Schedule, TrainConfig};
 use loran_train::train::Trainer;
