@@ -1,7 +1,8 @@
 //! loran-adapters: low-rank adapters that wrap the named linears of a
 //! `loran-model` network through its [`loran_model::LinearAdapter`] seam.
 //!
-//! - [`AdapterConfig`]: the `adapter:` section of a run (method, r, α, dropout, targets, layers);
+//! - [`AdapterConfig`]: the `adapter:` section of a run (method, r, α, dropout, targets, layers,
+//!   and each method's own parameters, declared in its file: [`params`]);
 //! - [`registry`]: methods by name (`none`, `lora`, ...): one file plus one line per method;
 //! - [`AdapterSet`]: attach, parameters, train/eval, exact merge and unmerge;
 //! - [`peft`]: PEFT's file layout.
@@ -19,6 +20,7 @@ pub mod mlora;
 pub mod na_lora;
 pub mod native;
 pub mod nolora;
+pub mod params;
 pub mod peft;
 pub mod registry;
 pub mod seeding;

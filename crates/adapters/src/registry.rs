@@ -1,10 +1,12 @@
-//! Adapter methods by name. Adding a method: one file with a `build` function, plus one line here.
+//! Adapter methods by name. Adding a method: one file that defines its `METHOD` (a
+//! `build` function and its own parameters), plus one line in [`METHODS`].
 
 use crate::adapter::Adapter;
 use crate::config::AdapterConfig;
 use crate::dropout::{SeededDropout, TrainingFlag};
 use crate::seeding::{kaiming_uniform_a_sqrt5, stream};
 use crate::error::{AdapterError, Result};
+use crate::params::Param;
 use candle_core::{DType, Device, Tensor, Var};
 use loran_model::{FrozenLinear, GateActivation};
 use std::sync::Arc;
@@ -53,7 +55,15 @@ pub type BuildFn = fn(&LayerSpec) -> candle_core::Result<Arc<dyn Adapter>>;
 /// before any adapter is built; the error names the modules and the fix.
 pub type CheckFn = fn(&[(String, Option<GateActivation>)]) -> Result<()>;
 
-/// A registered method.
+/// Checks a config's method parameters beyond each one's declared range (e.g. that
+/// NA-LoRA's `kappa_closed` is below its `kappa_on`).
+pub type ValidateFn = fn(&AdapterConfig) -> Result<()>;
+
+/// Warnings about traps in a config with this method, for the runner to show.
+pub type WarningsFn = fn(&AdapterConfig) -> Vec<String>;
+
+/// A registered method: everything about it lives in its own file, which defines one
+/// `pub const METHOD: Method`, listed once in [`METHODS`].
 #[derive(Debug, Clone, Copy)]
 pub struct Method {
     /// Name used in `adapter.method`.
@@ -67,17 +77,32 @@ pub struct Method {
     pub reconstructed: bool,
     /// One line for docs and errors.
     pub description: &'static str,
+    /// The method's own settings: keys of `adapter:` with types, defaults, ranges and
+    /// docs (see [`crate::params`]). Shared keys (r, α, …) live in [`AdapterConfig`].
+    pub params: &'static [Param],
+    /// Checks across its parameters beyond each one's range.
+    pub validate: Option<ValidateFn>,
+    /// Traps of a config with this method (e.g. LoRAN's sigmoid, which does not start at the base).
+    pub warnings: Option<WarningsFn>,
 }
 
-/// Every adapter method.
+impl Method {
+    /// A method with only a name and a description; fill the rest with struct update
+    /// syntax: `Method { build: Some(build), ..Method::new("lora", "…") }`.
+    pub const fn new(name: &'static str, description: &'static str) -> Self {
+        Self { name, build: None, check: None, reconstructed: false, description, params: &[], validate: None, warnings: None }
+    }
+}
+
+/// Every adapter method, one line each.
 pub const METHODS: &[Method] = &[
-    Method { name: "none", build: None, check: None, reconstructed: false, description: "no adapter: the frozen base model (zero-shot floor)" },
-    Method { name: "lora", build: Some(crate::lora::build), check: None, reconstructed: false, description: "LoRA (PEFT semantics): y = W0·x + s·B·A·dropout(x)" },
-    Method { name: "dora", build: Some(crate::dora::build), check: None, reconstructed: false, description: "DoRA (PEFT semantics): W' = m ⊙ (W0 + s·B·A) / ‖W0 + s·B·A‖ per output row, norm detached" },
-    Method { name: "loran", build: Some(crate::loran::build), check: None, reconstructed: false, description: "LoRAN: y = W0·x + s·f(B·A)·dropout(x), f from adapter.activation" },
-    Method { name: "na-lora", build: Some(crate::na_lora::build), check: Some(crate::na_lora::check_gated), reconstructed: true, description: "NA-LoRA-style (reconstructed): LoRA with an importance mask and per-class step scaling on gate_proj's B rows" },
-    Method { name: "nolora", build: Some(crate::nolora::build), check: None, reconstructed: true, description: "NoLoRA-style (reconstructed from the abstract): y = W0·x + s·B·[m ⊙ φθ(A·dropout(x))], φθ(z) = z + β⊙tanh(γ⊙z) per rank channel, LoRA at init; not mergeable" },
-    Method { name: "sine-lora", build: Some(crate::sine_lora::build), check: None, reconstructed: false, description: "Sine-LoRA: y = W0·x + sin(ω·B·A)/g·dropout(x), ω and g from adapter.sine (default g = ω/s: LoRA to first order)" },
+    Method::new("none", "no adapter: the frozen base model (zero-shot floor)"),
+    crate::lora::METHOD,
+    crate::dora::METHOD,
+    crate::loran::METHOD,
+    crate::na_lora::METHOD,
+    crate::nolora::METHOD,
+    crate::sine_lora::METHOD,
 ];
 
 /// The linears of one LLaMA-family decoder layer as the model names them, and whether

@@ -242,9 +242,10 @@ fn gate_cfg() -> AdapterConfig {
         dropout: 0.0,
         targets: vec!["q_proj".into(), "gate_proj".into()],
         layers: Some(LayerSelection::Last { last: 1 }),
-        na_lora: Some(NaLoraConfig { warmup: 1, every: 1, quantile: 0.5, ..NaLoraConfig::default() }),
         ..AdapterConfig::default()
     }
+    .with("na_lora", &NaLoraConfig { warmup: 1, every: 1, quantile: 0.5, ..NaLoraConfig::default() })
+    .unwrap()
 }
 
 fn ids() -> Tensor {
