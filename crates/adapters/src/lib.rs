@@ -5,6 +5,7 @@
 //!   and each method's own parameters, declared in its file: [`params`]);
 //! - [`registry`]: methods by name (`none`, `lora`, ...): one file plus one line per method;
 //! - [`AdapterSet`]: attach, parameters, train/eval, exact merge and unmerge;
+//! - [`StepHook`]: what the adapters do around each optimizer step;
 //! - [`peft`]: PEFT's file layout.
 
 pub mod activations;
@@ -26,6 +27,7 @@ pub mod registry;
 pub mod seeding;
 pub mod set;
 pub mod sine_lora;
+pub mod step;
 pub mod targets;
 
 pub use activations::ActivationConfig;
@@ -34,3 +36,4 @@ pub use config::{AdapterConfig, LayerSelection};
 pub use error::{AdapterError, Result};
 pub use registry::{find_method, METHODS};
 pub use set::AdapterSet;
+pub use step::StepHook;
