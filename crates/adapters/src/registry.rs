@@ -142,3 +142,56 @@ pub fn find_method(name: &str) -> Result<&'static Method> {
         known: METHODS.iter().map(|m| m.name).collect::<Vec<_>>().join(", "),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{self, Kind};
+
+    /// Every default inside its declared range, a group's sub-parameters included.
+    fn check_defaults(path: &str, p: &'static Param) {
+        match p.kind {
+            Kind::Group(children) => children.iter().for_each(|c| check_defaults(&format!("{path}.{}", c.name), c)),
+            Kind::Choice { default, options } => assert!(options.contains(&default), "{path}: default `{default}` is not an option"),
+            _ => p.check_range(path, &p.default_value()).unwrap_or_else(|e| panic!("{path}: the default is out of range: {e}")),
+        }
+        assert!(!p.doc.is_empty(), "{path} has no doc");
+    }
+
+    #[test]
+    fn every_entry_is_well_formed() {
+        let mut names: Vec<&str> = METHODS.iter().map(|m| m.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), METHODS.len(), "duplicate method names");
+        let mut keys: Vec<&str> = params::declared_keys().map(|(_, p)| p.name).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), params::declared_keys().count(), "two methods declare the same key");
+        for (method, p) in params::declared_keys() {
+            assert!(!crate::config::SHARED.contains(&p.name), "`{}` of `{}` shadows a shared key", p.name, method.name);
+            check_defaults(p.name, p);
+        }
+        for m in METHODS {
+            assert!(!m.description.is_empty(), "{}", m.name);
+            assert!(find_method(m.name).is_ok());
+            let cfg = AdapterConfig { method: m.name.into(), ..AdapterConfig::default() };
+            cfg.validate().unwrap_or_else(|e| panic!("`{}` with its defaults: {e}", m.name));
+        }
+    }
+
+    #[test]
+    fn every_method_writes_its_parameters_with_their_defaults_and_reads_them_back() {
+        for m in METHODS {
+            let cfg: AdapterConfig = serde_saphyr::from_str(&format!("method: {}", m.name)).unwrap();
+            let written = serde_json::to_value(&cfg).unwrap();
+            let hashed = cfg.hash_form();
+            for p in m.params {
+                assert_eq!(written[p.name], serde_json::to_value(p.default_value()).unwrap(), "{}: {}", m.name, p.name);
+                assert_eq!(hashed.get(p.name).is_some(), p.listed_for_every_method, "{}: {} in the hash form", m.name, p.name);
+            }
+            let text = serde_saphyr::to_string(&cfg).unwrap();
+            assert_eq!(serde_saphyr::from_str::<AdapterConfig>(&text).unwrap(), cfg, "{}:\n{text}", m.name);
+        }
+    }
+}

@@ -8,6 +8,10 @@
 
 mod serde_impl;
 
+/// The shared keys, for the registry's check that no method key shadows one.
+#[cfg(test)]
+pub(crate) use serde_impl::SHARED;
+
 use crate::error::{AdapterError, Result};
 use crate::params::{self, MethodParams, Value};
 use crate::registry::{find_method, METHODS};

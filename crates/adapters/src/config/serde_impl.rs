@@ -13,7 +13,7 @@ use std::fmt;
 use std::sync::LazyLock;
 
 /// The keys every low-rank method shares, in the order they are written.
-const SHARED: [&str; 7] = ["method", "r", "alpha", "dropout", "targets", "layers", "rslora"];
+pub(crate) const SHARED: [&str; 7] = ["method", "r", "alpha", "dropout", "targets", "layers", "rslora"];
 
 /// Every key `adapter:` takes, for the unknown-key error: the shared ones, then each method's.
 static KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| SHARED.iter().copied().chain(params::declared_keys().map(|(_, p)| p.name)).collect());
