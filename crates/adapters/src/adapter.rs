@@ -8,7 +8,8 @@ use loran_model::{FrozenLinear, LinearAdapter};
 /// Beyond the parameters and the merge, a method may keep non-trainable state
 /// ([`Adapter::state`], saved with the adapter), scale its optimizer steps per
 /// element ([`Adapter::step_scales`]) and update itself after every optimizer
-/// step ([`Adapter::after_step`]). The defaults do none of these.
+/// step ([`Adapter::after_step`]). The defaults do none of these; a trainer gets
+/// both step rules through [`crate::StepHook`] without knowing the method.
 pub trait Adapter: LinearAdapter {
     /// Trainable tensors, keyed by the suffix they get in adapter files (e.g. `lora_A.weight`).
     fn parameters(&self) -> Vec<(String, Var)>;

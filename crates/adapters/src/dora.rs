@@ -16,7 +16,7 @@
 
 use crate::adapter::Adapter;
 use crate::dropout::SeededDropout;
-use crate::registry::LayerSpec;
+use crate::registry::{LayerSpec, Method};
 use candle_core::{DType, Result, Tensor, Var};
 use loran_model::linear::matmul_t;
 use loran_model::{FrozenLinear, LinearAdapter};
@@ -128,6 +128,12 @@ impl Adapter for DoraLinear {
         Ok(Some((merged - w0)?.detach()))
     }
 }
+
+/// Registry entry: DoRA has no settings beyond the shared ones.
+pub const METHOD: Method = Method {
+    build: Some(build),
+    ..Method::new("dora", "DoRA (PEFT semantics): W' = m ⊙ (W0 + s·B·A) / ‖W0 + s·B·A‖ per output row, norm detached")
+};
 
 /// Builds a fresh DoRA layer: A kaiming-uniform(a=√5) from the same stream as LoRA,
 /// B zero, m = ‖W0‖ per output row (so the layer starts as the base).

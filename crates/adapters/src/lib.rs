@@ -1,9 +1,11 @@
 //! loran-adapters: low-rank adapters that wrap the named linears of a
 //! `loran-model` network through its [`loran_model::LinearAdapter`] seam.
 //!
-//! - [`AdapterConfig`]: the `adapter:` section of a run (method, r, α, dropout, targets, layers);
+//! - [`AdapterConfig`]: the `adapter:` section of a run (method, r, α, dropout, targets, layers,
+//!   and each method's own parameters, declared in its file: [`params`]);
 //! - [`registry`]: methods by name (`none`, `lora`, ...): one file plus one line per method;
 //! - [`AdapterSet`]: attach, parameters, train/eval, exact merge and unmerge;
+//! - [`StepHook`]: what the adapters do around each optimizer step;
 //! - [`peft`]: PEFT's file layout.
 
 pub mod activations;
@@ -19,11 +21,13 @@ pub mod mlora;
 pub mod na_lora;
 pub mod native;
 pub mod nolora;
+pub mod params;
 pub mod peft;
 pub mod registry;
 pub mod seeding;
 pub mod set;
 pub mod sine_lora;
+pub mod step;
 pub mod targets;
 
 pub use activations::ActivationConfig;
@@ -32,3 +36,4 @@ pub use config::{AdapterConfig, LayerSelection};
 pub use error::{AdapterError, Result};
 pub use registry::{find_method, METHODS};
 pub use set::AdapterSet;
+pub use step::StepHook;

@@ -2,7 +2,7 @@
 
 use crate::adapter::Adapter;
 use crate::dropout::SeededDropout;
-use crate::registry::LayerSpec;
+use crate::registry::{LayerSpec, Method};
 use candle_core::{DType, Result, Tensor, Var};
 use loran_model::linear::matmul_t;
 use loran_model::{FrozenLinear, LinearAdapter};
@@ -79,6 +79,9 @@ impl Adapter for LoraLinear {
         Ok(Some((self.b.as_tensor().matmul(self.a.as_tensor())? * self.scale)?))
     }
 }
+
+/// Registry entry: LoRA has no settings beyond the shared ones.
+pub const METHOD: Method = Method { build: Some(build), ..Method::new("lora", "LoRA (PEFT semantics): y = W0·x + s·B·A·dropout(x)") };
 
 /// Builds a fresh LoRA pair: A kaiming-uniform(a=√5), B zero (so the layer starts as the base).
 pub fn build(spec: &LayerSpec) -> Result<std::sync::Arc<dyn Adapter>> {

@@ -11,10 +11,12 @@
 //! is LoRA. Parameters are named as in the official fork's files: `mlora_A`
 //! `[r, in]` and `mlora_B` `[out, r]` (see [`crate::mlora`]).
 
-use crate::activations::ResolvedActivation;
+use crate::activations::{ActivationConfig, ResolvedActivation};
 use crate::adapter::Adapter;
+use crate::config::AdapterConfig;
 use crate::dropout::SeededDropout;
-use crate::registry::LayerSpec;
+use crate::params::Param;
+use crate::registry::{LayerSpec, Method};
 use candle_core::{DType, Result, Tensor, Var};
 use loran_model::{FrozenLinear, LinearAdapter};
 use std::sync::Arc;
@@ -125,10 +127,110 @@ impl Adapter for LoranLinear {
     }
 }
 
+/// LoRAN's settings: the activation f, under `adapter.activation`.
+pub const PARAMS: &[Param] = &[Param::activation(
+    "activation",
+    "sinter",
+    "LoRAN's element-wise f on the weight update: a name or `{ name, <params> }`; default Sinter with the paper's A = 5e-5, ω = 1e4",
+)
+.listed_for_every_method()];
+
+/// Registry entry.
+pub const METHOD: Method = Method {
+    build: Some(build),
+    params: PARAMS,
+    warnings: Some(warnings),
+    ..Method::new("loran", "LoRAN: y = W0·x + s·f(B·A)·dropout(x), f from adapter.activation")
+};
+
+/// The activation a config gives LoRAN (Sinter with the paper's values unless set).
+pub fn activation(cfg: &AdapterConfig) -> ActivationConfig {
+    cfg.params.activation("activation")
+}
+
+/// The traps of LoRAN's activation, derived from f itself so they cover every registered one:
+/// - f(0) ≠ 0 (e.g. `sigmoid`): ΔW = s·f(0) in every entry at init, so the model
+///   does not start at the base model;
+/// - f′(0) = 0 (e.g. `relu`): with B = 0 at init, A and B never get a gradient;
+/// - f′(0) ∉ {0, 1} (e.g. `cos`, f′(0) = 2): near init the update acts like LoRA
+///   with scale f′(0)·s;
+/// - an `amplitude` (Sinter's relative ripple) below f32 resolution: f is the identity.
+///
+/// Precision is not a knob: LoRAN always computes f(B·A) in f32 (evaluated in
+/// f64, rounded once), whatever the base dtype, because Sinter's 5e-5 ripple
+/// vanishes in bf16 (its resolution is 2⁻⁸ ≈ 4e-3).
+pub fn warnings(cfg: &AdapterConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(act) = activation(cfg).resolve() else {
+        return out; // validate() reports it
+    };
+    let name = act.name();
+    let (f0, df0) = (act.function().f(0.0), act.function().df(0.0));
+    let s = cfg.scale();
+    if f0 != 0.0 {
+        let hint = if name == "sigmoid" { "; `sigmoid-centered` (σ(x) − 0.5) starts at zero" } else { "" };
+        out.push(format!(
+            "adapter.activation: `{name}` has f(0) = {f0}, so at init (B = 0) every entry of the update is s·f(0) = {}: the model does not start at the base model{hint}",
+            s * f0
+        ));
+    }
+    if df0 == 0.0 {
+        let hint = if name == "relu" { "; `leaky-relu` does train" } else { "" };
+        out.push(format!(
+            "adapter.activation: `{name}` has f′(0) = 0 and B·A = 0 at init, so A and B never receive a gradient: the adapter will not train{hint}"
+        ));
+    } else if df0 != 1.0 {
+        out.push(format!(
+            "adapter.activation: `{name}` has f′(0) = {df0}: near init the update acts like LoRA with scale f′(0)·s = {} instead of s = {s}",
+            df0 * s
+        ));
+    }
+    if let Some(&a) = act.params().as_map().get("amplitude") {
+        if a != 0.0 && a.abs() < f32::EPSILON as f64 {
+            out.push(format!(
+                "adapter.activation.amplitude: {a} is below f32 resolution ({:e}): `{name}` computes as the identity",
+                f32::EPSILON
+            ));
+        }
+    }
+    out
+}
+
 /// Builds a fresh LoRAN pair: LoRA's init (A kaiming-uniform(a=√5) from the layer's
 /// `init` stream, B zero) and the config's activation.
 pub fn build(spec: &LayerSpec) -> Result<Arc<dyn Adapter>> {
-    let activation = spec.config.activation.resolve().map_err(candle_core::Error::msg)?;
+    let activation = activation(spec.config).resolve().map_err(candle_core::Error::msg)?;
     let (a, b, dropout) = crate::registry::fresh_pair(spec)?;
     Ok(Arc::new(LoranLinear::new(a, b, spec.config.scale(), activation, dropout)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loran(name: &str) -> AdapterConfig {
+        let cfg = AdapterConfig { method: "loran".into(), ..AdapterConfig::default() };
+        cfg.with("activation", ActivationConfig::named(name).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn warnings_flag_the_traps() {
+        assert!(loran("sinter").warnings().is_empty());
+        assert!(loran("identity").warnings().is_empty());
+        assert!(loran("tanh").warnings().is_empty());
+        let w = loran("sigmoid").warnings();
+        assert!(w.iter().any(|m| m.contains("f(0) = 0.5") && m.contains("0.125") && m.contains("sigmoid-centered")), "{w:?}");
+        let w = loran("relu").warnings();
+        assert!(w.iter().any(|m| m.contains("never receive a gradient") && m.contains("leaky-relu")), "{w:?}");
+        let w = loran("cos").warnings();
+        assert!(w.len() == 1 && w[0].contains("f′(0) = 2") && w[0].contains("0.5"), "{w:?}");
+        assert!(loran("sigmoid-centered").warnings().iter().all(|m| !m.contains("f(0)")));
+        let flat = loran("relu").with("activation", ActivationConfig::named("leaky-relu").unwrap().with("slope", 0.0).unwrap()).unwrap();
+        assert!(flat.warnings().iter().any(|m| m.contains("never receive a gradient")));
+        let tiny = loran("sinter").with("activation", ActivationConfig::default().with("amplitude", 1e-9).unwrap()).unwrap();
+        assert!(tiny.warnings().iter().any(|m| m.contains("below f32 resolution")), "{:?}", tiny.warnings());
+        // Another method ignores the activation and says so instead of listing its traps.
+        let w = AdapterConfig { method: "lora".into(), ..loran("sigmoid") }.warnings();
+        assert!(w.len() == 1 && w[0].contains("ignored") && w[0].contains("`sigmoid`"), "{w:?}");
+    }
 }

@@ -143,7 +143,7 @@ impl MloraConfig {
                 "the MLORA format has no rsLoRA scaling (its scale is mlora_alpha / r[0]); use rslora: false to write these files",
             ));
         }
-        let activation = cfg.activation.normalized()?;
+        let activation = crate::loran::activation(cfg);
         // Sinter's own values when it is the activation; the paper's (unused by the fork) otherwise.
         let sinter = if activation.name == "sinter" { activation.clone() } else { ActivationConfig::default() };
         Ok(Self {
@@ -233,17 +233,17 @@ impl MloraConfig {
             Some(LayersToTransform::One(i)) => Some(LayerSelection::Indices(vec![*i])),
             Some(LayersToTransform::Many(v)) => Some(LayerSelection::Indices(v.clone())),
         };
-        Ok(AdapterConfig {
+        AdapterConfig {
             method: "loran".into(),
             r: self.r[0],
             alpha: self.mlora_alpha,
             dropout: self.mlora_dropout,
             targets,
             layers,
-            activation: self.activation(file)?,
             // rslora stays false: the format has no rsLoRA scaling.
             ..AdapterConfig::default()
-        })
+        }
+        .with("activation", self.activation(file)?)
     }
 }
 

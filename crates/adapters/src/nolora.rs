@@ -14,7 +14,7 @@
 
 use crate::adapter::Adapter;
 use crate::dropout::SeededDropout;
-use crate::registry::LayerSpec;
+use crate::registry::{LayerSpec, Method};
 use candle_core::{DType, Result, Tensor, Var};
 use loran_model::linear::matmul_t;
 use loran_model::{FrozenLinear, LinearAdapter};
@@ -121,6 +121,16 @@ impl Adapter for NoLoraLinear {
         "NoLoRA's nonlinearity φθ acts on A·x per token, so the update has no weight-space form"
     }
 }
+
+/// Registry entry: reconstructed from the abstract; β, γ and m are trained, not configured.
+pub const METHOD: Method = Method {
+    build: Some(build),
+    reconstructed: true,
+    ..Method::new(
+        "nolora",
+        "NoLoRA-style (reconstructed from the abstract): y = W0·x + s·B·[m ⊙ φθ(A·dropout(x))], φθ(z) = z + β⊙tanh(γ⊙z) per rank channel, LoRA at init; not mergeable",
+    )
+};
 
 /// Builds a fresh layer: LoRA's A and B ([`crate::registry::fresh_pair`]), β = 0, γ = 1, m = 1.
 pub fn build(spec: &LayerSpec) -> Result<Arc<dyn Adapter>> {

@@ -1,10 +1,12 @@
-//! Adapter methods by name. Adding a method: one file with a `build` function, plus one line here.
+//! Adapter methods by name. Adding a method: one file that defines its `METHOD` (a
+//! `build` function and its own parameters), plus one line in [`METHODS`].
 
 use crate::adapter::Adapter;
 use crate::config::AdapterConfig;
 use crate::dropout::{SeededDropout, TrainingFlag};
 use crate::seeding::{kaiming_uniform_a_sqrt5, stream};
 use crate::error::{AdapterError, Result};
+use crate::params::Param;
 use candle_core::{DType, Device, Tensor, Var};
 use loran_model::{FrozenLinear, GateActivation};
 use std::sync::Arc;
@@ -53,7 +55,15 @@ pub type BuildFn = fn(&LayerSpec) -> candle_core::Result<Arc<dyn Adapter>>;
 /// before any adapter is built; the error names the modules and the fix.
 pub type CheckFn = fn(&[(String, Option<GateActivation>)]) -> Result<()>;
 
-/// A registered method.
+/// Checks a config's method parameters beyond each one's declared range (e.g. that
+/// NA-LoRA's `kappa_closed` is below its `kappa_on`).
+pub type ValidateFn = fn(&AdapterConfig) -> Result<()>;
+
+/// Warnings about traps in a config with this method, for the runner to show.
+pub type WarningsFn = fn(&AdapterConfig) -> Vec<String>;
+
+/// A registered method: everything about it lives in its own file, which defines one
+/// `pub const METHOD: Method`, listed once in [`METHODS`].
 #[derive(Debug, Clone, Copy)]
 pub struct Method {
     /// Name used in `adapter.method`.
@@ -67,17 +77,32 @@ pub struct Method {
     pub reconstructed: bool,
     /// One line for docs and errors.
     pub description: &'static str,
+    /// The method's own settings: keys of `adapter:` with types, defaults, ranges and
+    /// docs (see [`crate::params`]). Shared keys (r, α, …) live in [`AdapterConfig`].
+    pub params: &'static [Param],
+    /// Checks across its parameters beyond each one's range.
+    pub validate: Option<ValidateFn>,
+    /// Traps of a config with this method (e.g. LoRAN's sigmoid, which does not start at the base).
+    pub warnings: Option<WarningsFn>,
 }
 
-/// Every adapter method.
+impl Method {
+    /// A method with only a name and a description; fill the rest with struct update
+    /// syntax: `Method { build: Some(build), ..Method::new("lora", "…") }`.
+    pub const fn new(name: &'static str, description: &'static str) -> Self {
+        Self { name, build: None, check: None, reconstructed: false, description, params: &[], validate: None, warnings: None }
+    }
+}
+
+/// Every adapter method, one line each.
 pub const METHODS: &[Method] = &[
-    Method { name: "none", build: None, check: None, reconstructed: false, description: "no adapter: the frozen base model (zero-shot floor)" },
-    Method { name: "lora", build: Some(crate::lora::build), check: None, reconstructed: false, description: "LoRA (PEFT semantics): y = W0·x + s·B·A·dropout(x)" },
-    Method { name: "dora", build: Some(crate::dora::build), check: None, reconstructed: false, description: "DoRA (PEFT semantics): W' = m ⊙ (W0 + s·B·A) / ‖W0 + s·B·A‖ per output row, norm detached" },
-    Method { name: "loran", build: Some(crate::loran::build), check: None, reconstructed: false, description: "LoRAN: y = W0·x + s·f(B·A)·dropout(x), f from adapter.activation" },
-    Method { name: "na-lora", build: Some(crate::na_lora::build), check: Some(crate::na_lora::check_gated), reconstructed: true, description: "NA-LoRA-style (reconstructed): LoRA with an importance mask and per-class step scaling on gate_proj's B rows" },
-    Method { name: "nolora", build: Some(crate::nolora::build), check: None, reconstructed: true, description: "NoLoRA-style (reconstructed from the abstract): y = W0·x + s·B·[m ⊙ φθ(A·dropout(x))], φθ(z) = z + β⊙tanh(γ⊙z) per rank channel, LoRA at init; not mergeable" },
-    Method { name: "sine-lora", build: Some(crate::sine_lora::build), check: None, reconstructed: false, description: "Sine-LoRA: y = W0·x + sin(ω·B·A)/g·dropout(x), ω and g from adapter.sine (default g = ω/s: LoRA to first order)" },
+    Method::new("none", "no adapter: the frozen base model (zero-shot floor)"),
+    crate::lora::METHOD,
+    crate::dora::METHOD,
+    crate::loran::METHOD,
+    crate::na_lora::METHOD,
+    crate::nolora::METHOD,
+    crate::sine_lora::METHOD,
 ];
 
 /// The linears of one LLaMA-family decoder layer as the model names them, and whether
@@ -116,4 +141,57 @@ pub fn find_method(name: &str) -> Result<&'static Method> {
         name: name.into(),
         known: METHODS.iter().map(|m| m.name).collect::<Vec<_>>().join(", "),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::{self, Kind};
+
+    /// Every default inside its declared range, a group's sub-parameters included.
+    fn check_defaults(path: &str, p: &'static Param) {
+        match p.kind {
+            Kind::Group(children) => children.iter().for_each(|c| check_defaults(&format!("{path}.{}", c.name), c)),
+            Kind::Choice { default, options } => assert!(options.contains(&default), "{path}: default `{default}` is not an option"),
+            _ => p.check_range(path, &p.default_value()).unwrap_or_else(|e| panic!("{path}: the default is out of range: {e}")),
+        }
+        assert!(!p.doc.is_empty(), "{path} has no doc");
+    }
+
+    #[test]
+    fn every_entry_is_well_formed() {
+        let mut names: Vec<&str> = METHODS.iter().map(|m| m.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), METHODS.len(), "duplicate method names");
+        let mut keys: Vec<&str> = params::declared_keys().map(|(_, p)| p.name).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), params::declared_keys().count(), "two methods declare the same key");
+        for (method, p) in params::declared_keys() {
+            assert!(!crate::config::SHARED.contains(&p.name), "`{}` of `{}` shadows a shared key", p.name, method.name);
+            check_defaults(p.name, p);
+        }
+        for m in METHODS {
+            assert!(!m.description.is_empty(), "{}", m.name);
+            assert!(find_method(m.name).is_ok());
+            let cfg = AdapterConfig { method: m.name.into(), ..AdapterConfig::default() };
+            cfg.validate().unwrap_or_else(|e| panic!("`{}` with its defaults: {e}", m.name));
+        }
+    }
+
+    #[test]
+    fn every_method_writes_its_parameters_with_their_defaults_and_reads_them_back() {
+        for m in METHODS {
+            let cfg: AdapterConfig = serde_saphyr::from_str(&format!("method: {}", m.name)).unwrap();
+            let written = serde_json::to_value(&cfg).unwrap();
+            let hashed = cfg.hash_form();
+            for p in m.params {
+                assert_eq!(written[p.name], serde_json::to_value(p.default_value()).unwrap(), "{}: {}", m.name, p.name);
+                assert_eq!(hashed.get(p.name).is_some(), p.listed_for_every_method, "{}: {} in the hash form", m.name, p.name);
+            }
+            let text = serde_saphyr::to_string(&cfg).unwrap();
+            assert_eq!(serde_saphyr::from_str::<AdapterConfig>(&text).unwrap(), cfg, "{}:\n{text}", m.name);
+        }
+    }
 }

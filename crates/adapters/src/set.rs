@@ -5,6 +5,7 @@ use crate::config::AdapterConfig;
 use crate::dropout::TrainingFlag;
 use crate::error::{AdapterError, Result};
 use crate::registry::{find_method, LayerSpec};
+use crate::step::StepHook;
 use crate::targets::select;
 use candle_core::Var;
 use loran_model::{FrozenLinear, LinearAdapter, Llama};
@@ -122,21 +123,10 @@ impl AdapterSet {
         Ok(adapter.set_state(&key[module.len() + 1..], value)?)
     }
 
-    /// Every per-element step multiplier the adapters ask for (see [`Adapter::step_scales`]).
-    pub fn step_scales(&self) -> Result<Vec<(Var, candle_core::Tensor)>> {
-        let mut out = Vec::new();
-        for (_, a) in &self.adapters {
-            out.extend(a.step_scales()?);
-        }
-        Ok(out)
-    }
-
-    /// Tells every adapter that an optimizer step finished (`steps_done` so far).
-    pub fn after_step(&self, steps_done: usize) -> Result<()> {
-        for (_, a) in &self.adapters {
-            a.after_step(steps_done)?;
-        }
-        Ok(())
+    /// The hook a trainer wraps each optimizer step in ([`StepHook::run`]), so that
+    /// methods that act around the step (NA-LoRA's step scaling) need nothing from it.
+    pub fn step_hook(&self) -> StepHook {
+        StepHook::new(self.adapters.iter().map(|(_, a)| a.clone()).collect())
     }
 
     /// Training mode (dropout on) or evaluation.

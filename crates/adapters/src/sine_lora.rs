@@ -3,7 +3,7 @@
 //! After "Efficient Learning with Sine-Activated Low-Rank Matrices" (Ji et al.): the sine of
 //! the scaled low-rank product raises the update's rank at no parameter cost.
 //! - A and B start as LoRA's ([`crate::registry::fresh_pair`]), so ΔW = 0 at init;
-//! - ω and g come from `adapter.sine` ([`SineLoraConfig`]); the default g = ω/s makes
+//! - ω and g come from `adapter.sine` ([`PARAMS`]); the default g = ω/s makes
 //!   `ΔW ≈ s·B·A` for small B·A, i.e. LoRA to first order (the same first step);
 //! - `sin(ω·B·A)/g` is computed in f32 (f64 inside the element-wise op, rounded once),
 //!   through the activations' custom op, whose backward multiplies by `ω·cos(ω·B·A)/g`;
@@ -14,54 +14,43 @@
 use crate::activations::{apply_scaled, Activation};
 use crate::adapter::Adapter;
 use crate::dropout::SeededDropout;
-use crate::error::{AdapterError, Result};
-use crate::registry::LayerSpec;
+use crate::config::AdapterConfig;
+use crate::params::{Param, Range};
+use crate::registry::{LayerSpec, Method};
 use candle_core::{DType, Tensor, Var};
 use loran_model::{FrozenLinear, LinearAdapter};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Sine-LoRA's knobs, the `adapter.sine:` section (method `sine-lora`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SineLoraConfig {
-    /// Frequency ω applied to the low-rank product before the sine. Default 100.
-    #[serde(default = "default_omega")]
-    pub omega: f64,
-    /// Divisor g of the sine. Default (`null`): ω/s with s = α/r (α/√r with rsLoRA), so that
-    /// near init `sin(ω·BA)/g ≈ s·BA` and the first steps match LoRA's.
-    #[serde(default)]
-    pub gain: Option<f64>,
+/// Sine-LoRA's settings, the group `adapter.sine: { omega, gain }`.
+pub const PARAMS: &[Param] = &[Param::group(
+    "sine",
+    &[
+        Param::number("omega", 100.0, Range::above(0.0), "frequency ω applied to the low-rank product before the sine"),
+        Param::optional_number(
+            "gain",
+            Range::above(0.0),
+            "ω/s",
+            "divisor g of the sine; null: ω/s with s = α/r (α/√r with rsLoRA), so that near init sin(ω·BA)/g ≈ s·BA and the first steps match LoRA's",
+        ),
+    ],
+    "Sine-LoRA's frequency ω and divisor g",
+)];
+
+/// Registry entry.
+pub const METHOD: Method = Method {
+    build: Some(build),
+    params: PARAMS,
+    ..Method::new("sine-lora", "Sine-LoRA: y = W0·x + sin(ω·B·A)/g·dropout(x), ω and g from adapter.sine (default g = ω/s: LoRA to first order)")
+};
+
+/// The frequency ω a config gives Sine-LoRA.
+pub fn omega(cfg: &AdapterConfig) -> f64 {
+    cfg.params.number("sine.omega")
 }
 
-fn default_omega() -> f64 {
-    100.0
-}
-
-impl Default for SineLoraConfig {
-    fn default() -> Self {
-        Self { omega: default_omega(), gain: None }
-    }
-}
-
-impl SineLoraConfig {
-    /// The divisor g for update scale `s` (the configured one, or ω/s).
-    pub fn gain_for(&self, s: f64) -> f64 {
-        self.gain.unwrap_or(self.omega / s)
-    }
-
-    /// Checks ranges; errors name the key.
-    pub fn validate(&self) -> Result<()> {
-        if !(self.omega.is_finite() && self.omega > 0.0) {
-            return Err(AdapterError::config("sine.omega", format!("{} must be a positive number, e.g. 100", self.omega)));
-        }
-        if let Some(g) = self.gain {
-            if !(g.is_finite() && g > 0.0) {
-                return Err(AdapterError::config("sine.gain", format!("{g} must be a positive number, or null for ω/s")));
-            }
-        }
-        Ok(())
-    }
+/// The divisor g a config gives Sine-LoRA: `sine.gain`, or ω/s when it is null.
+pub fn gain(cfg: &AdapterConfig) -> f64 {
+    cfg.params.optional_number("sine.gain").unwrap_or(omega(cfg) / cfg.scale())
 }
 
 /// f(x) = sin(ωx), f′(x) = ω·cos(ωx), for the activations' element-wise op.
@@ -157,11 +146,10 @@ impl Adapter for SineLoraLinear {
     }
 }
 
-/// Builds a fresh layer: LoRA's A and B, ω and g = `gain_for(s)` from `adapter.sine`.
+/// Builds a fresh layer: LoRA's A and B, ω and g from `adapter.sine` ([`omega`], [`gain`]).
 pub fn build(spec: &LayerSpec) -> candle_core::Result<Arc<dyn Adapter>> {
-    let sine = spec.config.sine_config();
     let (a, b, dropout) = crate::registry::fresh_pair(spec)?;
-    Ok(Arc::new(SineLoraLinear::new(a, b, sine.omega, sine.gain_for(spec.config.scale()), dropout)))
+    Ok(Arc::new(SineLoraLinear::new(a, b, omega(spec.config), gain(spec.config), dropout)))
 }
 
 #[cfg(test)]
@@ -185,7 +173,9 @@ mod tests {
     #[test]
     fn default_gain_is_omega_over_s_and_b_zero_gives_zero_update() {
         let cfg = crate::AdapterConfig { r: 4, alpha: 8.0, ..Default::default() };
-        assert_eq!(cfg.sine_config().gain_for(cfg.scale()), 50.0);
+        assert_eq!((omega(&cfg), gain(&cfg)), (100.0, 50.0));
+        let cfg = cfg.with("sine.gain", 2.0).unwrap();
+        assert_eq!((omega(&cfg), gain(&cfg)), (100.0, 2.0));
         let dev = Device::Cpu;
         let a = Var::from_tensor(&Tensor::ones((4, 3), DType::F32, &dev).unwrap()).unwrap();
         let b = Var::zeros((2, 4), DType::F32, &dev).unwrap();

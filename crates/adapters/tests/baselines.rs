@@ -7,7 +7,7 @@ use loran_adapters::dropout::{SeededDropout, TrainingFlag};
 use loran_adapters::nolora::NoLoraLinear;
 use loran_adapters::registry::{find_method, BuildFn, LayerSpec};
 use loran_adapters::seeding::stream;
-use loran_adapters::sine_lora::{SineLoraConfig, SineLoraLinear};
+use loran_adapters::sine_lora::SineLoraLinear;
 use loran_adapters::{Adapter, AdapterConfig, AdapterSet};
 use loran_model::fixtures::{tiny_config, tiny_model, uniform};
 use loran_model::{FrozenLinear, Kernels, LinearAdapter};
@@ -250,10 +250,13 @@ fn nolora_cannot_be_merged() {
 
 #[test]
 fn sine_lora_merge_equals_the_unmerged_forward_and_unmerge_restores_exactly() {
-    for sine in [None, Some(SineLoraConfig { omega: 30.0, gain: Some(2.0) })] {
+    for sine in [None, Some((30.0, 2.0))] {
         let mut model = tiny_model(3).unwrap();
         let originals: Vec<Tensor> = model.linears().iter().map(|l| l.base().weight().unwrap()).collect();
-        let config = AdapterConfig { dropout: 0.3, sine: sine.clone(), ..cfg("sine-lora", 4) };
+        let mut config = AdapterConfig { dropout: 0.3, ..cfg("sine-lora", 4) };
+        if let Some((omega, gain)) = sine {
+            config = config.with("sine.omega", omega).unwrap().with("sine.gain", gain).unwrap();
+        }
         let mut set = AdapterSet::attach(&mut model, &config, 0).unwrap();
         perturb(&set);
         set.set_training(false);
@@ -317,7 +320,7 @@ fn sine_lora_explicit_gain_follows_the_formula() {
     let (inp, out) = (16, 6);
     let base = FrozenLinear::new(uniform(&[out, inp], 0.3, 41));
     let (omega, gain) = (7.0, 0.5);
-    let config = AdapterConfig { sine: Some(SineLoraConfig { omega, gain: Some(gain) }), ..cfg("sine-lora", 4) };
+    let config = cfg("sine-lora", 4).with("sine.omega", omega).unwrap().with("sine.gain", gain).unwrap();
     let sine = build_layer(loran_adapters::sine_lora::build, &config, &base, TrainingFlag::default());
     let b = uniform(&[out, 4], 0.8, 42);
     param(&*sine, "lora_B.weight").set(&b).unwrap();

@@ -66,9 +66,10 @@ fn all_linears(method: &str) -> AdapterConfig {
         alpha: 8.0,
         dropout: 0.3,
         targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"].iter().map(|s| s.to_string()).collect(),
-        activation: ActivationConfig::named("tanh").unwrap(),
         ..AdapterConfig::default()
     }
+    .with("activation", ActivationConfig::named("tanh").unwrap())
+    .unwrap()
 }
 
 #[test]

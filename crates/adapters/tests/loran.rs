@@ -25,7 +25,7 @@ fn activation(name: &str, params: &[(&str, f64)]) -> ActivationConfig {
 }
 
 fn loran_cfg(r: usize, act: ActivationConfig) -> AdapterConfig {
-    AdapterConfig { method: "loran".into(), r, alpha: 2.0 * r as f64, dropout: 0.0, activation: act, ..AdapterConfig::default() }
+    AdapterConfig { method: "loran".into(), r, alpha: 2.0 * r as f64, dropout: 0.0, ..AdapterConfig::default() }.with("activation", act).unwrap()
 }
 
 fn no_dropout() -> SeededDropout {

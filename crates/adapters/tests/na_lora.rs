@@ -8,7 +8,8 @@ use loran_adapters::dropout::{SeededDropout, TrainingFlag};
 use loran_adapters::na_lora::layer::{COUNTS_KEY, IMPORTANCE_KEY, KAPPA_KEY, MASK_KEY, STEP_SCALE_KEY};
 use loran_adapters::na_lora::{MaskKind, NaLoraConfig, NaLoraLinear};
 use loran_adapters::seeding::stream;
-use loran_adapters::{native, Adapter, AdapterConfig, AdapterSet, LayerSelection};
+use loran_adapters::{native, Adapter, AdapterConfig, AdapterSet, LayerSelection, StepHook};
+use std::sync::Arc;
 use loran_model::fixtures::{tiny_model, uniform};
 use loran_model::{FrozenLinear, GateActivation, Kernels, LinearAdapter};
 
@@ -191,14 +192,21 @@ fn gradients_match_central_differences_with_a_mask() {
     assert!(vec2(grads.get(bv.as_tensor()).unwrap())[2].iter().all(|&v| v == 0.0));
 }
 
-/// The runner's step scaling (`p_old + scale ⊙ (p_new − p_old)`), reproduced here with
-/// the adapter's multipliers: each class's rows of B move by its factor times AdamW's step.
+fn bits(t: &Tensor) -> Vec<u32> {
+    t.flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|v| v.to_bits()).collect()
+}
+
+/// The step hook around AdamW: each class's rows of B move by the class factor times
+/// AdamW's step, bit for bit `p_old + scale ⊙ (p_new − p_old)` (the rule the trainer
+/// applied itself before the hook), and A, which has no multiplier, moves exactly as
+/// AdamW moves it.
 #[test]
-fn step_scaling_multiplies_each_rows_step_by_its_class_factor() {
+fn the_step_hook_multiplies_each_rows_step_by_its_class_factor() {
     let (inp, out, r) = (4, 4, 2);
     let a = uniform(&[r, inp], 0.5, 8);
     let b = uniform(&[out, r], 0.5, 9);
     let (l, _) = layer(&a, &b, 1.0, NaLoraConfig::default());
+    let l = Arc::new(l);
     let kappa = [1.2f32, 0.5, -1.0, 0.95]; // on, transition, closed, on
     l.set_state(KAPPA_KEY, &Tensor::new(&kappa, &Device::Cpu).unwrap()).unwrap();
     l.set_state(IMPORTANCE_KEY, &Tensor::new(&[1f32, 1., 1., 1.], &Device::Cpu).unwrap()).unwrap();
@@ -208,30 +216,38 @@ fn step_scaling_multiplies_each_rows_step_by_its_class_factor() {
     let scales = l.step_scales().unwrap();
     assert_eq!(scales.len(), 1);
     let (var, scale) = &scales[0];
+    let a_var = l.parameters().into_iter().find(|(k, _)| k == "lora_A.weight").unwrap().1;
     let params = ParamsAdamW { lr: 0.01, ..ParamsAdamW::default() };
     let base = FrozenLinear::new(uniform(&[out, inp], 0.3, 10));
     let x = uniform(&[3, inp], 1.0, 11);
     let loss = l.forward(&x, &base).unwrap().sqr().unwrap().sum_all().unwrap();
     let grads = loss.backward().unwrap();
-    // Unscaled AdamW on a copy of B.
-    // (a loss linear in the copy whose gradient is B's gradient)
-    let g_b = grads.get(var.as_tensor()).unwrap().clone();
-    let plain = Var::from_tensor(&var.as_tensor().copy().unwrap()).unwrap();
-    let plain_grads = (plain.as_tensor() * &g_b).unwrap().sum_all().unwrap().backward().unwrap();
-    AdamW::new(vec![plain.clone()], params.clone()).unwrap().step(&plain_grads).unwrap();
-    // Scaled: the adapter's B through AdamW, then the rule.
+    // Plain AdamW on copies of A and B (a loss linear in each copy whose gradient is the original's).
+    let plain = |v: &Var| {
+        let copy = Var::from_tensor(&v.as_tensor().copy().unwrap()).unwrap();
+        let g = grads.get(v.as_tensor()).unwrap().clone();
+        let copy_grads = (copy.as_tensor() * &g).unwrap().sum_all().unwrap().backward().unwrap();
+        AdamW::new(vec![copy.clone()], params.clone()).unwrap().step(&copy_grads).unwrap();
+        copy
+    };
+    let (plain_a, plain_b) = (plain(&a_var), plain(var));
     let before = var.as_tensor().copy().unwrap();
-    AdamW::new(vec![var.clone()], params).unwrap().step(&grads).unwrap();
-    let stepped = (var.as_tensor() - &before).unwrap().broadcast_mul(scale).unwrap();
-    var.set(&(&before + stepped).unwrap()).unwrap();
+    let rule = (&before + (plain_b.as_tensor() - &before).unwrap().broadcast_mul(scale).unwrap()).unwrap();
+    // The adapter's own A and B through AdamW inside the hook.
+    let mut opt = AdamW::new(vec![a_var.clone(), var.clone()], params).unwrap();
+    StepHook::new(vec![l.clone() as Arc<dyn Adapter>]).run(11, || opt.step(&grads)).unwrap();
+    assert_eq!(bits(var.as_tensor()), bits(&rule), "B: the rule, bit for bit");
+    assert_eq!(bits(a_var.as_tensor()), bits(plain_a.as_tensor()), "A: AdamW's step untouched");
     let moved = vec2(&(var.as_tensor() - &before).unwrap());
-    let plain_moved = vec2(&(plain.as_tensor() - &before).unwrap());
+    let plain_moved = vec2(&(plain_b.as_tensor() - &before).unwrap());
     for (row, factor) in [1.0, 1.5, 0.5, 1.0].iter().enumerate() {
         for k in 0..r {
             assert!(plain_moved[row][k].abs() > 1e-4);
             assert!((moved[row][k] - factor * plain_moved[row][k]).abs() < 1e-6, "row {row}: {} vs {factor}·{}", moved[row][k], plain_moved[row][k]);
         }
     }
+    // The hook told the layer that step 11 finished: the forward's statistics are folded in.
+    assert_eq!(state(&l, COUNTS_KEY), vec![2.0, 1.0]);
 }
 
 fn gate_cfg() -> AdapterConfig {
@@ -242,9 +258,10 @@ fn gate_cfg() -> AdapterConfig {
         dropout: 0.0,
         targets: vec!["q_proj".into(), "gate_proj".into()],
         layers: Some(LayerSelection::Last { last: 1 }),
-        na_lora: Some(NaLoraConfig { warmup: 1, every: 1, quantile: 0.5, ..NaLoraConfig::default() }),
         ..AdapterConfig::default()
     }
+    .with("na_lora", &NaLoraConfig { warmup: 1, every: 1, quantile: 0.5, ..NaLoraConfig::default() })
+    .unwrap()
 }
 
 fn ids() -> Tensor {
@@ -261,7 +278,7 @@ fn with_mask(model: &mut loran_model::Llama) -> AdapterSet {
     }
     set.set_training(true);
     model.forward(&ids(), 0, None).unwrap();
-    set.after_step(1).unwrap();
+    set.step_hook().run(1, || Ok(())).unwrap(); // a step that moves no parameter
     set.set_training(false);
     set
 }

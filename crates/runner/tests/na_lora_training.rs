@@ -26,9 +26,10 @@ fn train(na: NaLoraConfig, steps: usize, checkpointing: bool) -> (AdapterSet, Ve
         dropout: 0.0,
         targets: vec!["q_proj".into(), "gate_proj".into()],
         layers: Some(LayerSelection::Last { last: 1 }),
-        na_lora: Some(na),
         ..AdapterConfig::default()
-    };
+    }
+    .with("na_lora", &na)
+    .unwrap();
     let set = AdapterSet::attach(&mut model, &adapter, 0).unwrap();
     let train = TrainConfig { steps, lr: 1e-2, batch_size: 3, gradient_checkpointing: checkpointing, cache_frozen_prefix: false, ..TrainConfig::default() };
     let mut trainer = Trainer::new(&model, &set, examples(), &train, 0, 2, None).unwrap();

@@ -178,7 +178,7 @@ impl RunConfig {
             ("lora", QuantMode::Nf4) => "qlora".into(),
             ("lora", QuantMode::Nf4Dq) => "qlora-dq".into(),
             ("none", _) => format!("zero-shot{quant}"),
-            ("loran", _) => format!("loran-{}{quant}", self.adapter.activation.name),
+            ("loran", _) => format!("loran-{}{quant}", loran_adapters::loran::activation(&self.adapter).name),
             (method, _) => plain_method_label(method, quant),
         }
     }
@@ -202,7 +202,7 @@ mod tests {
     fn with(method: &str, quant: QuantMode, activation: &str) -> RunConfig {
         let mut cfg = RunConfig { quant, ..RunConfig::default() };
         cfg.adapter.method = method.into();
-        cfg.adapter.activation = loran_adapters::ActivationConfig::named(activation).unwrap();
+        cfg.adapter = cfg.adapter.with("activation", loran_adapters::ActivationConfig::named(activation).unwrap()).unwrap();
         cfg
     }
 

@@ -7,10 +7,9 @@ use crate::record::StepRecord;
 use crate::schedule::lr_at;
 use anyhow::{Context, Result};
 use candle_core::backprop::GradStore;
-use candle_core::{Tensor, Var};
+use candle_core::Var;
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
-use loran_adapters::{Adapter, AdapterSet};
-use std::sync::Arc;
+use loran_adapters::{AdapterSet, StepHook};
 use loran_datasets::{BatchIter, TokenizedExample};
 use loran_model::{Kernels, Llama};
 use std::time::Instant;
@@ -53,28 +52,6 @@ pub fn clip_grads(grads: &mut GradStore, vars: &[Var], norm: f64, max_norm: f64)
     Ok(())
 }
 
-/// The parameters whose optimizer step an adapter scales, with their values before the
-/// step and the multipliers (see [`Adapter::step_scales`]).
-pub fn snapshot_scaled(adapters: &[Arc<dyn Adapter>]) -> Result<Vec<(Var, Tensor, Tensor)>> {
-    let mut out = Vec::new();
-    for adapter in adapters {
-        for (var, scale) in adapter.step_scales()? {
-            let before = var.as_tensor().copy()?;
-            out.push((var, before, scale));
-        }
-    }
-    Ok(out)
-}
-
-/// `p ← p_old + scale ⊙ (p_new − p_old)` for every snapshot of [`snapshot_scaled`].
-pub fn apply_step_scales(scaled: Vec<(Var, Tensor, Tensor)>) -> Result<()> {
-    for (var, before, scale) in scaled {
-        let step = (var.as_tensor() - &before)?;
-        var.set(&(before + step.broadcast_mul(&scale)?)?)?;
-    }
-    Ok(())
-}
-
 /// One optimizer step's figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepFigures {
@@ -92,7 +69,7 @@ pub struct StepFigures {
 /// [`train`] drives one to the end; benchmarks step two of them in turn.
 pub struct Trainer<'a> {
     model: Llama,
-    adapters: Vec<Arc<dyn Adapter>>,
+    hook: StepHook,
     vars: Vec<Var>,
     opt: AdamW,
     batches: BatchIter,
@@ -122,8 +99,7 @@ impl<'a> Trainer<'a> {
         let prefix = prefix.map(|cache| (cache, examples.clone()));
         let batches = BatchIter::new(examples, cfg.batch_size, pad_id, seed);
         set.set_training(true);
-        let adapters = set.adapters().iter().map(|(_, a)| a.clone()).collect();
-        Ok(Self { model, adapters, vars, opt, batches, prefix, cfg: cfg.clone(), step: 0 })
+        Ok(Self { model, hook: set.step_hook(), vars, opt, batches, prefix, cfg: cfg.clone(), step: 0 })
     }
 
     /// Steps taken so far.
@@ -162,13 +138,9 @@ impl<'a> Trainer<'a> {
         clip_grads(&mut grads, &self.vars, norm, self.cfg.max_grad_norm)?;
         let lr = lr_at(&self.cfg, self.step);
         self.opt.set_learning_rate(lr);
-        let scaled = snapshot_scaled(&self.adapters)?;
-        self.opt.step(&grads)?;
-        apply_step_scales(scaled)?;
+        // The adapters' rules around the step (e.g. NA-LoRA's step scaling) run inside the hook.
+        self.hook.run(self.step + 1, || self.opt.step(&grads))?;
         self.step += 1;
-        for adapter in &self.adapters {
-            adapter.after_step(self.step)?;
-        }
         Ok(Ok(StepFigures { loss: loss_value, tokens, grad_norm: norm, lr }))
     }
 }

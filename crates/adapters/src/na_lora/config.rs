@@ -1,11 +1,46 @@
-//! NA-LoRA-style knobs, the `adapter.na_lora:` section (method `na-lora`).
+//! NA-LoRA-style knobs: their declaration (the group `adapter.na_lora:`, with defaults,
+//! ranges and docs) and [`NaLoraConfig`], the typed view the layer and the rules read.
 
+use crate::config::AdapterConfig;
 use crate::error::{AdapterError, Result};
-use serde::{Deserialize, Serialize};
+use crate::params::{Param, Range, Value};
+
+/// The knobs under `adapter.na_lora`. The defaults are ours (the paper publishes only
+/// its abstract), chosen for short CPU runs.
+pub const PARAMS: &[Param] = &[Param::group(
+    "na_lora",
+    &[
+        Param::number("ema", 0.9, Range::closed_open(0.0, 1.0), "β of the per-channel EMAs: I ← β·I + (1 − β)·batch mean"),
+        Param::choice("mask", "hard", &["hard", "soft"], "`hard` keeps the channels at or above the quantile, `soft` weighs B's rows by I / max I"),
+        Param::number(
+            "quantile",
+            0.25,
+            Range::closed_open(0.0, 1.0),
+            "hard mask: channels whose importance is below this quantile of all channels (numpy's linear interpolation) are masked",
+        ),
+        Param::integer("warmup", 10, 0, "optimizer steps before the first mask"),
+        Param::integer("every", 10, 1, "the mask and the step classes are recomputed every K steps from the warm-up on"),
+        Param::number(
+            "kappa_on",
+            0.9,
+            Range::ANY,
+            "a channel whose mean κ(z) is at least this is saturated-on (φ acts like a degree-1 homogeneous map, z ≳ −0.1 for SiLU)",
+        ),
+        Param::number(
+            "kappa_closed",
+            0.0,
+            Range::ANY,
+            "a channel whose mean κ(z) is at most this is closed (φ(z) ≈ 0, z ≲ −1.28 for SiLU); between the two it is in transition; below kappa_on",
+        ),
+        Param::number("scale_on", 1.0, Range::at_least(0.0), "step multiplier of B's rows in saturated-on channels"),
+        Param::number("scale_transition", 1.5, Range::at_least(0.0), "step multiplier of B's rows in transition channels"),
+        Param::number("scale_closed", 0.5, Range::at_least(0.0), "step multiplier of B's rows in closed channels"),
+    ],
+    "NA-LoRA-style mask and step-scaling knobs",
+)];
 
 /// How the importance mask weighs the rows of B.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MaskKind {
     /// 1 for channels whose importance is at or above the `quantile`, else 0.
     Hard,
@@ -13,117 +48,133 @@ pub enum MaskKind {
     Soft,
 }
 
-/// NA-LoRA-style settings. Every field has a documented default; the defaults are
-/// ours (the paper publishes only its abstract), chosen for short CPU runs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NaLoraConfig {
-    /// β of the per-channel EMAs: `I ← β·I + (1 − β)·batch mean`. Default 0.9.
-    #[serde(default = "default_ema")]
-    pub ema: f64,
-    /// `hard` (top channels kept) or `soft` (`I / max I`). Default `hard`.
-    #[serde(default = "default_mask")]
-    pub mask: MaskKind,
-    /// Hard mask: channels with importance below this quantile of all channels
-    /// (linear interpolation, numpy's default) are masked. Default 0.25.
-    #[serde(default = "default_quantile")]
-    pub quantile: f64,
-    /// Optimizer steps before the first mask. Default 10.
-    #[serde(default = "default_warmup")]
-    pub warmup: usize,
-    /// The mask is recomputed every K steps from the warm-up on. Default 10.
-    #[serde(rename = "every", default = "default_every")]
-    pub every: usize,
-    /// A channel whose mean κ(z) is at least this is saturated-on (φ acts like a
-    /// degree-1 homogeneous map, z ≳ −0.1 for SiLU). Default 0.9.
-    #[serde(default = "default_kappa_on")]
-    pub kappa_on: f64,
-    /// A channel whose mean κ(z) is at most this is closed (φ(z) ≈ 0, z ≲ −1.28 for
-    /// SiLU). Between the two it is in transition. Default 0.
-    #[serde(default)]
-    pub kappa_closed: f64,
-    /// Step multiplier of B's rows in saturated-on channels. Default 1.
-    #[serde(default = "one")]
-    pub scale_on: f64,
-    /// Step multiplier of B's rows in transition channels. Default 1.5.
-    #[serde(default = "default_scale_transition")]
-    pub scale_transition: f64,
-    /// Step multiplier of B's rows in closed channels. Default 0.5.
-    #[serde(default = "default_scale_closed")]
-    pub scale_closed: f64,
-}
-
-fn default_ema() -> f64 {
-    0.9
-}
-fn default_mask() -> MaskKind {
-    MaskKind::Hard
-}
-fn default_quantile() -> f64 {
-    0.25
-}
-fn default_warmup() -> usize {
-    10
-}
-fn default_every() -> usize {
-    10
-}
-fn default_kappa_on() -> f64 {
-    0.9
-}
-fn one() -> f64 {
-    1.0
-}
-fn default_scale_transition() -> f64 {
-    1.5
-}
-fn default_scale_closed() -> f64 {
-    0.5
-}
-
-impl Default for NaLoraConfig {
-    fn default() -> Self {
-        Self {
-            ema: default_ema(),
-            mask: default_mask(),
-            quantile: default_quantile(),
-            warmup: default_warmup(),
-            every: default_every(),
-            kappa_on: default_kappa_on(),
-            kappa_closed: 0.0,
-            scale_on: one(),
-            scale_transition: default_scale_transition(),
-            scale_closed: default_scale_closed(),
+impl MaskKind {
+    /// The word in YAML.
+    pub fn name(self) -> &'static str {
+        match self {
+            MaskKind::Hard => "hard",
+            MaskKind::Soft => "soft",
         }
     }
 }
 
+/// NA-LoRA-style settings as the layer uses them; see [`PARAMS`] for each knob.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NaLoraConfig {
+    /// β of the per-channel EMAs.
+    pub ema: f64,
+    /// Hard or soft mask.
+    pub mask: MaskKind,
+    /// Hard mask: the quantile of importance below which channels are masked.
+    pub quantile: f64,
+    /// Optimizer steps before the first mask.
+    pub warmup: usize,
+    /// Steps between mask updates.
+    pub every: usize,
+    /// κ at or above which a channel is saturated-on.
+    pub kappa_on: f64,
+    /// κ at or below which a channel is closed.
+    pub kappa_closed: f64,
+    /// Step multiplier of saturated-on rows.
+    pub scale_on: f64,
+    /// Step multiplier of transition rows.
+    pub scale_transition: f64,
+    /// Step multiplier of closed rows.
+    pub scale_closed: f64,
+}
+
+impl Default for NaLoraConfig {
+    /// The declared defaults.
+    fn default() -> Self {
+        Self::of(&AdapterConfig::default())
+    }
+}
+
 impl NaLoraConfig {
-    /// Checks ranges; errors name the key.
-    pub fn validate(&self) -> Result<()> {
-        let bad = |key: &str, detail: String| Err(AdapterError::config(&format!("na_lora.{key}"), detail));
-        if !(0.0..1.0).contains(&self.ema) {
-            return bad("ema", format!("{} is not in [0, 1); e.g. 0.9", self.ema));
+    /// The knobs a config gives NA-LoRA (the declared defaults where it gives none).
+    pub fn of(cfg: &AdapterConfig) -> Self {
+        let p = &cfg.params;
+        let n = |key: &str| p.number(&format!("na_lora.{key}"));
+        let count = |key: &str| p.integer(&format!("na_lora.{key}")) as usize;
+        Self {
+            ema: n("ema"),
+            mask: if p.text("na_lora.mask") == "soft" { MaskKind::Soft } else { MaskKind::Hard },
+            quantile: n("quantile"),
+            warmup: count("warmup"),
+            every: count("every"),
+            kappa_on: n("kappa_on"),
+            kappa_closed: n("kappa_closed"),
+            scale_on: n("scale_on"),
+            scale_transition: n("scale_transition"),
+            scale_closed: n("scale_closed"),
         }
-        if !(0.0..1.0).contains(&self.quantile) {
-            return bad("quantile", format!("{} is not in [0, 1); e.g. 0.25 masks the least active quarter", self.quantile));
-        }
-        if self.every == 0 {
-            return bad("every", "must be at least 1 (steps between mask updates)".into());
-        }
-        if !(self.kappa_closed.is_finite() && self.kappa_on.is_finite() && self.kappa_closed < self.kappa_on) {
-            return bad("kappa_closed", format!("{} must be below kappa_on ({})", self.kappa_closed, self.kappa_on));
-        }
-        for (key, v) in [("scale_on", self.scale_on), ("scale_transition", self.scale_transition), ("scale_closed", self.scale_closed)] {
-            if !(v.is_finite() && v >= 0.0) {
-                return bad(key, format!("{v} must be a finite number ≥ 0"));
-            }
-        }
-        Ok(())
     }
 
     /// Whether a mask update is due once `steps_done` optimizer steps have finished.
     pub fn mask_due(&self, steps_done: usize) -> bool {
         steps_done >= self.warmup && (steps_done - self.warmup).is_multiple_of(self.every)
+    }
+}
+
+impl From<&NaLoraConfig> for Value {
+    /// The whole group, for `AdapterConfig::with("na_lora", &knobs)`.
+    fn from(c: &NaLoraConfig) -> Self {
+        Value::Group(vec![
+            ("ema", c.ema.into()),
+            ("mask", c.mask.name().into()),
+            ("quantile", c.quantile.into()),
+            ("warmup", c.warmup.into()),
+            ("every", c.every.into()),
+            ("kappa_on", c.kappa_on.into()),
+            ("kappa_closed", c.kappa_closed.into()),
+            ("scale_on", c.scale_on.into()),
+            ("scale_transition", c.scale_transition.into()),
+            ("scale_closed", c.scale_closed.into()),
+        ])
+    }
+}
+
+/// The check across knobs (each knob's own range is declared): the closed threshold
+/// must lie below the saturated-on one.
+pub fn validate(cfg: &AdapterConfig) -> Result<()> {
+    let c = NaLoraConfig::of(cfg);
+    if c.kappa_closed >= c.kappa_on {
+        return Err(AdapterError::config("na_lora.kappa_closed", format!("{} must be below kappa_on ({})", c.kappa_closed, c.kappa_on)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn knobs_read_from_yaml_with_their_defaults_and_round_trip_through_the_group() {
+        let cfg: AdapterConfig = serde_saphyr::from_str("method: na-lora\nna_lora: { quantile: 0.5, mask: soft, every: 3 }").unwrap();
+        let knobs = NaLoraConfig::of(&cfg);
+        let want = NaLoraConfig { quantile: 0.5, mask: MaskKind::Soft, every: 3, ..NaLoraConfig::default() };
+        assert_eq!(knobs, want);
+        assert_eq!((want.ema, want.warmup, want.kappa_on, want.kappa_closed), (0.9, 10, 0.9, 0.0));
+        assert_eq!((want.scale_on, want.scale_transition, want.scale_closed), (1.0, 1.5, 0.5));
+        let again = AdapterConfig { method: "na-lora".into(), ..AdapterConfig::default() }.with("na_lora", &knobs).unwrap();
+        assert_eq!(again, cfg);
+    }
+
+    #[test]
+    fn ranges_and_the_threshold_order_name_the_key() {
+        let check = |yaml: &str| serde_saphyr::from_str::<AdapterConfig>(yaml).unwrap().validate().map_err(|e| e.to_string());
+        let err = check("na_lora: { ema: 1.5 }").unwrap_err();
+        assert_eq!(err, "adapter.na_lora.ema: 1.5 is not a number in [0, 1); e.g. 0.9 (the default)");
+        let err = check("na_lora: { every: 0 }").unwrap_err();
+        assert!(err.starts_with("adapter.na_lora.every: 0 is not an integer ≥ 1"), "{err}");
+        let err = check("na_lora: { scale_closed: -1 }").unwrap_err();
+        assert!(err.starts_with("adapter.na_lora.scale_closed: -1 is not a number in [0, ∞)"), "{err}");
+        let err = check("method: na-lora\nna_lora: { kappa_closed: 2 }").unwrap_err();
+        assert_eq!(err, "adapter.na_lora.kappa_closed: 2 must be below kappa_on (0.9)");
+        assert!(check("method: na-lora\nna_lora: { kappa_closed: 0.5 }").is_ok());
+        let err = serde_saphyr::from_str::<AdapterConfig>("na_lora: { mask: medium }").unwrap_err().to_string();
+        assert!(err.contains("adapter.na_lora.mask: expected one of hard, soft, got the string \"medium\""), "{err}");
+        let err = serde_saphyr::from_str::<AdapterConfig>("na_lora: { warmup: -1 }").unwrap_err().to_string();
+        assert!(err.contains("adapter.na_lora.warmup: expected an integer ≥ 0, got the number -1"), "{err}");
     }
 }

@@ -23,20 +23,20 @@ pub const STEP_SCALE_KEY: &str = "na_lora_step_scale";
 pub const COUNTS_KEY: &str = "na_lora_counts";
 
 /// The mutable part of the adapter (statistics, mask, step scales).
-#[derive(Debug, Clone, PartialEq)]
-pub struct GateState {
+#[derive(Debug)]
+struct GateState {
     /// EMA of mean |φ′(z)| per channel (the importance I).
-    pub importance: Vec<f64>,
+    importance: Vec<f64>,
     /// EMA of mean κ(z) per channel.
-    pub kappa: Vec<f64>,
+    kappa: Vec<f64>,
     /// EMA updates so far.
-    pub ema_updates: usize,
+    ema_updates: usize,
     /// Mask on B's rows (all ones until the first mask update).
-    pub mask: Vec<f64>,
+    mask: Vec<f64>,
     /// Step multiplier per row of B (all ones until the first mask update).
-    pub step_scale: Vec<f64>,
+    step_scale: Vec<f64>,
     /// Mask updates so far.
-    pub mask_updates: usize,
+    mask_updates: usize,
     /// The last training forward's (mean |φ′|, mean κ), folded in by `after_step`.
     pending: Option<(Vec<f64>, Vec<f64>)>,
 }
@@ -74,11 +74,6 @@ impl NaLoraLinear {
     pub fn new(a: Var, b: Var, scale: f64, dropout: SeededDropout, training: TrainingFlag, gate: GateActivation, cfg: NaLoraConfig) -> Self {
         let channels = b.dim(0).expect("B is [out, r]");
         Self { a, b, scale, dropout, training, gate, cfg, state: Mutex::new(GateState::new(channels)) }
-    }
-
-    /// A copy of the statistics, mask and step scales.
-    pub fn gate_state(&self) -> GateState {
-        self.lock().clone()
     }
 
     /// The settings.

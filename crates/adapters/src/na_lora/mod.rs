@@ -20,16 +20,26 @@ pub mod config;
 pub mod layer;
 pub mod stats;
 
-pub use config::{MaskKind, NaLoraConfig};
-pub use layer::{GateState, NaLoraLinear};
+pub use config::{MaskKind, NaLoraConfig, PARAMS};
+pub use layer::NaLoraLinear;
 
 use crate::adapter::Adapter;
 use crate::error::{AdapterError, Result};
-use crate::registry::LayerSpec;
+use crate::registry::{LayerSpec, Method};
 use std::sync::Arc;
 
 /// The registry name.
 pub const NAME: &str = "na-lora";
+
+/// Registry entry.
+pub const METHOD: Method = Method {
+    build: Some(build),
+    check: Some(check_gated),
+    reconstructed: true,
+    params: PARAMS,
+    validate: Some(config::validate),
+    ..Method::new(NAME, "NA-LoRA-style (reconstructed): LoRA with an importance mask and per-class step scaling on gate_proj's B rows")
+};
 
 /// Builds an NA-LoRA layer on a gate projection, plain LoRA elsewhere (same init as LoRA).
 pub fn build(spec: &LayerSpec) -> candle_core::Result<Arc<dyn Adapter>> {
@@ -37,7 +47,7 @@ pub fn build(spec: &LayerSpec) -> candle_core::Result<Arc<dyn Adapter>> {
         return crate::lora::build(spec);
     };
     let (a, b, dropout) = crate::registry::fresh_pair(spec)?;
-    let cfg = spec.config.na_lora_config();
+    let cfg = NaLoraConfig::of(spec.config);
     Ok(Arc::new(NaLoraLinear::new(a, b, spec.config.scale(), dropout, spec.training.clone(), gate, cfg)))
 }
 

@@ -19,7 +19,9 @@ pub use crate::grid::merge::set_dotted;
 pub use crate::grid::naming::label_text;
 
 
-/// sha256 of the config's canonical JSON (object keys sorted).
+/// sha256 of the config's canonical JSON (object keys sorted), with the adapter section
+/// in its hash form (`AdapterConfig::hash_form`: the chosen method's parameters left out
+/// while all at their defaults, so hashes from before methods declared them still hold).
 pub fn config_hash(config: &RunConfig) -> String {
     fn canonical(v: &Value) -> Value {
         match v {
@@ -32,7 +34,9 @@ pub fn config_hash(config: &RunConfig) -> String {
             other => other.clone(),
         }
     }
-    let json = canonical(&serde_json::to_value(config).expect("config serializes"));
+    let mut value = serde_json::to_value(config).expect("config serializes");
+    value["adapter"] = config.adapter.hash_form();
+    let json = canonical(&value);
     hex::encode(Sha256::digest(json.to_string().as_bytes()))
 }
 
@@ -257,11 +261,12 @@ mod tests {
             "name: t\nbase:\n  adapter: { method: loran, activation: { name: sinter, omega: 100.0 } }\naxes:\n  adapter.activation:\n    - { name: tanh }\n    - { name: sinter, amplitude: 0.001 }\n",
         );
         let cells = expand(&g).unwrap();
-        assert_eq!(cells[0].config.adapter.activation.name, "tanh");
-        assert!(cells[0].config.adapter.activation.params.is_empty());
+        let activation = |i: usize| loran_adapters::loran::activation(&cells[i].config.adapter);
+        assert_eq!(activation(0).name, "tanh");
+        assert!(activation(0).params.is_empty());
         // Same name: the keys merge, so the base's omega stays.
-        assert_eq!(cells[1].config.adapter.activation.params["omega"], 100.0);
-        assert_eq!(cells[1].config.adapter.activation.params["amplitude"], 0.001);
+        assert_eq!(activation(1).params["omega"], 100.0);
+        assert_eq!(activation(1).params["amplitude"], 0.001);
     }
 
     #[test]

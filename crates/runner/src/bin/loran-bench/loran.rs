@@ -58,7 +58,7 @@ pub fn run(args: BenchLoranArgs) -> Result<()> {
     let loaded = args.model.load()?;
     let lora = AdapterConfig { method: "lora".into(), r: 64, alpha: 16.0, dropout: 0.2, ..AdapterConfig::default() };
     let activation = loran_adapters::ActivationConfig::named(&args.activation)?;
-    let loran = AdapterConfig { method: "loran".into(), activation, ..lora.clone() };
+    let loran = AdapterConfig { method: "loran".into(), ..lora.clone() }.with("activation", activation)?;
     let cfg = TrainConfig {
         steps: usize::MAX,
         batch_size: args.batch,

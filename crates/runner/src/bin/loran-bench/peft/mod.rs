@@ -342,6 +342,6 @@ mod tests {
         assert_eq!((all.r, all.alpha, all.dropout), (8, 16.0, 0.05));
         let loran = Setting::qv_r64("loran").adapter(0.0);
         assert_eq!(loran.targets, vec!["q_proj".to_string(), "v_proj".to_string()]);
-        assert_eq!(loran.activation.name, "sinter");
+        assert_eq!(loran_adapters::loran::activation(&loran).name, "sinter");
     }
 }
