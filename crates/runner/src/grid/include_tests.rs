@@ -59,7 +59,7 @@ fn the_grid_merges_over_the_included_file() {
     // Mappings merge key by key; scalars and lists replace.
     assert_eq!((base.adapter.method.as_str(), base.adapter.r, base.adapter.targets.clone()), ("loran", 16, vec!["gate_proj".to_string()]));
     assert_eq!((base.train.steps, base.train.lr), (7, 0.25));
-    assert_eq!(base.adapter.activation.params["omega"], 10.0);
+    assert_eq!(loran_adapters::loran::activation(&base.adapter).params["omega"], 10.0);
     // The included bundle applies to the grid's cells.
     let cells = expand(&g).unwrap();
     assert_eq!(cells.iter().map(|c| c.config.train.steps).collect::<Vec<_>>(), vec![7, 9]);
@@ -82,7 +82,7 @@ fn an_included_grid_gives_the_same_runs_as_the_grid_written_out() {
 fn a_partial_mapping_that_is_only_whole_once_merged_is_accepted() {
     // Alone, an activation mapping without `name` does not parse; merged over sinter it does.
     let tree = Tree::new(&[("shared.yaml", SHARED), ("g.yaml", "include: shared.yaml\nname: g\nbase:\n  adapter: { activation: { omega: 20.0 } }\n")]);
-    let activation = tree.read("g.yaml").unwrap().spec.base.adapter.activation;
+    let activation = loran_adapters::loran::activation(&tree.read("g.yaml").unwrap().spec.base.adapter);
     assert_eq!((activation.name.as_str(), activation.params["omega"], activation.params["amplitude"]), ("sinter", 20.0, 1.0e-4));
 }
 
