@@ -10,7 +10,7 @@ use loran_adapters::{AdapterConfig, AdapterSet, LayerSelection};
 use loran_model::fixtures::{random_weights, tiny_config, write_hf_folder};
 use loran_model::{load, LoadOptions, ModelSource};
 use loran_train::config::TrainConfig;
-use loran_train::train::Trainer;
+use loran_train::train::{StepOutcome, TrainJob, Trainer};
 
 /// Trains `steps` steps of NA-LoRA on q_proj and gate_proj of the top layer; returns the
 /// set and B of the gate layer after each step.
@@ -32,11 +32,11 @@ fn train(na: NaLoraConfig, steps: usize, checkpointing: bool) -> (AdapterSet, Ve
     .unwrap();
     let set = AdapterSet::attach(&mut model, &adapter, 0).unwrap();
     let train = TrainConfig { steps, lr: 1e-2, batch_size: 3, gradient_checkpointing: checkpointing, cache_frozen_prefix: false, ..TrainConfig::default() };
-    let mut trainer = Trainer::new(&model, &set, examples(), &train, 0, 2, None).unwrap();
+    let mut trainer = Trainer::new(TrainJob::new(&model, &set, examples(), &train).pad_id(2)).unwrap();
     let gate_b = set.named_parameters().into_iter().find(|(n, _)| n.ends_with("gate_proj.lora_B.weight")).unwrap().1;
     let mut history = Vec::new();
     for _ in 0..steps {
-        trainer.step().unwrap().unwrap();
+        let StepOutcome::Stepped(_) = trainer.step().unwrap() else { panic!("the step diverged") };
         history.push(gate_b.as_tensor().to_dtype(DType::F64).unwrap().to_vec2::<f64>().unwrap());
     }
     (set, history)

@@ -10,7 +10,7 @@ use crate::resources::{Resources, Split};
 use crate::eval::evaluate;
 use crate::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
 use crate::loss::target_loss_per_example;
-use crate::train::train;
+use crate::train::{train, TrainJob};
 use anyhow::{anyhow, Context, Result};
 use loran_adapters::AdapterSet;
 use loran_datasets::{batches_in_order, tokenize_for_training, LoadedTask};
@@ -117,7 +117,8 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
             log.step(r, cfg.train.steps);
             Ok(())
         };
-        let outcome = train(&model, &set, examples, &cfg.train, cfg.seed, eos, prefix.as_deref(), &mut on_step)?;
+        let job = TrainJob::new(&model, &set, examples, &cfg.train).seed(cfg.seed).pad_id(eos).prefix(prefix.as_deref());
+        let outcome = train(job, &mut on_step)?;
         result.train.steps = outcome.steps;
         result.train.final_loss = outcome.final_loss;
         result.train.target_tokens = outcome.target_tokens;

@@ -65,6 +65,51 @@ pub struct StepFigures {
     pub lr: f64,
 }
 
+/// What one training run works on: the model with its adapters attached, the examples,
+/// the settings, and where batches and padding come from. Built with [`TrainJob::new`]
+/// (seed 0, pad id 0, no prefix cache) and the setters.
+pub struct TrainJob<'a> {
+    model: &'a Llama,
+    set: &'a AdapterSet,
+    examples: Vec<TokenizedExample>,
+    cfg: &'a TrainConfig,
+    seed: u64,
+    pad_id: u32,
+    prefix: Option<&'a PrefixCache>,
+}
+
+impl<'a> TrainJob<'a> {
+    /// Training of the adapters of `set` (attached to `model`) on `examples` as `cfg` says.
+    pub fn new(model: &'a Llama, set: &'a AdapterSet, examples: Vec<TokenizedExample>, cfg: &'a TrainConfig) -> Self {
+        Self { model, set, examples, cfg, seed: 0, pad_id: 0, prefix: None }
+    }
+
+    /// The seed of the batch order.
+    pub fn seed(self, seed: u64) -> Self {
+        Self { seed, ..self }
+    }
+
+    /// The token that pads a batch's shorter examples.
+    pub fn pad_id(self, pad_id: u32) -> Self {
+        Self { pad_id, ..self }
+    }
+
+    /// The cache of the frozen blocks below the lowest adapter (see [`PrefixCache`]).
+    pub fn prefix(self, prefix: Option<&'a PrefixCache>) -> Self {
+        Self { prefix, ..self }
+    }
+}
+
+/// What one optimizer step did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepOutcome {
+    /// The parameters moved; the step's figures.
+    Stepped(StepFigures),
+    /// The loss or the gradient norm was not finite, so the parameters were left
+    /// untouched; why, naming the step.
+    Diverged(String),
+}
+
 /// A training run in progress: the optimizer, the batch stream and the step count.
 /// [`train`] drives one to the end; benchmarks step two of them in turn.
 pub struct Trainer<'a> {
@@ -79,17 +124,9 @@ pub struct Trainer<'a> {
 }
 
 impl<'a> Trainer<'a> {
-    /// A trainer for the adapters of `set` (attached to `model`); batches are drawn from
-    /// `examples` in a `seed`-determined order and padded with `pad_id`.
-    pub fn new(
-        model: &Llama,
-        set: &AdapterSet,
-        examples: Vec<TokenizedExample>,
-        cfg: &TrainConfig,
-        seed: u64,
-        pad_id: u32,
-        prefix: Option<&'a PrefixCache>,
-    ) -> Result<Self> {
+    /// A trainer for `job`; batches are drawn in an order fixed by the job's seed.
+    pub fn new(job: TrainJob<'a>) -> Result<Self> {
+        let TrainJob { model, set, examples, cfg, seed, pad_id, prefix } = job;
         let mut model = model.clone();
         model.set_kernels(Kernels::Differentiable);
         model.set_checkpointing(cfg.gradient_checkpointing);
@@ -107,9 +144,8 @@ impl<'a> Trainer<'a> {
         self.step
     }
 
-    /// One optimizer step. `Ok(Err(why))` when the loss or the gradient norm is not
-    /// finite (the parameters are then left untouched).
-    pub fn step(&mut self) -> Result<std::result::Result<StepFigures, String>> {
+    /// One optimizer step, or why it diverged.
+    pub fn step(&mut self) -> Result<StepOutcome> {
         let batch = self.batches.next().context("the training split is empty")?;
         let (loss, tokens) = target_loss(&self.model, &batch, self.prefix.as_ref().map(|(c, e)| (*c, e.as_slice())))?;
         let mut loss_value = loss.to_scalar::<f32>()? as f64;
@@ -117,7 +153,7 @@ impl<'a> Trainer<'a> {
             loss_value = injected.parse().with_context(|| format!("FAILPOINTS: train-loss=return({injected}) is not a number"))?;
         }
         if !loss_value.is_finite() {
-            return Ok(Err(format!("loss is {loss_value} at step {}", self.step + 1)));
+            return Ok(StepOutcome::Diverged(format!("loss is {loss_value} at step {}", self.step + 1)));
         }
         let mut grads = loss.backward()?;
         // Checkpointed blocks report their parameters' gradients on the side.
@@ -133,7 +169,7 @@ impl<'a> Trainer<'a> {
         }
         let norm = grad_norm(&grads, &self.vars)?;
         if !norm.is_finite() {
-            return Ok(Err(format!("gradient norm is {norm} at step {}", self.step + 1)));
+            return Ok(StepOutcome::Diverged(format!("gradient norm is {norm} at step {}", self.step + 1)));
         }
         clip_grads(&mut grads, &self.vars, norm, self.cfg.max_grad_norm)?;
         let lr = lr_at(&self.cfg, self.step);
@@ -141,36 +177,25 @@ impl<'a> Trainer<'a> {
         // The adapters' rules around the step (e.g. NA-LoRA's step scaling) run inside the hook.
         self.hook.run(self.step + 1, || self.opt.step(&grads))?;
         self.step += 1;
-        Ok(Ok(StepFigures { loss: loss_value, tokens, grad_norm: norm, lr }))
+        Ok(StepOutcome::Stepped(StepFigures { loss: loss_value, tokens, grad_norm: norm, lr }))
     }
 }
 
-/// Trains the adapters of `set` (attached to `model`) for `cfg.steps` steps.
-///
-/// `prefix` caches the frozen blocks below the lowest adapter (see [`PrefixCache`]);
-/// `on_step` receives one record per step (for `metrics.jsonl` and progress).
-#[allow(clippy::too_many_arguments)]
-pub fn train(
-    model: &Llama,
-    set: &AdapterSet,
-    examples: Vec<TokenizedExample>,
-    cfg: &TrainConfig,
-    seed: u64,
-    pad_id: u32,
-    prefix: Option<&PrefixCache>,
-    on_step: &mut dyn FnMut(&StepRecord) -> Result<()>,
-) -> Result<TrainOutcome> {
+/// Runs `job` for its `cfg.steps` steps; `on_step` receives one record per step (for
+/// `metrics.jsonl` and progress).
+pub fn train(job: TrainJob, on_step: &mut dyn FnMut(&StepRecord) -> Result<()>) -> Result<TrainOutcome> {
     let mut outcome = TrainOutcome { steps: 0, final_loss: f64::NAN, target_tokens: 0, diverged: None };
+    let (cfg, set) = (job.cfg, job.set);
     if cfg.steps == 0 || set.is_empty() {
         return Ok(outcome);
     }
-    let mut trainer = Trainer::new(model, set, examples, cfg, seed, pad_id, prefix)?;
+    let mut trainer = Trainer::new(job)?;
     let start = Instant::now();
     let mut recent: Vec<f64> = Vec::new();
     for step in 0..cfg.steps {
         let figures = match trainer.step()? {
-            Ok(f) => f,
-            Err(why) => {
+            StepOutcome::Stepped(f) => f,
+            StepOutcome::Diverged(why) => {
                 outcome.diverged = Some(why);
                 break;
             }

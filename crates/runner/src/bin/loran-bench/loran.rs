@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::Args;
 use loran_adapters::{AdapterConfig, AdapterSet};
 use loran_train::config::TrainConfig;
-use loran_train::train::Trainer;
+use loran_train::train::{StepOutcome, TrainJob, Trainer};
 use std::time::Instant;
 
 /// Arguments of `loran-bench loran`.
@@ -47,7 +47,7 @@ pub fn median(v: &[f64]) -> f64 {
 /// Seconds one step takes.
 fn timed_step(trainer: &mut Trainer) -> Result<f64> {
     let start = Instant::now();
-    if let Err(why) = trainer.step()? {
+    if let StepOutcome::Diverged(why) = trainer.step()? {
         anyhow::bail!("the benchmark diverged: {why}");
     }
     Ok(start.elapsed().as_secs_f64())
@@ -74,8 +74,8 @@ pub fn run(args: BenchLoranArgs) -> Result<()> {
     let (mut lora_model, mut loran_model) = (loaded.model.clone(), loaded.model.clone());
     let lora_set = AdapterSet::attach(&mut lora_model, &lora, 0)?;
     let loran_set = AdapterSet::attach(&mut loran_model, &loran, 0)?;
-    let mut lora_trainer = Trainer::new(&lora_model, &lora_set, examples.clone(), &cfg, 0, 0, None)?;
-    let mut loran_trainer = Trainer::new(&loran_model, &loran_set, examples, &cfg, 0, 0, None)?;
+    let mut lora_trainer = Trainer::new(TrainJob::new(&lora_model, &lora_set, examples.clone(), &cfg))?;
+    let mut loran_trainer = Trainer::new(TrainJob::new(&loran_model, &loran_set, examples, &cfg))?;
     for _ in 0..args.warmup {
         timed_step(&mut lora_trainer)?;
         timed_step(&mut loran_trainer)?;

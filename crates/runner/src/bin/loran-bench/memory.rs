@@ -11,7 +11,7 @@ use loran_adapters::{AdapterConfig, AdapterSet};
 use loran_model::QuantMode;
 use loran_train::config::TrainConfig;
 use loran_train::env;
-use loran_train::train::train;
+use loran_train::train::{train, TrainJob};
 use serde::{Deserialize, Serialize};
 
 /// Arguments of `loran-bench memory`.
@@ -100,7 +100,7 @@ fn child(args: &BenchMemoryArgs, quant_name: &str) -> Result<Measured> {
     };
     model.set_compute_dtype(args.compute_dtype);
     let examples = synthetic(cfg.batch_size * cfg.steps, cfg.max_len, model.config().vocab_size as u32);
-    train(&model, &set, examples, &cfg, 0, 0, None, &mut |r| {
+    train(TrainJob::new(&model, &set, examples, &cfg), &mut |r| {
         eprintln!("  [{quant_name}] step {}: RSS {:.0} MiB, peak {:.0} MiB", r.step, env::rss_mb(), env::peak_rss_mb());
         Ok(())
     })?;

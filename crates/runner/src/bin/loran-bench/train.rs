@@ -8,7 +8,7 @@ use loran_datasets::TokenizedExample;
 use loran_runner::grid::read_grid;
 use loran_train::config::TrainConfig;
 use loran_train::prefix::PrefixCache;
-use loran_train::train::train;
+use loran_train::train::{train, TrainJob};
 use std::path::PathBuf;
 
 /// Arguments of `loran-bench train`.
@@ -68,7 +68,7 @@ fn report(
     timed: usize,
 ) -> Result<()> {
     let mut marks = Vec::new();
-    train(model, set, examples, cfg, 0, 0, prefix, &mut |r| {
+    train(TrainJob::new(model, set, examples, cfg).prefix(prefix), &mut |r| {
         marks.push(r.elapsed_s);
         Ok(())
     })?;

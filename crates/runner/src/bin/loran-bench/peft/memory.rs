@@ -8,7 +8,7 @@ use loran_adapters::AdapterSet;
 use loran_model::synthetic::{random_model, smollm2_135m_config};
 use loran_model::QuantMode;
 use loran_train::env;
-use loran_train::train::train;
+use loran_train::train::{train, TrainJob};
 use serde::{Deserialize, Serialize};
 
 /// Steps each child trains.
@@ -64,7 +64,7 @@ pub fn child(spec: &str) -> Result<()> {
     let train_cfg = train_config(job.batch, job.seq, job.checkpointing);
     let train_cfg = loran_train::config::TrainConfig { steps: STEPS, ..train_cfg };
     let examples = full_sequence_examples(job.batch * STEPS, job.seq, cfg.vocab_size as u32);
-    train(&model, &set, examples, &train_cfg, 0, 0, None, &mut |_| Ok(()))?;
+    train(TrainJob::new(&model, &set, examples, &train_cfg), &mut |_| Ok(()))?;
     let measured = Measured { after_load_mb, train_peak_mb: env::peak_rss_mb(), peak_reset };
     println!("{}", serde_json::to_string(&measured)?);
     Ok(())

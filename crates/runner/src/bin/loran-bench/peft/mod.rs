@@ -22,7 +22,7 @@ use loran_datasets::TokenizedExample;
 use loran_model::synthetic::{random_model, smollm2_135m_config};
 use loran_model::ComputeDtype;
 use loran_train::config::{Schedule, TrainConfig};
-use loran_train::train::Trainer;
+use loran_train::train::{StepOutcome, TrainJob, Trainer};
 use peer::PeftPeer;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -165,7 +165,7 @@ impl Participant<'_> {
         match &mut self.side {
             Side::Ours(trainer) => {
                 let start = Instant::now();
-                if let Err(why) = trainer.step()? {
+                if let StepOutcome::Diverged(why) = trainer.step()? {
                     bail!("{}: the benchmark diverged: {why}", self.label);
                 }
                 Ok(start.elapsed().as_secs_f64())
@@ -231,7 +231,7 @@ fn speed(args: &BenchPeftArgs) -> Result<()> {
         let side = if *side == "ours" {
             let (model, set) = ours.next().context("one model per setting of ours")?;
             eprintln!("{label}: {} trainable parameters", set.num_parameters());
-            Side::Ours(Box::new(Trainer::new(model, set, examples.clone(), &train_cfg, 0, 0, None)?))
+            Side::Ours(Box::new(Trainer::new(TrainJob::new(model, set, examples.clone(), &train_cfg))?))
         } else {
             let python = python.as_deref().context("a PEFT setting without --python")?;
             let peer = PeftPeer::start(&label, python, &args.script, &peer_args(args, setting))?;
