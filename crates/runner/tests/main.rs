@@ -17,7 +17,6 @@ mod kill_resume;
 mod na_lora_training;
 mod prefix_cache;
 mod repo_paths;
-mod report;
 mod report_reconstructed;
 mod tables;
 mod train_fixture;

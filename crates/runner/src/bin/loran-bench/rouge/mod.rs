@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 mod pairs;
+mod vocab;
 
 pub use pairs::{generate_pairs, Pair};
 
