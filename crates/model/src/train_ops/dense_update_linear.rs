@@ -93,7 +93,7 @@ pub fn dense_update_linear(x: &Tensor, base: &FrozenLinear, delta_t: &Tensor, ma
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{max_diff, value_and_grads};
+    use crate::fixtures::{max_diff, value_and_grads};
     use super::*;
     use crate::fixtures::uniform;
     use crate::bf16_compute::ComputeDtype;

@@ -7,8 +7,8 @@
 //! `dx = g·W0 + m⊙(dh·A)`. The frozen weight gets no gradient; an NF4 weight is
 //! dequantized in the forward and again in the backward, as in the frozen matmul.
 
-use crate::linear::{matmul_t, FrozenCompute, FrozenLinear, LinearWeight};
-use candle_core::{CpuStorage, CustomOp3, DType, Error, Layout, Result, Shape, Tensor};
+use crate::linear::{matmul_t, FrozenLinear};
+use candle_core::{CpuStorage, CustomOp3, Error, Layout, Result, Shape, Tensor};
 
 /// The op over `(x [.., in], A [r, in], B [out, r])`.
 struct LoraLinearOp {
@@ -35,17 +35,7 @@ impl CustomOp3 for LoraLinearOp {
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, s3: &CpuStorage, l3: &Layout) -> Result<(CpuStorage, Shape)> {
         let (a, b) = (tensor_of(s2, l2, "A")?, tensor_of(s3, l3, "B")?);
-        let (base, shape) = match (self.base.compute(), self.base.storage()) {
-            (FrozenCompute::F32, LinearWeight::Dense(w)) if w.dtype() == DType::F32 && l1.is_contiguous() => {
-                crate::frozen_matmul::dense_f32_forward(s1, l1, w)?
-            }
-            _ => {
-                let x = tensor_of(s1, l1, "input")?;
-                let y = crate::frozen_matmul::frozen_product(&self.base, &x)?;
-                let shape = y.shape().clone();
-                (CpuStorage::F32(y.flatten_all()?.to_vec1()?), shape)
-            }
-        };
+        let (base, shape) = crate::frozen_matmul::frozen_product_storage(&self.base, self.name(), s1, l1)?;
         let CpuStorage::F32(y) = base else {
             return Err(Error::msg("fused-lora: the frozen product is not f32"));
         };
@@ -89,10 +79,12 @@ pub fn lora_linear(x: &Tensor, base: &FrozenLinear, a: &Tensor, b: &Tensor, scal
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{max_diff, value_and_grads};
+    use crate::fixtures::{max_diff, value_and_grads};
     use super::*;
     use crate::fixtures::uniform;
+    use crate::linear::LinearWeight;
     use crate::quant::Nf4Weight;
+    use candle_core::DType;
 
     fn check(weight: LinearWeight, with_mask: bool) {
         check_in(weight, with_mask, crate::bf16_compute::ComputeDtype::F32);

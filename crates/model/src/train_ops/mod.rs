@@ -15,27 +15,14 @@ pub mod rms_norm;
 pub mod rope;
 pub mod swiglu;
 
-use candle_core::{CpuStorage, Error, Layout, Result, Shape, Storage, Tensor};
+pub use crate::cpu_op::fusable;
+pub(crate) use crate::cpu_op::with_values;
+use candle_core::{CpuStorage, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
-
-/// Whether `x` can take a fused op: f32 on the CPU.
-pub fn fusable(x: &Tensor) -> bool {
-    x.dtype() == candle_core::DType::F32 && x.device().is_cpu()
-}
 
 /// The op input's contiguous f32 values.
 pub(crate) fn input<'a>(op: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
     crate::cpu_op::f32_values(op, "input", storage, layout)
-}
-
-/// Runs `f` on the contiguous f32 values of a CPU tensor (copied only if strided).
-pub(crate) fn with_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
-    let t = t.contiguous()?;
-    let (storage, layout) = t.storage_and_layout();
-    let Storage::Cpu(cpu) = &*storage else {
-        return Err(Error::msg("a fused training op needs a CPU tensor"));
-    };
-    Ok(f(input("fused op", cpu, layout)?))
 }
 
 /// Elements per parallel chunk of the element-wise helpers below.
@@ -79,24 +66,4 @@ pub(crate) fn output(values: Vec<f32>, shape: &Shape) -> Result<(CpuStorage, Sha
 /// A tensor from freshly computed values.
 pub(crate) fn tensor(values: Vec<f32>, shape: &Shape) -> Result<Tensor> {
     Tensor::from_vec(values, shape.clone(), &candle_core::Device::Cpu)
-}
-
-#[cfg(test)]
-pub(crate) mod testing {
-    use candle_core::{Tensor, Var};
-
-    /// Largest absolute difference.
-    pub fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
-    }
-
-    /// Values and input gradients (under the weights `g`) of `f` at `inputs`.
-    pub fn value_and_grads(inputs: &[Tensor], g: &Tensor, f: impl Fn(&[Tensor]) -> Tensor) -> (Tensor, Vec<Tensor>) {
-        let vars: Vec<Var> = inputs.iter().map(|x| Var::from_tensor(x).unwrap()).collect();
-        let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
-        let y = f(&ts);
-        let grads = (&y * g).unwrap().sum_all().unwrap().backward().unwrap();
-        let gs = ts.iter().map(|t| grads.get(t).expect("a gradient for every input").clone()).collect();
-        (y, gs)
-    }
 }
