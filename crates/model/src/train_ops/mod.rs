@@ -7,10 +7,12 @@
 //! two backward. They take f32 CPU tensors; callers fall back to the compositions for
 //! other dtypes and devices. Every op is tested against its composition, values and
 //! gradients.
+//!
+//! The fused nodes of a frozen linear with its adapter update (LoRA, LoRAN's dense
+//! update) are adapter math and live in `loran_adapters::fused`; they take the frozen
+//! products from [`crate::frozen_matmul`].
 
 pub mod causal_softmax;
-pub mod dense_update_linear;
-pub mod lora_linear;
 pub mod rms_norm;
 pub mod rope;
 pub mod swiglu;
@@ -18,45 +20,14 @@ pub mod swiglu;
 pub use crate::cpu_op::fusable;
 pub(crate) use crate::cpu_op::with_values;
 use candle_core::{CpuStorage, Layout, Result, Shape, Tensor};
-use rayon::prelude::*;
 
 /// The op input's contiguous f32 values.
 pub(crate) fn input<'a>(op: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
     crate::cpu_op::f32_values(op, "input", storage, layout)
 }
 
-/// Elements per parallel chunk of the element-wise helpers below.
+/// Elements per parallel chunk of the element-wise loops.
 pub(crate) const CHUNK: usize = 1 << 14;
-
-/// `x ⊙ m` (or `x` itself without a mask), in parallel, as a new tensor shaped like `x`.
-pub(crate) fn masked(x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
-    let Some(m) = mask else { return Ok(x.clone()) };
-    let mut out = vec![0f32; x.elem_count()];
-    with_values(x, |xv| {
-        with_values(m, |mv| {
-            out.par_chunks_mut(CHUNK).zip(xv.par_chunks(CHUNK)).zip(mv.par_chunks(CHUNK)).for_each(|((o, x), m)| {
-                o.iter_mut().zip(x).zip(m).for_each(|((o, x), m)| *o = x * m);
-            })
-        })
-    })??;
-    tensor(out, x.shape())
-}
-
-/// `base + m ⊙ d` (or `base + d` without a mask), in parallel, into `base`'s own values.
-pub(crate) fn add_masked(mut base: Vec<f32>, mask: Option<&Tensor>, d: &Tensor) -> Result<Vec<f32>> {
-    with_values(d, |dv| match mask {
-        None => {
-            base.par_chunks_mut(CHUNK).zip(dv.par_chunks(CHUNK)).for_each(|(b, d)| b.iter_mut().zip(d).for_each(|(b, d)| *b += d));
-            Ok(())
-        }
-        Some(m) => with_values(m, |mv| {
-            base.par_chunks_mut(CHUNK).zip(dv.par_chunks(CHUNK)).zip(mv.par_chunks(CHUNK)).for_each(|((b, d), m)| {
-                b.iter_mut().zip(d).zip(m).for_each(|((b, d), m)| *b += m * d)
-            })
-        }),
-    })??;
-    Ok(base)
-}
 
 /// A freshly computed f32 output.
 pub(crate) fn output(values: Vec<f32>, shape: &Shape) -> Result<(CpuStorage, Shape)> {
