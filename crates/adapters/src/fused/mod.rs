@@ -11,7 +11,9 @@
 //! crate's; the frozen terms `x·W0ᵀ` and `g·W0` come from the model's
 //! `loran_model::frozen_matmul` (`frozen_product_storage`, `frozen_product`,
 //! `frozen_input_grad`), which owns how a frozen weight is multiplied (f32, bf16
-//! packs, NF4 dequantized per use). The ops take f32 CPU tensors and return `None`
+//! packs, NF4 dequantized per use). One exception, in f32 compute without dropout:
+//! LoRAN's node reads W0 (`FrozenLinear::storage`) to multiply once by `W0 + ΔW`
+//! instead of twice. The ops take f32 CPU tensors and return `None`
 //! elsewhere, and the adapter composes the same math itself. Each op is tested
 //! against its composition, values and gradients.
 
