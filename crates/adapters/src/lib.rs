@@ -6,6 +6,7 @@
 //! - [`registry`]: methods by name (`none`, `lora`, ...): one file plus one line per method;
 //! - [`AdapterSet`]: attach, parameters, train/eval, exact merge and unmerge;
 //! - [`StepHook`]: what the adapters do around each optimizer step;
+//! - [`fused`]: LoRA's and LoRAN's training nodes (a frozen linear with its update);
 //! - [`peft`]: PEFT's file layout.
 
 pub mod activations;
@@ -15,6 +16,7 @@ pub mod dora;
 pub mod dropout;
 pub mod error;
 mod files;
+pub mod fused;
 pub mod lora;
 pub mod loran;
 pub mod mlora;

@@ -54,7 +54,7 @@ impl LinearAdapter for LoraLinear {
         if base.bias().is_none() && x.dtype() == DType::F32 {
             // One graph node for the frozen product and the update (f32 on the CPU).
             let mask = self.dropout.mask(x)?;
-            let fused = loran_model::train_ops::lora_linear::lora_linear(x, base, self.a.as_tensor(), self.b.as_tensor(), self.scale, mask.as_ref())?;
+            let fused = crate::fused::lora_linear::lora_linear(x, base, self.a.as_tensor(), self.b.as_tensor(), self.scale, mask.as_ref())?;
             if let Some(y) = fused {
                 return Ok(y);
             }

@@ -100,7 +100,7 @@ impl LinearAdapter for LoranLinear {
             // ΔWᵀ = s·f(AᵀBᵀ) once per forward, then one node for both products.
             let mask = self.dropout.mask(x)?;
             let delta_t = self.delta_weight_t()?;
-            if let Some(y) = loran_model::train_ops::dense_update_linear::dense_update_linear(x, base, &delta_t, mask.as_ref())? {
+            if let Some(y) = crate::fused::dense_update_linear::dense_update_linear(x, base, &delta_t, mask.as_ref())? {
                 return Ok(y);
             }
             let dropped = match &mask {

@@ -122,6 +122,21 @@ pub fn tiny_model(seed: u64) -> crate::Result<crate::Llama> {
     random_model(&tiny_config(), seed)
 }
 
+/// Largest absolute difference (checks of fused ops against their compositions).
+pub fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+}
+
+/// Values and input gradients (under the weights `g`) of `f` at `inputs`.
+pub fn value_and_grads(inputs: &[Tensor], g: &Tensor, f: impl Fn(&[Tensor]) -> Tensor) -> (Tensor, Vec<Tensor>) {
+    let vars: Vec<candle_core::Var> = inputs.iter().map(|x| candle_core::Var::from_tensor(x).unwrap()).collect();
+    let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+    let y = f(&ts);
+    let grads = (&y * g).unwrap().sum_all().unwrap().backward().unwrap();
+    let gs = ts.iter().map(|t| grads.get(t).expect("a gradient for every input").clone()).collect();
+    (y, gs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

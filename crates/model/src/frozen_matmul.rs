@@ -7,6 +7,12 @@
 //! `dx = g·W` alone. For an NF4 weight it also follows bitsandbytes' 4-bit
 //! matmul: the forward dequantizes W, multiplies and drops it, and the backward
 //! dequantizes again, so the graph holds the packed codes, never an f32 copy.
+//!
+//! This is also the seam to the adapters crate: its fused nodes (a frozen linear
+//! with its LoRA or LoRAN update, `loran_adapters::fused`) own the adapter math and
+//! take the frozen terms from [`frozen_product_storage`], [`frozen_product`] and
+//! [`frozen_input_grad`], so a frozen weight is multiplied one way everywhere
+//! (f32, bf16 packs, NF4 dequantized per use).
 
 use crate::bf16_compute::{pack_weight, product_tensor};
 use crate::cpu_op::{f32_input, f32_output};
@@ -25,18 +31,25 @@ impl CustomOp1 for FrozenMatMul {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        if let (FrozenCompute::F32, LinearWeight::Dense(w)) = (self.linear.compute(), self.linear.storage()) {
-            if w.dtype() == DType::F32 && layout.is_contiguous() {
-                return dense_f32_forward(storage, layout, w);
-            }
-        }
-        let x = f32_input(self.name(), "input", storage, layout)?;
-        f32_output(&frozen_product(&self.linear, &x)?)
+        frozen_product_storage(&self.linear, self.name(), storage, layout)
     }
 
     fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
         Ok(Some(frozen_input_grad(&self.linear, grad_res)?))
     }
+}
+
+/// [`frozen_product`] of a custom op's f32 input `x [.., in]`, as that op's output
+/// storage `[.., out]`. A contiguous input to a dense f32 layer goes straight from
+/// its storage into the result with no copy of either; `op` names the caller in errors.
+pub fn frozen_product_storage(linear: &FrozenLinear, op: &str, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+    if let (FrozenCompute::F32, LinearWeight::Dense(w)) = (linear.compute(), linear.storage()) {
+        if w.dtype() == DType::F32 && layout.is_contiguous() {
+            return dense_f32_forward(storage, layout, w);
+        }
+    }
+    let x = f32_input(op, "input", storage, layout)?;
+    f32_output(&frozen_product(linear, &x)?)
 }
 
 /// `x·Wᵀ` of a frozen layer outside any graph, `[.., in] ↦ [.., out]`, in the layer's
@@ -91,7 +104,7 @@ fn f32_input_grad(w: &Tensor, grad_res: &Tensor) -> Result<Tensor> {
 
 /// `x·Wᵀ` straight from the op's input storage into the output storage: no copy of
 /// the input and none of the result (each frozen linear of a training forward).
-pub(crate) fn dense_f32_forward(storage: &CpuStorage, layout: &Layout, w: &Tensor) -> Result<(CpuStorage, Shape)> {
+fn dense_f32_forward(storage: &CpuStorage, layout: &Layout, w: &Tensor) -> Result<(CpuStorage, Shape)> {
     let dims = layout.shape().dims();
     let in_features = dims[dims.len() - 1];
     let rows = layout.shape().elem_count() / in_features.max(1);

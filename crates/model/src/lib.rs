@@ -13,7 +13,7 @@ pub mod block;
 pub mod chat;
 pub mod checkpoint;
 pub mod config;
-mod cpu_op;
+pub mod cpu_op;
 pub mod error;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;

@@ -216,8 +216,12 @@ pub trait LinearAdapter: Debug + Send + Sync {
 }
 
 /// A self-gated activation `φ(z) = z·g(z)` that a linear's output feeds directly
-/// (SwiGLU's `gate_proj` feeds SiLU). Adapters that study the gate (NA-LoRA-style)
-/// need to know which linears produce such a pre-activation `z`.
+/// (SwiGLU's `gate_proj` feeds SiLU).
+///
+/// Which activation a linear feeds is a fact of the architecture that only the model
+/// knows, so the model states it on each [`AdaptableLinear`] ([`AdaptableLinear::gate`]),
+/// for any adapter to read; what an adapter does with it (statistics of the
+/// pre-activation `z`, say) is adapter logic and stays in the adapters crate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GateActivation {
     /// `φ(z) = z·σ(z)`, LLaMA's SwiGLU gate.

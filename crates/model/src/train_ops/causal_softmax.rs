@@ -74,7 +74,7 @@ pub fn causal_softmax(scores: &Tensor, scale: f64, t: usize) -> Result<Tensor> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{max_diff, value_and_grads};
+    use crate::fixtures::{max_diff, value_and_grads};
     use super::*;
     use crate::fixtures::uniform;
 

@@ -7,69 +7,27 @@
 //! two backward. They take f32 CPU tensors; callers fall back to the compositions for
 //! other dtypes and devices. Every op is tested against its composition, values and
 //! gradients.
+//!
+//! The fused nodes of a frozen linear with its adapter update (LoRA, LoRAN's dense
+//! update) are adapter math and live in `loran_adapters::fused`; they take the frozen
+//! products from [`crate::frozen_matmul`].
 
 pub mod causal_softmax;
-pub mod dense_update_linear;
-pub mod lora_linear;
 pub mod rms_norm;
 pub mod rope;
 pub mod swiglu;
 
-use candle_core::{CpuStorage, Error, Layout, Result, Shape, Storage, Tensor};
-use rayon::prelude::*;
-
-/// Whether `x` can take a fused op: f32 on the CPU.
-pub fn fusable(x: &Tensor) -> bool {
-    x.dtype() == candle_core::DType::F32 && x.device().is_cpu()
-}
+pub use crate::cpu_op::fusable;
+pub(crate) use crate::cpu_op::with_values;
+use candle_core::{CpuStorage, Layout, Result, Shape, Tensor};
 
 /// The op input's contiguous f32 values.
 pub(crate) fn input<'a>(op: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
     crate::cpu_op::f32_values(op, "input", storage, layout)
 }
 
-/// Runs `f` on the contiguous f32 values of a CPU tensor (copied only if strided).
-pub(crate) fn with_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
-    let t = t.contiguous()?;
-    let (storage, layout) = t.storage_and_layout();
-    let Storage::Cpu(cpu) = &*storage else {
-        return Err(Error::msg("a fused training op needs a CPU tensor"));
-    };
-    Ok(f(input("fused op", cpu, layout)?))
-}
-
-/// Elements per parallel chunk of the element-wise helpers below.
+/// Elements per parallel chunk of the element-wise loops.
 pub(crate) const CHUNK: usize = 1 << 14;
-
-/// `x ⊙ m` (or `x` itself without a mask), in parallel, as a new tensor shaped like `x`.
-pub(crate) fn masked(x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
-    let Some(m) = mask else { return Ok(x.clone()) };
-    let mut out = vec![0f32; x.elem_count()];
-    with_values(x, |xv| {
-        with_values(m, |mv| {
-            out.par_chunks_mut(CHUNK).zip(xv.par_chunks(CHUNK)).zip(mv.par_chunks(CHUNK)).for_each(|((o, x), m)| {
-                o.iter_mut().zip(x).zip(m).for_each(|((o, x), m)| *o = x * m);
-            })
-        })
-    })??;
-    tensor(out, x.shape())
-}
-
-/// `base + m ⊙ d` (or `base + d` without a mask), in parallel, into `base`'s own values.
-pub(crate) fn add_masked(mut base: Vec<f32>, mask: Option<&Tensor>, d: &Tensor) -> Result<Vec<f32>> {
-    with_values(d, |dv| match mask {
-        None => {
-            base.par_chunks_mut(CHUNK).zip(dv.par_chunks(CHUNK)).for_each(|(b, d)| b.iter_mut().zip(d).for_each(|(b, d)| *b += d));
-            Ok(())
-        }
-        Some(m) => with_values(m, |mv| {
-            base.par_chunks_mut(CHUNK).zip(dv.par_chunks(CHUNK)).zip(mv.par_chunks(CHUNK)).for_each(|((b, d), m)| {
-                b.iter_mut().zip(d).zip(m).for_each(|((b, d), m)| *b += m * d)
-            })
-        }),
-    })??;
-    Ok(base)
-}
 
 /// A freshly computed f32 output.
 pub(crate) fn output(values: Vec<f32>, shape: &Shape) -> Result<(CpuStorage, Shape)> {
@@ -79,24 +37,4 @@ pub(crate) fn output(values: Vec<f32>, shape: &Shape) -> Result<(CpuStorage, Sha
 /// A tensor from freshly computed values.
 pub(crate) fn tensor(values: Vec<f32>, shape: &Shape) -> Result<Tensor> {
     Tensor::from_vec(values, shape.clone(), &candle_core::Device::Cpu)
-}
-
-#[cfg(test)]
-pub(crate) mod testing {
-    use candle_core::{Tensor, Var};
-
-    /// Largest absolute difference.
-    pub fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
-    }
-
-    /// Values and input gradients (under the weights `g`) of `f` at `inputs`.
-    pub fn value_and_grads(inputs: &[Tensor], g: &Tensor, f: impl Fn(&[Tensor]) -> Tensor) -> (Tensor, Vec<Tensor>) {
-        let vars: Vec<Var> = inputs.iter().map(|x| Var::from_tensor(x).unwrap()).collect();
-        let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
-        let y = f(&ts);
-        let grads = (&y * g).unwrap().sum_all().unwrap().backward().unwrap();
-        let gs = ts.iter().map(|t| grads.get(t).expect("a gradient for every input").clone()).collect();
-        (y, gs)
-    }
 }

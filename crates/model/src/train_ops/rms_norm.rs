@@ -73,7 +73,7 @@ pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{max_diff, value_and_grads};
+    use crate::fixtures::{max_diff, value_and_grads};
     use super::*;
     use crate::fixtures::uniform;
 

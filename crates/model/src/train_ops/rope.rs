@@ -63,7 +63,7 @@ pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{max_diff, value_and_grads};
+    use crate::fixtures::{max_diff, value_and_grads};
     use super::*;
     use crate::fixtures::uniform;
 

@@ -62,7 +62,7 @@ pub fn swiglu(gate: &Tensor, up: &Tensor) -> Result<Tensor> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{max_diff, value_and_grads};
+    use crate::fixtures::{max_diff, value_and_grads};
     use super::*;
     use crate::fixtures::uniform;
 

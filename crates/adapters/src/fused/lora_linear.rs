@@ -7,8 +7,10 @@
 //! `dx = g·W0 + m⊙(dh·A)`. The frozen weight gets no gradient; an NF4 weight is
 //! dequantized in the forward and again in the backward, as in the frozen matmul.
 
-use crate::linear::{matmul_t, FrozenCompute, FrozenLinear, LinearWeight};
-use candle_core::{CpuStorage, CustomOp3, DType, Error, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp3, Error, Layout, Result, Shape, Tensor};
+use loran_model::cpu_op::{f32_input, fusable};
+use loran_model::frozen_matmul::{frozen_input_grad, frozen_product_storage};
+use loran_model::linear::{matmul_t, FrozenLinear};
 
 /// The op over `(x [.., in], A [r, in], B [out, r])`.
 struct LoraLinearOp {
@@ -19,12 +21,12 @@ struct LoraLinearOp {
 }
 
 fn tensor_of(storage: &CpuStorage, layout: &Layout, what: &str) -> Result<Tensor> {
-    crate::cpu_op::f32_input("fused-lora", what, storage, layout)
+    f32_input("fused-lora", what, storage, layout)
 }
 
 impl LoraLinearOp {
     fn dropped(&self, x: &Tensor) -> Result<Tensor> {
-        crate::train_ops::masked(x, self.mask.as_ref())
+        super::masked(x, self.mask.as_ref())
     }
 }
 
@@ -35,24 +37,14 @@ impl CustomOp3 for LoraLinearOp {
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, s3: &CpuStorage, l3: &Layout) -> Result<(CpuStorage, Shape)> {
         let (a, b) = (tensor_of(s2, l2, "A")?, tensor_of(s3, l3, "B")?);
-        let (base, shape) = match (self.base.compute(), self.base.storage()) {
-            (FrozenCompute::F32, LinearWeight::Dense(w)) if w.dtype() == DType::F32 && l1.is_contiguous() => {
-                crate::frozen_matmul::dense_f32_forward(s1, l1, w)?
-            }
-            _ => {
-                let x = tensor_of(s1, l1, "input")?;
-                let y = crate::frozen_matmul::frozen_product(&self.base, &x)?;
-                let shape = y.shape().clone();
-                (CpuStorage::F32(y.flatten_all()?.to_vec1()?), shape)
-            }
-        };
+        let (base, shape) = frozen_product_storage(&self.base, self.name(), s1, l1)?;
         let CpuStorage::F32(y) = base else {
             return Err(Error::msg("fused-lora: the frozen product is not f32"));
         };
         let x = tensor_of(s1, l1, "input")?;
         // The scale goes on the rank-r product, the sum into the frozen product's values.
         let h = (matmul_t(&self.dropped(&x)?, &a)? * self.scale)?;
-        let y = crate::train_ops::add_masked(y, None, &matmul_t(&h, &b)?)?;
+        let y = super::add_masked(y, None, &matmul_t(&h, &b)?)?;
         Ok((CpuStorage::F32(y), shape))
     }
 
@@ -68,9 +60,9 @@ impl CustomOp3 for LoraLinearOp {
         let db = g.t()?.matmul(&h)?;
         let da = dh.t()?.matmul(&u)?;
         let du = dh.matmul(&a)?;
-        let gw = crate::frozen_matmul::frozen_input_grad(&self.base, &g)?.flatten_all()?.to_vec1::<f32>()?;
+        let gw = frozen_input_grad(&self.base, &g)?.flatten_all()?.to_vec1::<f32>()?;
         let mask = self.mask.as_ref().map(|m| m.reshape((rows, in_features))).transpose()?;
-        let dx = crate::train_ops::tensor(crate::train_ops::add_masked(gw, mask.as_ref(), &du)?, x.shape())?;
+        let dx = super::tensor(super::add_masked(gw, mask.as_ref(), &du)?, x.shape())?;
         Ok((Some(dx), Some(da), Some(db)))
     }
 }
@@ -79,7 +71,7 @@ impl CustomOp3 for LoraLinearOp {
 /// gradients reach `x`, `A` and `B`; `None` when the fused path does not apply (other
 /// dtypes or devices), so the caller composes the ops itself.
 pub fn lora_linear(x: &Tensor, base: &FrozenLinear, a: &Tensor, b: &Tensor, scale: f64, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
-    let all_f32_cpu = [x, a, b].iter().all(|t| super::fusable(t)) && mask.is_none_or(super::fusable);
+    let all_f32_cpu = [x, a, b].iter().all(|t| fusable(t)) && mask.is_none_or(fusable);
     if !all_f32_cpu {
         return Ok(None);
     }
@@ -89,18 +81,20 @@ pub fn lora_linear(x: &Tensor, base: &FrozenLinear, a: &Tensor, b: &Tensor, scal
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{max_diff, value_and_grads};
     use super::*;
-    use crate::fixtures::uniform;
-    use crate::quant::Nf4Weight;
+    use candle_core::DType;
+    use loran_model::bf16_compute::ComputeDtype;
+    use loran_model::fixtures::{max_diff, uniform, value_and_grads};
+    use loran_model::linear::LinearWeight;
+    use loran_model::quant::Nf4Weight;
 
     fn check(weight: LinearWeight, with_mask: bool) {
-        check_in(weight, with_mask, crate::bf16_compute::ComputeDtype::F32);
+        check_in(weight, with_mask, ComputeDtype::F32);
     }
 
     /// The fused op against a composition whose base term is the layer's own forward
     /// (in `compute`), so both sides multiply the frozen weight the same way.
-    fn check_in(weight: LinearWeight, with_mask: bool, compute: crate::bf16_compute::ComputeDtype) {
+    fn check_in(weight: LinearWeight, with_mask: bool, compute: ComputeDtype) {
         let w = weight.dense().unwrap().to_dtype(DType::F32).unwrap();
         let mut weight = match weight {
             LinearWeight::Dense(d) => FrozenLinear::new(d),
@@ -120,8 +114,8 @@ mod tests {
             };
             let delta = (matmul_t(&matmul_t(&u, &t[1]).unwrap(), &t[2]).unwrap() * 0.5).unwrap();
             let base = match compute {
-                crate::bf16_compute::ComputeDtype::F32 => matmul_t(&t[0], &w).unwrap(),
-                crate::bf16_compute::ComputeDtype::Bf16 => weight.forward(&t[0]).unwrap(),
+                ComputeDtype::F32 => matmul_t(&t[0], &w).unwrap(),
+                ComputeDtype::Bf16 => weight.forward(&t[0]).unwrap(),
             };
             (base + delta).unwrap()
         };
@@ -148,7 +142,7 @@ mod tests {
 
     #[test]
     fn bf16_bases_dense_and_nf4_match_the_composition() {
-        use crate::bf16_compute::ComputeDtype::Bf16;
+        use ComputeDtype::Bf16;
         let w = uniform(&[24, 64], 0.3, 9);
         check_in(LinearWeight::Dense(w.clone()), true, Bf16);
         check_in(LinearWeight::Dense(w.clone()), false, Bf16);

@@ -9,8 +9,10 @@
 //! would round away a small update (LoRAN-Sinter's ripple is ~5e-5 of a weight), so
 //! the frozen term goes through the bf16 kernels and the update term stays f32.
 
-use crate::linear::{FrozenCompute, FrozenLinear};
 use candle_core::{CpuStorage, CustomOp2, DType, Error, Layout, Result, Shape, Tensor};
+use loran_model::cpu_op::{f32_input, f32_output, fusable};
+use loran_model::frozen_matmul::{frozen_input_grad, frozen_product};
+use loran_model::linear::{matmul_t, FrozenCompute, FrozenLinear};
 
 /// The op over `(x [.., in], ΔWᵀ [in, out])`.
 struct DenseUpdateOp {
@@ -37,15 +39,15 @@ impl CustomOp2 for DenseUpdateOp {
     }
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = crate::cpu_op::f32_input(self.name(), "input", s1, l1)?;
-        let dwt = crate::cpu_op::f32_input(self.name(), "update", s2, l2)?;
+        let x = f32_input(self.name(), "input", s1, l1)?;
+        let dwt = f32_input(self.name(), "update", s2, l2)?;
         let (in_features, out_features) = dwt.dims2()?;
         let rows = x.elem_count() / in_features.max(1);
         let x2 = x.reshape((rows, in_features))?;
         let y = if self.merges() {
-            crate::linear::matmul_t(&x2, &self.merged(&dwt)?)?
+            matmul_t(&x2, &self.merged(&dwt)?)?
         } else {
-            let base = crate::frozen_matmul::frozen_product(&self.base, &x2)?;
+            let base = frozen_product(&self.base, &x2)?;
             let u = match &self.mask {
                 Some(m) => (&x2 * m.reshape((rows, in_features))?)?,
                 None => x2.clone(),
@@ -54,7 +56,7 @@ impl CustomOp2 for DenseUpdateOp {
         };
         let mut dims = x.dims().to_vec();
         *dims.last_mut().ok_or_else(|| Error::msg("fused-dense-update: a scalar input"))? = out_features;
-        crate::cpu_op::f32_output(&y.reshape(dims)?)
+        f32_output(&y.reshape(dims)?)
     }
 
     fn bwd(&self, x: &Tensor, dwt: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
@@ -66,8 +68,8 @@ impl CustomOp2 for DenseUpdateOp {
         let (dx, u) = if self.merges() {
             (g.matmul(&self.merged(&dwt)?)?, x2)
         } else {
-            let frozen = crate::frozen_matmul::frozen_input_grad(&self.base, &g)?;
-            let update = crate::linear::matmul_t(&g, &dwt)?;
+            let frozen = frozen_input_grad(&self.base, &g)?;
+            let update = matmul_t(&g, &dwt)?;
             match &self.mask {
                 Some(m) => {
                     let m = m.reshape((rows, in_features))?;
@@ -84,7 +86,7 @@ impl CustomOp2 for DenseUpdateOp {
 /// `x·W0ᵀ + (mask⊙x)·ΔWᵀ` for f32 CPU tensors as one graph node with gradients for
 /// `x` and `ΔWᵀ` (`delta_t`, `[in, out]`); `None` elsewhere (the caller composes).
 pub fn dense_update_linear(x: &Tensor, base: &FrozenLinear, delta_t: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
-    if !(super::fusable(x) && super::fusable(delta_t) && mask.is_none_or(super::fusable)) {
+    if !(fusable(x) && fusable(delta_t) && mask.is_none_or(fusable)) {
         return Ok(None);
     }
     let op = DenseUpdateOp { base: base.clone(), mask: mask.cloned() };
@@ -93,11 +95,9 @@ pub fn dense_update_linear(x: &Tensor, base: &FrozenLinear, delta_t: &Tensor, ma
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{max_diff, value_and_grads};
     use super::*;
-    use crate::fixtures::uniform;
-    use crate::bf16_compute::ComputeDtype;
-    use crate::linear::matmul_t;
+    use loran_model::bf16_compute::ComputeDtype;
+    use loran_model::fixtures::{max_diff, uniform, value_and_grads};
 
     fn check(with_mask: bool) {
         check_in(with_mask, ComputeDtype::F32);
