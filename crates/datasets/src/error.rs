@@ -231,12 +231,6 @@ pub struct HubFileMissing {
     pub why: String,
 }
 
-/// `text` on one line: every run of whitespace (newlines included) becomes
-/// one space, so a parser's multi-line message fits a one-line error.
-pub(crate) fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 impl From<loran_assets::AssetError> for DatasetError {
     fn from(e: loran_assets::AssetError) -> Self {
         DatasetError::Asset(Box::new(e))

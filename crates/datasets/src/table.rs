@@ -11,7 +11,8 @@
 //! a value is a [`DatasetError::FieldType`] naming the record and the field.
 //! Records are numbered from 1; blank lines of JSON lines are not counted.
 
-use crate::error::{one_line, DatasetError};
+use crate::error::DatasetError;
+use loran_io::one_line;
 use polars::prelude::{CsvReadOptions, DataFrame, SerReader};
 use serde_json::{Map, Value};
 use std::collections::HashMap;

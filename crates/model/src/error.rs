@@ -2,12 +2,6 @@
 
 use std::path::PathBuf;
 
-/// `s` on one line: every run of whitespace (newlines included) becomes one
-/// space, so a parser's multi-line message fits a one-line error.
-pub(crate) fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// Result alias for this crate.
 pub type Result<T> = std::result::Result<T, ModelError>;
 

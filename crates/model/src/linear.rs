@@ -1,7 +1,7 @@
 //! Frozen base linears and the seam where an adapter wraps one.
 
 use crate::bf16_compute::{Bf16Packs, ComputeDtype};
-use crate::quant::nf4_weight::{first_line, msg};
+use crate::quant::nf4_weight::msg;
 use crate::quant::{Nf4Weight, QuantMode};
 use candle_core::{Result, Tensor};
 use std::fmt::Debug;
@@ -139,7 +139,7 @@ impl FrozenLinear {
             (QuantMode::None, LinearWeight::Nf4(w)) => LinearWeight::Dense(w.dequantize()?),
             (QuantMode::Nf4 | QuantMode::Nf4Dq, _) => {
                 let nf4 = Nf4Weight::quantize(&self.weight()?, mode == QuantMode::Nf4Dq)
-                    .map_err(|e| msg(format!("cannot quantize to {mode}: {}", first_line(&e))))?;
+                    .map_err(|e| msg(format!("cannot quantize to {mode}: {}", loran_io::one_line(&e.to_string()))))?;
                 LinearWeight::Nf4(nf4)
             }
         };

@@ -10,7 +10,7 @@ use crate::kernels::Kernels;
 use crate::linear::{AdaptableLinear, FrozenLinear};
 use crate::mlp::Mlp;
 use crate::norm::RmsNorm;
-use crate::quant::nf4_weight::{first_line, msg};
+use crate::quant::nf4_weight::msg;
 use crate::quant::QuantMode;
 use crate::rope::Rope;
 use candle_core::{DType, Device, Result, Tensor};
@@ -249,7 +249,7 @@ impl Llama {
             let quantized = linear
                 .base()
                 .quantize(mode)
-                .map_err(|e| msg(format!("{}: {}", linear.name(), first_line(&e))))?;
+                .map_err(|e| msg(format!("{}: {}", linear.name(), loran_io::one_line(&e.to_string()))))?;
             *linear.base_mut() = quantized;
         }
         Ok(())

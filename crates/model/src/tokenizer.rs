@@ -1,6 +1,7 @@
 //! Tokenizers from an HF `tokenizer.json` or from a GGUF file's vocabulary and merges.
 
-use crate::error::{one_line, ModelError, Result};
+use crate::error::{ModelError, Result};
+use loran_io::one_line;
 use candle_core::quantized::gguf_file;
 use candle_core::quantized::tokenizer::TokenizerFromGguf;
 use std::path::Path;

@@ -104,20 +104,20 @@ fn run(bytes: &[u8], at: &Path, elapsed: &mut Duration) -> Result<Outcome, Strin
         Ok(grid) => grid,
         Err(e) => {
             *elapsed = start.elapsed();
-            return one_line(&path, &format!("{e:#}")).map(|_| Outcome::ParseErr);
+            return check_error_line(&path, &format!("{e:#}")).map(|_| Outcome::ParseErr);
         }
     };
     let cells = expand(&grid);
     *elapsed = start.elapsed();
     match cells {
         Ok(cells) => check_cells(&grid, &cells).map(|_| Outcome::Ok(cells.len())),
-        Err(e) => one_line(&path, &format!("{e:#}")).map(|_| Outcome::ExpandErr),
+        Err(e) => check_error_line(&path, &format!("{e:#}")).map(|_| Outcome::ExpandErr),
     }
 }
 
 /// An error message must be one line that starts with `path:`, or with an included
 /// file's `file:` and names the grid as `(included from <path>`.
-fn one_line(path: &str, message: &str) -> Result<(), String> {
+fn check_error_line(path: &str, message: &str) -> Result<(), String> {
     if message.contains(['\n', '\r']) {
         return Err(format!("error spans several lines:\n{message}"));
     }

@@ -37,13 +37,13 @@ pub fn prepare_process() {
     loran_train::env::default_elementwise_threads();
 }
 
-/// Success, or the error's cause chain printed on one line (no backtrace, whatever
-/// `RUST_BACKTRACE` says) and a failure code.
+/// Success, or the error's cause chain printed on one line ([`loran_io::chain_line`]: no
+/// backtrace, whatever `RUST_BACKTRACE` says) and a failure code.
 pub fn exit_code(outcome: Result<()>) -> std::process::ExitCode {
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", loran_io::chain_line(&*e));
             std::process::ExitCode::FAILURE
         }
     }

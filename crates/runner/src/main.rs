@@ -32,7 +32,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     loran_runner::cli::prepare_process();
     if let Err(e) = loran_train::faults::configure_from_env() {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", loran_io::one_line(&e));
         return std::process::ExitCode::FAILURE;
     }
     loran_runner::cli::exit_code(run(Cli::parse()))

@@ -273,6 +273,7 @@ fn a_cell_that_fails_while_running_is_recorded_the_grid_goes_on_and_a_rerun_retr
     assert!(failed["error"].as_str().unwrap().contains("Input/output error"), "{failed}");
     assert_eq!(result(&runs.join(&ids[1]))["status"], "ok");
     assert!(stderr.contains(&format!("1 run(s) failed:\n  {} (cell {}): ", fx.grid.display(), ids[0])), "{stderr}");
+    assert_eq!(error_line(&out), "error: 1 run(s) failed (listed above; their errors are in their result.json)");
     let rerun = run(&fx, &fx.grid, &results, None);
     let log = String::from_utf8_lossy(&rerun.stderr);
     assert!(rerun.status.success(), "{log}");

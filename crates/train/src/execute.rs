@@ -58,25 +58,13 @@ pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut R
             return Err(e);
         }
         result.status = RunStatus::Failed;
-        result.error = Some(one_line(&e));
+        result.error = Some(loran_io::chain_line(&*e));
     }
     result.timings.total_s = start.elapsed().as_secs_f64();
     result.peak_rss_mb = env::peak_rss_mb();
     result.finished_at = env::now_rfc3339();
     dir.write_result(&result)?;
     Ok(result)
-}
-
-/// The error and its causes on one line, without backtraces that some libraries append.
-pub fn one_line(e: &anyhow::Error) -> String {
-    let parts: Vec<String> = e.chain().map(|c| c.to_string().lines().next().unwrap_or_default().trim().to_string()).collect();
-    let mut out: Vec<String> = Vec::new();
-    for p in parts {
-        if !p.is_empty() && !out.iter().any(|o| o.contains(&p)) {
-            out.push(p);
-        }
-    }
-    out.join(": ")
 }
 
 fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut RunResult, log: Log) -> Result<()> {

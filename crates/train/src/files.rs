@@ -5,7 +5,7 @@
 //! either, and the finished ones are already safe on disk.
 
 use crate::faults;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -35,35 +35,15 @@ fn fix(e: &io::Error) -> String {
     format!("{advice}, then run again (finished cells are kept)")
 }
 
-/// The temporary sibling an atomic write goes through: `.<name>.tmp`.
-fn temporary(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp"))
-}
-
 fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so readers (and a
-/// rerun after a crash) never see half a file.
+/// Writes `bytes` to `path` through a temporary file and a rename
+/// ([`loran_io::write_atomic`], with its fault points), so readers (and a rerun after a
+/// crash) never see half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ResultsWriteError> {
-    let tmp = temporary(path);
-    let written = (|| {
-        faults::file_point("write", path)?;
-        let mut f = File::create(&tmp)?;
-        let (first, rest) = bytes.split_at(bytes.len() / 2);
-        f.write_all(first)?;
-        faults::point(&format!("write-half:{}", file_name(path)))?;
-        f.write_all(rest)?;
-        f.sync_all()?;
-        faults::point(&format!("rename:{}", file_name(path)))?;
-        fs::rename(&tmp, path)
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written.map_err(ResultsWriteError::at(path))
+    loran_io::write_atomic(path, bytes).map_err(ResultsWriteError::at(path))
 }
 
 /// Appends `line` and a newline to `path` (created when missing).
@@ -135,7 +115,7 @@ mod tests {
         assert!(msg.starts_with(&format!("cannot write {}: No space left on device", path.display())), "{msg}");
         assert!(msg.contains("the disk is full") && msg.contains("--results DIR") && !msg.contains('\n'), "{msg}");
         assert_eq!(fs::read(&path).unwrap(), b"kept");
-        assert!(!temporary(&path).exists(), "the temporary file is removed");
+        assert!(!loran_io::temporary_sibling(&path).exists(), "the temporary file is removed");
     }
 
     #[test]

@@ -8,7 +8,8 @@ pub mod dir;
 pub mod env;
 pub mod eval;
 pub mod execute;
-pub mod faults;
+/// The named fault points, from [`loran_io`] (kept here so call sites say `crate::faults`).
+pub use loran_io::faults;
 pub mod files;
 pub mod loss;
 pub mod prefix;

@@ -21,7 +21,7 @@ pub fn preflight(cells: &[&Cell], resources: &mut Resources) -> Result<Vec<Strin
         if !seen.insert(CheckKey::new(cfg)?) {
             continue;
         }
-        let found = check(cfg, resources).map_err(|e| anyhow::anyhow!("cell {}: {}", cell.run_id, crate::execute::one_line(&e)))?;
+        let found = check(cfg, resources).map_err(|e| anyhow::anyhow!("cell {}: {}", cell.run_id, loran_io::chain_line(&*e)))?;
         for w in found {
             if !warnings.contains(&w) {
                 warnings.push(w);

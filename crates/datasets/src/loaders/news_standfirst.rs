@@ -129,7 +129,7 @@ pub fn read_zip_member(zip_path: &Path, member: &str) -> Result<(Vec<u8>, String
 pub fn parse_csv(bytes: Vec<u8>, origin: &str) -> Result<Vec<NewsRow>, DatasetError> {
     let csv_err = |e: PolarsError| DatasetError::Csv {
         path: origin.to_string(),
-        detail: crate::error::one_line(&e.to_string()),
+        detail: loran_io::one_line(&e.to_string()),
     };
     let df = CsvReadOptions::default()
         .with_has_header(true)

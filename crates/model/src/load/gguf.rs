@@ -1,7 +1,8 @@
 //! GGUF files: reading (dequantized to dense weights, Q/K un-permuted) and writing.
 
 use crate::config::LlamaConfig;
-use crate::error::{one_line, ModelError, Result};
+use crate::error::{ModelError, Result};
+use loran_io::one_line;
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 use std::collections::HashMap;

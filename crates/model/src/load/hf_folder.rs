@@ -34,7 +34,7 @@ pub fn open_safetensors(files: &[PathBuf]) -> Result<MmapedSafetensors> {
         // SAFETY: the file is opened read-only and not modified while mapped.
         unsafe { MmapedSafetensors::new(file) }.map_err(|e| ModelError::CorruptSafetensors {
             file: file.clone(),
-            detail: e.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
+            detail: loran_io::one_line(&e.to_string()),
         })?;
     }
     // SAFETY: as above; every file parsed successfully just now.

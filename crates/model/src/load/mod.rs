@@ -142,6 +142,6 @@ pub fn load_gguf(path: &Path, opts: &LoadOptions) -> Result<(Llama, Tokenizer)> 
 }
 
 fn weights_error(file: &Path, e: candle_core::Error) -> ModelError {
-    let detail = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+    let detail = loran_io::one_line(&e.to_string());
     ModelError::BadWeights { file: file.to_path_buf(), detail: format!("weights do not fit the config: {detail}") }
 }

@@ -197,11 +197,6 @@ pub(crate) fn msg(text: String) -> candle_core::Error {
     candle_core::Error::Msg(text)
 }
 
-/// The first line of an error's message (drops any appended backtrace).
-pub(crate) fn first_line(e: &candle_core::Error) -> String {
-    e.to_string().lines().next().unwrap_or_default().trim().to_string()
-}
-
 fn check_blocksize(blocksize: usize) -> Result<()> {
     if blocksize == 0 || !blocksize.is_multiple_of(2) {
         return Err(msg(format!("NF4 blocksize must be even and positive, got {blocksize}")));

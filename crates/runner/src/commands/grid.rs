@@ -102,7 +102,9 @@ pub fn run(args: GridArgs) -> Result<()> {
                 failures.extend(outcome.failed.into_iter().map(|(id, e)| format!("{} (cell {id}): {e}", grid.path.display())));
             }
             if !failures.is_empty() {
-                bail!("{} run(s) failed:\n  {}", failures.len(), failures.join("\n  "));
+                // The list first, one failure a line: the error itself is one line, like every other.
+                eprintln!("{} run(s) failed:\n  {}", failures.len(), failures.join("\n  "));
+                bail!("{} run(s) failed (listed above; their errors are in their result.json)", failures.len());
             }
             Ok(())
         }

@@ -51,9 +51,9 @@ fn blame(grid: &GridFile, base: &Value, assignment: &[(String, Value)]) -> Optio
 }
 
 /// Every cell of the grid, in a stable order (axes in file order, then bundles, then seeds).
-/// Errors are one line (see [`crate::grid::parse_error::one_line`]).
+/// Errors are one line (see [`loran_io::one_line`]).
 pub fn expand(grid: &GridFile) -> Result<Vec<Cell>> {
-    expand_cells(grid).map_err(|e| anyhow!(crate::grid::parse_error::one_line(&grid.with_origin(&format!("{e:#}")))))
+    expand_cells(grid).map_err(|e| anyhow!(loran_io::one_line(&grid.with_origin(&loran_io::chain_line(&*e)))))
 }
 
 fn expand_cells(grid: &GridFile) -> Result<Vec<Cell>> {

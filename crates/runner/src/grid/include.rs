@@ -12,7 +12,7 @@
 //! strictly as a single file; an error in an included file names that file.
 
 use crate::grid::merge::merge;
-use crate::grid::parse_error::located;
+use crate::grid::parse_error::{located, missing_field};
 use crate::grid::spec::GridSpec;
 use loran_report::settings::ReportSpec;
 use loran_train::config::RunConfig;
@@ -89,6 +89,9 @@ struct Source {
 pub fn resolve(path: &Path, text: &str, top: Map<String, Value>) -> Result<(GridSpec, Vec<Included>)> {
     let mut sources = Vec::new();
     let merged = layer(path, text, top, &mut Vec::new(), &mut sources)?;
+    if let Some(field) = ["name", "base"].into_iter().find(|f| !merged.contains_key(*f)) {
+        bail!("{}", missing_field(path, field));
+    }
     let spec = serde_json::from_value::<GridSpec>(Value::Object(merged)).map_err(|e| anyhow!(blame(path, text, &sources, &e.to_string())))?;
     let included = sources.into_iter().rev().map(|s| Included { path: s.path, text: s.text, via: s.via }).collect();
     Ok((spec, included))
@@ -131,7 +134,7 @@ fn layer(path: &Path, text: &str, mut map: Map<String, Value>, chain: &mut Vec<(
                 target.display(),
                 if other.is_null() { "empty" } else { "a list or a scalar" }
             ),
-            Err(e) => bail!("{}{inner}", located(&target, &child, &e.to_string())),
+            Err(e) => bail!("{}{inner}", located(&target, &child, &e)),
         };
         if child_map.contains_key("name") {
             let line = child.lines().position(|l| l.starts_with("name:")).map(|i| format!(":{}", i + 1)).unwrap_or_default();
@@ -223,24 +226,25 @@ fn read(path: &Path) -> std::result::Result<String, String> {
 
 /// The one-line error for a merged grid that does not deserialize: the first file
 /// (in merge order) whose own keys fail to parse with the same message, else the first
-/// that fails at all, else the grid file (a key missing from every file, such as `base`).
+/// that fails at all, else the grid file.
 /// Files are parsed alone only here: alone, a partial mapping that is fine once merged
-/// (an activation without its `name`) fails.
+/// (an activation without its `name`) fails. `message` is serde_json's, which has no kind
+/// to compare (`serde_json::Error` tells only its category: syntax, data, I/O or end of
+/// input), so it is matched to a file's error by its text.
 fn blame(path: &Path, text: &str, sources: &[Source], message: &str) -> String {
     let mut first = None;
     let files = sources.iter().map(|s| (s.path.as_path(), s.text.as_str(), s.via.as_slice())).chain([(path, text, &[][..])]);
     for (p, t, via) in files {
         if let Err(e) = serde_saphyr::from_str::<Layer>(t) {
-            let e = e.to_string();
             let origin = if via.is_empty() { String::new() } else { format!(" {}", included_from(via)) };
             let error = format!("{}{origin}", located(p, t, &e));
-            if e.contains(message) {
+            if e.to_string().contains(message) {
                 return error;
             }
             first.get_or_insert(error);
         }
     }
-    first.unwrap_or_else(|| located(path, text, message))
+    first.unwrap_or_else(|| format!("{}: {message}", path.display()))
 }
 
 #[cfg(test)]

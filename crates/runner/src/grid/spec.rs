@@ -65,9 +65,9 @@ pub fn read_grid(path: &Path) -> Result<GridFile> {
 
 /// Strictly parses and checks grid `text` as [`read_grid`] does; `path` is only named
 /// in errors and kept in the [`GridFile`] (the fuzzer feeds text without a file).
-/// Errors are one line (see [`crate::grid::parse_error::one_line`]).
+/// Errors are one line (see [`loran_io::one_line`]).
 pub fn parse_grid(path: &Path, text: &str) -> Result<GridFile> {
-    parse_text(path, text).map_err(|e| anyhow!(crate::grid::parse_error::one_line(&format!("{e:#}"))))
+    parse_text(path, text).map_err(|e| anyhow!(loran_io::chain_line(&*e)))
 }
 
 fn parse_text(path: &Path, text: &str) -> Result<GridFile> {
@@ -80,7 +80,7 @@ fn parse_text(path: &Path, text: &str) -> Result<GridFile> {
         Ok(spec) => (spec, Vec::new()),
         Err(e) => match include::with_include(&text) {
             Some(top) => include::resolve(path, &text, top)?,
-            None => bail!("{}", crate::grid::parse_error::located(path, &text, &e.to_string())),
+            None => bail!("{}", crate::grid::parse_error::located(path, &text, &e)),
         },
     };
     let file = GridFile { path: path.to_path_buf(), text, spec, included };

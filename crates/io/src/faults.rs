@@ -8,13 +8,15 @@
 //!   with errno 28 (ENOSPC: disk full); `return(30)` is EROFS (a read-only file system);
 //! - other `fail` actions work as documented there (`sleep(ms)`, `panic`, `pause`…).
 //!
-//! Unset, a point costs one map lookup. The points, in the order a grid meets them
-//! (`<file>` is the name of the file being written: `result.json`, `summary.csv`, …):
+//! Unset, a point costs one map lookup. The points live where the work is (this crate's
+//! [`crate::write_atomic`], `loran-train`, `loran-runner`); this is their one list, in the
+//! order a grid meets them (`<file>` is the name of the file being written: `result.json`,
+//! `summary.csv`, …):
 //!
 //! | point | where |
 //! |---|---|
-//! | `results-io` | before every write, rename, copy, folder creation or lock in the results folder |
-//! | `write:<file>` | an atomic write is about to create its temporary file |
+//! | `results-io` | before every atomic write (adapter folders' too), and every append, copy, folder creation or lock in the results folder |
+//! | `write:<file>` | an atomic write ([`crate::write_atomic`]) is about to create its temporary file |
 //! | `write-half:<file>` | half of the bytes are in the temporary file |
 //! | `rename:<file>` | the temporary file is complete, not yet renamed into place |
 //! | `copy:<file>` | a reused run's file is about to be copied |
