@@ -16,7 +16,7 @@ const FRAGMENTS: &[&str] = &[
     "\n---\n", "\n...\n", "%YAML 1.2\n---\n", "<<: *a\n", " &a ", " *a ", "*a", " !!str ", " !!binary ", " ? ", "- ", ": ", "{", "[", "\n  ", "\t",
     "&a [x, *a]", "!<tag:yaml.org,2002:str> ", "|\n  text\n", ">-\n  folded\n",
     // Includes that resolve beside a shipped grid, include themselves or name a device.
-    "\ninclude: ../shared/quick.yaml\n", "\ninclude: [../shared/cpu.yaml, ../shared/paper.yaml]\n", "\ninclude: table-main.yaml\n", "\ninclude: /dev/zero\n",
+    "\ninclude: ../common/quick.yaml\n", "\ninclude: [../common/cpu.yaml, ../common/paper.yaml]\n", "\ninclude: table-main.yaml\n", "\ninclude: /dev/zero\n",
 ];
 
 /// Values that change a scalar's type or push a limit.
@@ -25,7 +25,7 @@ pub const VALUES: &[&str] = &[
     "\"\"", "''", "18446744073709551615", "18446744073709551616", "-9223372036854775809", "9223372036854775807", "0x10", "0o17", "0b101", "1_000", "+5", "007",
     "\"8\"", "'lora'", "[[[[[[[[x]]]]]]]]", "{a: {b: {c: 1}}}", "[lora, lora]", "{ name: sinter, omega: .inf }", "!!str 64", "!!int \"8\"", "!!float 1",
     "!!binary aGVsbG8=", "!custom x", "*a", "&a 4", "\"a\\nb\"", "\"\\t\\r\\u2028\"", "日本語", "🦀", "a/b", "..", "lroa", "samsun", "none", "nf4",
-    "loran", "sinter", "../shared/quick-base.yaml", "/dev/zero", ".", "[quick.yaml, quick.yaml]", "{ last: 99999999999 }", "[0, 5, 1000000]", "{ method: na-lora, targets: [q_proj] }", "|\n  block\n", "- item",
+    "loran", "sinter", "../common/quick-base.yaml", "/dev/zero", ".", "[quick.yaml, quick.yaml]", "{ last: 99999999999 }", "[0, 5, 1000000]", "{ method: na-lora, targets: [q_proj] }", "|\n  block\n", "- item",
 ];
 
 /// Keys to swap in: real ones at several depths and misspellings.

@@ -106,8 +106,8 @@ fn the_shipped_experiment_grids_plan_cleanly() {
     let mut grids = Vec::new();
     for profile in std::fs::read_dir(&root).unwrap() {
         let profile = profile.unwrap().path();
-        // `experiments/shared/` holds files the grids include, not grids.
-        if profile.is_dir() && profile.file_name().is_some_and(|n| n != "shared") {
+        // `experiments/common/` holds files the grids include, not grids.
+        if profile.is_dir() && profile.file_name().is_some_and(|n| n != "common") {
             for f in std::fs::read_dir(&profile).unwrap() {
                 let f = f.unwrap().path();
                 if f.extension().is_some_and(|e| e == "yaml") {

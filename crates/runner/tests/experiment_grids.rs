@@ -1,4 +1,4 @@
-//! Every shipped grid (`experiments/<profile>/*.yaml`; `experiments/shared/` holds the
+//! Every shipped grid (`experiments/<profile>/*.yaml`; `experiments/common/` holds the
 //! files they `include:`) expands to the run ids and config hashes recorded in
 //! `experiment_run_ids.txt`. Resuming and cross-grid reuse find finished cells by config
 //! hash, so an edit to a grid, to a file it includes, or to a config default that moves
@@ -9,7 +9,7 @@ use loran_runner::grid::{expand, read_grid};
 use std::path::{Path, PathBuf};
 
 /// The folder of included files, which are not grids themselves.
-const SHARED: &str = "shared";
+const INCLUDED: &str = "common";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -21,7 +21,7 @@ fn grid_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
     for profile in std::fs::read_dir(root.join("experiments")).unwrap() {
         let profile = profile.unwrap().path();
-        if !profile.is_dir() || profile.file_name().is_some_and(|n| n == SHARED) {
+        if !profile.is_dir() || profile.file_name().is_some_and(|n| n == INCLUDED) {
             continue;
         }
         for f in std::fs::read_dir(&profile).unwrap() {

@@ -80,7 +80,7 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The shipped grids (every `experiments/<profile>/`, and the files they include from
-/// `experiments/shared/`), the malformed ones and the corpus.
+/// `experiments/common/`), the malformed ones and the corpus.
 fn seed_files() -> Vec<PathBuf> {
     let experiments = crate_dir().join("../../experiments");
     let mut profiles: Vec<PathBuf> = std::fs::read_dir(&experiments).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
@@ -233,8 +233,8 @@ fn seeds_and_saved_regressions_keep_the_property() {
     for path in seed_paths().iter().chain(&regressions) {
         let at = if regressions.contains(path) { Path::new(property::TEXT_PATH) } else { path.as_path() };
         let outcome = property::check(&std::fs::read(path).unwrap(), at).unwrap_or_else(|why| panic!("{}: {why}", path.display()));
-        // `experiments/shared/` holds files grids include, not grids.
-        if path.starts_with(crate_dir().join("../../experiments")) && !path.starts_with(crate_dir().join("../../experiments/shared")) {
+        // `experiments/common/` holds files grids include, not grids.
+        if path.starts_with(crate_dir().join("../../experiments")) && !path.starts_with(crate_dir().join("../../experiments/common")) {
             assert!(matches!(outcome, Outcome::Ok(_)), "{}: a shipped grid must expand: {outcome:?}", path.display());
         }
         if path.starts_with(crate_dir().join("tests/bad_grids")) {

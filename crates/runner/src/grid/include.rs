@@ -1,7 +1,7 @@
 //! `include:` in grid files. Grids of one profile share their `base:` and `bundles:`;
 //! copies of those blocks had to stay identical by hand for cross-grid reuse (equal
 //! config hashes) to hold, so a grid names the files it builds on instead:
-//! `include: ../shared/quick.yaml`, or a list, each path relative to the naming file.
+//! `include: ../common/quick.yaml`, or a list, each path relative to the naming file.
 //!
 //! Merge order: the included files in list order, each over the one before, then the
 //! including file over them all. Mappings merge key by key as axis values merge into
@@ -172,14 +172,14 @@ fn include_paths(path: &Path, text: &str, value: Option<Value>, origin: &str) ->
         None => return Ok(Vec::new()),
         Some(Value::String(s)) => vec![Value::String(s)],
         Some(Value::Array(items)) => items,
-        Some(_) => bail!("{}: `include` must be a path or a list of paths, e.g. `include: ../shared/quick.yaml`{origin}", at()),
+        Some(_) => bail!("{}: `include` must be a path or a list of paths, e.g. `include: ../common/quick.yaml`{origin}", at()),
     };
     items
         .into_iter()
         .map(|item| match item {
             Value::String(s) if !s.trim().is_empty() => Ok(s),
             other => Err(anyhow!(
-                "{}: `include` lists `{}`, which is not a file path; give paths relative to this file, e.g. `include: [../shared/quick.yaml]`{origin}",
+                "{}: `include` lists `{}`, which is not a file path; give paths relative to this file, e.g. `include: [../common/quick.yaml]`{origin}",
                 at(),
                 crate::grid::validate::flow(&other)
             )),

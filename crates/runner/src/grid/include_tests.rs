@@ -106,11 +106,11 @@ fn includes_nest_and_later_files_win() {
 #[test]
 fn paths_are_relative_to_the_file_that_names_them() {
     let tree = Tree::new(&[
-        ("shared/base.yaml", "include: more.yaml\nbase: { task: mailing-list-topics }\n"),
-        ("shared/more.yaml", "base: { train: { steps: 11 } }\n"),
-        // A decoy beside the grid: `more.yaml` from shared/ must not find it.
+        ("common/base.yaml", "include: more.yaml\nbase: { task: mailing-list-topics }\n"),
+        ("common/more.yaml", "base: { train: { steps: 11 } }\n"),
+        // A decoy beside the grid: `more.yaml` from common/ must not find it.
         ("grids/more.yaml", "base: { train: { steps: 99 } }\n"),
-        ("grids/g.yaml", "include: ../shared/base.yaml\nname: g\n"),
+        ("grids/g.yaml", "include: ../common/base.yaml\nname: g\n"),
     ]);
     let g = tree.read("grids/g.yaml").unwrap();
     assert_eq!((g.spec.base.task.as_str(), g.spec.base.train.steps), ("mailing-list-topics", 11));
@@ -129,9 +129,9 @@ fn a_cycle_is_an_error_naming_the_chain() {
 
 #[test]
 fn a_missing_include_names_the_including_file_the_key_and_the_path_tried() {
-    let tree = Tree::new(&[("grids/g.yaml", "name: g\nbase: {}\ninclude:\n  - ../shared/nope.yaml\n")]);
+    let tree = Tree::new(&[("grids/g.yaml", "name: g\nbase: {}\ninclude:\n  - ../common/nope.yaml\n")]);
     let e = tree.err("grids/g.yaml");
-    assert!(e.starts_with("DIR/grids/g.yaml:4: `include`: cannot read `DIR/grids/../shared/nope.yaml` ("), "{e}");
+    assert!(e.starts_with("DIR/grids/g.yaml:4: `include`: cannot read `DIR/grids/../common/nope.yaml` ("), "{e}");
     assert!(e.contains("relative to the folder of the file that names it"), "{e}");
     // Deeper down, the error names the file whose include is missing and the grid.
     let tree = Tree::new(&[("g.yaml", "include: b.yaml\nname: g\n"), ("b.yaml", "include: nope.yaml\n")]);
