@@ -6,7 +6,7 @@ use crate::dropout::TrainingFlag;
 use crate::error::{AdapterError, Result};
 use crate::registry::{find_method, LayerSpec};
 use crate::step::StepHook;
-use crate::targets::select;
+use crate::targets::{check_rank, select};
 use candle_core::Var;
 use loran_model::{FrozenLinear, LinearAdapter, Llama};
 use std::sync::Arc;
@@ -32,6 +32,13 @@ impl AdapterSet {
         if let Some(build) = method.build {
             let names: Vec<String> = model.linears().iter().map(|l| l.name().to_string()).collect();
             let selected = select(cfg, &names, model.config().num_hidden_layers)?;
+            let shapes: Vec<(String, usize, usize)> = model
+                .linears()
+                .iter()
+                .filter(|l| selected.iter().any(|n| n == l.name()))
+                .map(|l| (l.name().to_string(), l.base().in_features(), l.base().out_features()))
+                .collect();
+            check_rank(cfg, &shapes)?;
             if let Some(check) = method.check {
                 let modules: Vec<_> = model.linears().iter().filter(|l| selected.contains(&l.name().to_string())).map(|l| (l.name().to_string(), l.gate())).collect();
                 check(&modules)?;

@@ -13,12 +13,12 @@ pub struct TaskOptions {
     /// Seed of the hash-based split (default 0). Changing it reshuffles which
     /// examples are train, validation and test.
     pub split_seed: u64,
-    /// Share of examples in the validation split (default 0.1).
+    /// Share of examples in the validation split (default 0.1; valid: in [0, 1 − test_fraction)).
     pub validation_fraction: f64,
-    /// Share of examples in the test split (default 0.2).
+    /// Share of examples in the test split (default 0.2; valid: in (0, 1 − validation_fraction)).
     pub test_fraction: f64,
     /// Inputs are cut to this many characters at load time, at a word
-    /// boundary (default 4000); tokenization then cuts further to fit the
+    /// boundary (default 4000; valid: at least 1); tokenization then cuts further to fit the
     /// token budget. It only saves tokenizer work on very long texts.
     pub max_input_chars: usize,
     /// Keep at most this many training examples (default: all). Splits are

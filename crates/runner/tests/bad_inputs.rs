@@ -97,20 +97,30 @@ fn statuses(fx: &GridFixture, grid: &Path, name: &str, failpoints: Option<&str>)
 }
 
 #[test]
-fn a_nan_loss_marks_the_cell_diverged_and_the_grid_goes_on() {
+fn an_overflowing_update_marks_the_cell_diverged_and_the_grid_goes_on() {
     let fx = fixture();
-    // An absurd learning rate on the first rank only: after one step its B holds ±3e38,
-    // the attention values overflow and the loss is NaN. (At 1e30 the model merely
-    // saturates: RMSNorm flattens the huge activations and the loss sits at ln(vocab).)
-    let grid = fx.variant("nan", &[("axes:\n  adapter.r: [2, 4]\n", "bundles:\n  - { adapter.r: 2, train.lr: 3.0e38 }\n  - { adapter.r: 4, train.lr: 1.0e-2 }\n")]);
+    // An absurd α on the first rank only (α/r scales the update; a learning rate large
+    // enough to overflow is refused by its range): the first step's gradient of B is
+    // scaled by α/r = 1.5e38, its norm overflows f32, and the cell stops there.
+    let grid = fx.variant("nan", &[("axes:\n  adapter.r: [2, 4]\n", "bundles:\n  - { adapter.r: 2, adapter.alpha: 3.0e38 }\n  - { adapter.r: 4, adapter.alpha: 16 }\n")]);
     let (cells, log) = statuses(&fx, &grid, "nan", None);
     let diverged: Vec<_> = cells.iter().filter(|r| r["status"] == "diverged").collect();
     assert_eq!(diverged.len(), 1, "{log}");
     let why = diverged[0]["error"].as_str().unwrap();
-    assert_eq!(why, "loss is NaN at step 2");
-    assert_eq!(diverged[0]["train"]["steps"], 1, "the step that diverged is not counted");
+    assert_eq!(why, "gradient norm is inf at step 1");
+    assert_eq!(diverged[0]["train"]["steps"], 0, "the step that diverged is not counted");
     assert_eq!(cells.iter().filter(|r| r["status"] == "ok").count(), 1, "{log}");
     assert!(log.contains("DIVERGED") && log.contains("1 diverged"), "{log}");
+}
+
+#[test]
+fn a_nan_loss_marks_the_cell_diverged_at_that_step() {
+    let fx = fixture();
+    let (cells, log) = statuses(&fx, &fx.grid, "bad", Some("train-loss=1*off->1*return(NaN)"));
+    assert_eq!(cells[0]["status"], "diverged", "{log}");
+    assert_eq!(cells[0]["error"], "loss is NaN at step 2");
+    assert_eq!(cells[0]["train"]["steps"], 1);
+    assert_eq!(cells[1]["status"], "ok", "the grid went on: {log}");
 }
 
 #[test]
@@ -278,4 +288,26 @@ fn a_cell_that_fails_while_running_is_recorded_the_grid_goes_on_and_a_rerun_retr
     let log = String::from_utf8_lossy(&rerun.stderr);
     assert!(rerun.status.success(), "{log}");
     assert!(log.contains("1 ok, 1 skipped, 0 diverged, 0 failed"), "only the failed cell is retried:\n{log}");
+}
+
+/// `loran grid check <grid>`: the model-dependent ranges, before any cell trains.
+fn check(fx: &GridFixture, grid: &Path) -> Output {
+    loran(&fx.home).args(["grid", "check"]).arg(grid).env("RUST_BACKTRACE", "1").output().unwrap()
+}
+
+#[test]
+fn ranges_that_need_the_model_are_refused_by_grid_check_naming_the_key() {
+    let fx = fixture();
+    // The fixture's q/v projections are 32 → 32 and 32 → 16 (two KV heads of 8).
+    let grid = fx.variant("wide-rank", &[("adapter.r: [2, 4]", "adapter.r: [2, 100000]")]);
+    let line = error_line(&check(&fx, &grid));
+    mentions(&line, &[&grid.display().to_string(), "adapter.r: 100000 exceeds min(d_in, d_out) = 16 of `model.layers.0.self_attn.v_proj` (32 → 16)", "use r ≤ 16"]);
+    let grid = fx.variant("too-many-layers", &[("dropout: 0.0,", "dropout: 0.0, layers: { last: 99 },")]);
+    let line = error_line(&check(&fx, &grid));
+    mentions(&line, &["adapter.layers", "{ last: 99 }", "more layers than the model's 2", "{ last: 2 }"]);
+    let grid = fx.variant("layer-index", &[("dropout: 0.0,", "dropout: 0.0, layers: [1, 7],")]);
+    mentions(&error_line(&check(&fx, &grid)), &["adapter.layers", "layer 7 does not exist (the model has 2, numbered 0 to 1)"]);
+    // Within range, the same check passes and nothing trains.
+    let out = check(&fx, &fx.variant("fine", &[("adapter.r: [2, 4]", "adapter.r: [2, 16]")]));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -23,13 +23,17 @@ fn grid(fx: &GridFixture, name: &str, extra: &str) {
 fn grid_with_axes(fx: &GridFixture, name: &str, axes: &str, extra: &str) {
     let path = fx.variant(
         name,
-        &[(
+        &[
+            // The base's default rank (64) is above the fixture's narrowest target (16).
+            ("adapter: { method: lora, alpha: 16,", "adapter: { method: lora, r: 4, alpha: 16,"),
+            (
             "axes:\n  adapter.r: [4]\n",
             &format!(
                 "axes:\n  adapter:\n    - {{ method: lora, dropout: 0.1 }}\n    \
                  - {{ method: loran, activation: {{ name: sinter, amplitude: 0.5, omega: 3.0 }} }}\n  quant: [none, nf4]\n{axes}"
             ),
-        )],
+            ),
+        ],
     );
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text + extra).unwrap();

@@ -15,6 +15,7 @@ mod determinism;
 mod fuzz_grids;
 mod kill_resume;
 mod na_lora_training;
+mod numeric_ranges;
 mod prefix_cache;
 mod repo_paths;
 mod report_reconstructed;

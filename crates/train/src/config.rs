@@ -21,29 +21,31 @@ pub enum Schedule {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
-    /// Optimizer steps (default 200; 0 skips training).
+    /// Optimizer steps (default 200; valid: at least 0, where 0 skips training).
     pub steps: usize,
-    /// Peak learning rate (default 2e-4, the QLoRA/LoRAN value).
+    /// Peak learning rate (default 2e-4, the QLoRA/LoRAN value; valid: in (0, 1]).
     pub lr: f64,
-    /// Examples per step (default 4).
+    /// Examples per step (default 4; valid: at least 1).
     pub batch_size: usize,
-    /// Longest training sequence in tokens, prompt plus answer (default 256).
+    /// Longest training sequence in tokens, prompt plus answer (default 256; valid: at least 3
+    /// and at most the model's positions).
     pub max_len: usize,
-    /// Longest answer kept for training, in tokens (default 64).
+    /// Longest answer kept for training, in tokens (default 64; valid: in [1, max_len − 2]).
     pub max_target_tokens: usize,
-    /// Share of steps spent warming up linearly from 0 (default 0.03).
+    /// Share of steps spent warming up linearly from 0 (default 0.03; valid: in [0, 1]).
     pub warmup_ratio: f64,
     /// Decay after warm-up (default `linear`).
     pub schedule: Schedule,
-    /// Clip the global gradient norm to this (default 0.3, as QLoRA); 0 disables clipping.
+    /// Clip the global gradient norm to this (default 0.3, as QLoRA; valid: at least 0); 0
+    /// disables clipping.
     pub max_grad_norm: f64,
-    /// AdamW decoupled weight decay (default 0).
+    /// AdamW decoupled weight decay (default 0; valid: in [0, 1]).
     pub weight_decay: f64,
-    /// AdamW β1 (default 0.9).
+    /// AdamW β1 (default 0.9; valid: in [0, 1)).
     pub beta1: f64,
-    /// AdamW β2 (default 0.999).
+    /// AdamW β2 (default 0.999; valid: in [0, 1)).
     pub beta2: f64,
-    /// AdamW ε (default 1e-8).
+    /// AdamW ε (default 1e-8; valid: in (0, 1]).
     pub eps: f64,
     /// Compute the frozen blocks below the lowest adapter once per example and reuse
     /// them across steps and cells (default true; same math, different float rounding).
@@ -86,13 +88,15 @@ impl Default for TrainConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EvalConfig {
-    /// Most test examples scored (default 200; the test split is a seeded random order).
+    /// Most test examples scored (default 200; valid: at least 1; the test split is a seeded
+    /// random order).
     pub max_examples: usize,
-    /// Most generated tokens per answer (default 64).
+    /// Most generated tokens per answer (default 64; valid: at least 1).
     pub max_new_tokens: usize,
     /// Porter-stem words before ROUGE, as rouge-score's `use_stemmer=True` (default true).
     pub rouge_stemmer: bool,
-    /// Prompts generated together (left-padded; default 8). Greedy results do not depend on it.
+    /// Prompts generated together (left-padded; default 8; valid: at least 1). Greedy results
+    /// do not depend on it.
     pub batch_size: usize,
     /// Also record `test_loss`: the mean cross-entropy of the reference answers of the same
     /// test examples under teacher forcing, a low-variance companion to the generation
@@ -110,7 +114,8 @@ impl Default for EvalConfig {
     }
 }
 
-/// Everything that defines one run. Every key has a documented default.
+/// Everything that defines one run. Every key has a documented default, and every numeric
+/// key a valid range, checked by [`crate::ranges`] when the config is resolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RunConfig {

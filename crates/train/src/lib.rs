@@ -15,6 +15,7 @@ pub mod loss;
 pub mod prefix;
 pub mod progress;
 pub mod preflight;
+pub mod ranges;
 pub mod record;
 pub mod resources;
 pub mod schedule;

@@ -13,7 +13,7 @@ mod serde_impl;
 pub(crate) use serde_impl::SHARED;
 
 use crate::error::{AdapterError, Result};
-use crate::params::{self, MethodParams, Value};
+use crate::params::{self, MethodParams, Range, Value};
 use crate::registry::{find_method, METHODS};
 use serde::{Deserialize, Serialize};
 
@@ -96,19 +96,41 @@ impl AdapterConfig {
         Ok(self)
     }
 
+    /// Valid ranks: the model-dependent cap, min(d_in, d_out) of every target, is checked
+    /// when the adapter is attached.
+    pub const R_RANGE: Range = Range::at_least(1.0);
+    /// Valid α: a zero α makes the update vanish and a negative one flips it.
+    pub const ALPHA_RANGE: Range = Range::above(0.0);
+    /// Valid dropout probabilities.
+    pub const DROPOUT_RANGE: Range = Range::closed_open(0.0, 1.0);
+
     /// Checks ranges; errors name the key.
     pub fn validate(&self) -> Result<()> {
-        if self.r == 0 {
+        if !Self::R_RANGE.contains(self.r as f64) {
             return Err(AdapterError::config("r", "must be at least 1"));
         }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(AdapterError::config("dropout", format!("{} is not in [0, 1)", self.dropout)));
+        if !Self::DROPOUT_RANGE.contains(self.dropout) {
+            return Err(AdapterError::config("dropout", format!("{} is not {}", self.dropout, Self::DROPOUT_RANGE)));
         }
-        if !self.alpha.is_finite() {
-            return Err(AdapterError::config("alpha", "must be finite"));
+        if !Self::ALPHA_RANGE.contains(self.alpha) {
+            return Err(AdapterError::config("alpha", format!("{} is not {} (α/r scales the update; e.g. 16)", self.alpha, Self::ALPHA_RANGE)));
         }
         if self.targets.is_empty() {
             return Err(AdapterError::config("targets", "is empty; name at least one linear, e.g. [q_proj, v_proj]"));
+        }
+        match &self.layers {
+            Some(LayerSelection::Indices(v)) if v.is_empty() => {
+                return Err(AdapterError::config("layers", "is an empty list, which adapts no layer; list layer indices, e.g. [28, 29], or leave it out for all"));
+            }
+            Some(LayerSelection::Indices(v)) => {
+                if let Some((_, l)) = v.iter().enumerate().find(|(i, l)| v[..*i].contains(l)) {
+                    return Err(AdapterError::config("layers", format!("lists layer {l} twice; list each layer once")));
+                }
+            }
+            Some(LayerSelection::Last { last: 0 }) => {
+                return Err(AdapterError::config("layers", "`{ last: 0 }` adapts no layer; give at least 1, e.g. `{ last: 8 }`, or leave `layers` out for all"));
+            }
+            _ => {}
         }
         self.params.check_ranges()?;
         // Every method's checks, whatever the method: a bad value is an error even where it is ignored.

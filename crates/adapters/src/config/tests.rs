@@ -54,6 +54,15 @@ fn validation_names_the_key_and_the_fix() {
     assert!(bad.validate().unwrap_err().to_string().starts_with("adapter.dropout"));
     let bad = AdapterConfig { r: 0, ..AdapterConfig::default() };
     assert!(bad.validate().unwrap_err().to_string().starts_with("adapter.r"));
+    for alpha in [-16.0, 0.0, f64::NAN, f64::INFINITY] {
+        let err = AdapterConfig { alpha, ..AdapterConfig::default() }.validate().unwrap_err().to_string();
+        assert!(err.starts_with("adapter.alpha") && err.contains("in (0, ∞)"), "{err}");
+    }
+    let layers = |l| AdapterConfig { layers: Some(l), ..AdapterConfig::default() }.validate();
+    assert!(layers(LayerSelection::Indices(vec![])).unwrap_err().to_string().contains("empty list"));
+    assert!(layers(LayerSelection::Indices(vec![2, 5, 2])).unwrap_err().to_string().contains("layer 2 twice"));
+    assert!(layers(LayerSelection::Last { last: 0 }).unwrap_err().to_string().contains("adapts no layer"));
+    assert!(layers(LayerSelection::Last { last: 1 }).is_ok() && layers(LayerSelection::Indices(vec![0])).is_ok());
     let err = yaml("method: sine-lora\nsine: { omega: 0 }").unwrap().validate().unwrap_err().to_string();
     assert_eq!(err, "adapter.sine.omega: 0 is not a number in (0, ∞); e.g. 100 (the default)");
     let err = yaml("method: sine-lora\nsine: { gain: -2 }").unwrap().validate().unwrap_err().to_string();

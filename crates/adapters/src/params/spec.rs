@@ -41,6 +41,39 @@ impl Range {
         Range { lo: Bound::Closed(lo), hi: Bound::Open(hi) }
     }
 
+    /// `[lo, hi]`.
+    pub const fn closed(lo: f64, hi: f64) -> Self {
+        Range { lo: Bound::Closed(lo), hi: Bound::Closed(hi) }
+    }
+
+    /// `(lo, hi]`.
+    pub const fn open_closed(lo: f64, hi: f64) -> Self {
+        Range { lo: Bound::Open(lo), hi: Bound::Closed(hi) }
+    }
+
+    /// `(lo, hi)`.
+    pub const fn open(lo: f64, hi: f64) -> Self {
+        Range { lo: Bound::Open(lo), hi: Bound::Open(hi) }
+    }
+
+    /// The lower end and whether it is included (`None`: unbounded below).
+    pub fn lower(&self) -> Option<(f64, bool)> {
+        match self.lo {
+            Bound::Unbounded => None,
+            Bound::Open(b) => Some((b, false)),
+            Bound::Closed(b) => Some((b, true)),
+        }
+    }
+
+    /// The upper end and whether it is included (`None`: unbounded above).
+    pub fn upper(&self) -> Option<(f64, bool)> {
+        match self.hi {
+            Bound::Unbounded => None,
+            Bound::Open(b) => Some((b, false)),
+            Bound::Closed(b) => Some((b, true)),
+        }
+    }
+
     /// Whether `v` is finite and inside.
     pub fn contains(&self, v: f64) -> bool {
         let lo = match self.lo {

@@ -91,6 +91,9 @@ fn explain(kind: &YamlError, message: String, key: Option<&str>, value: &str) ->
         YamlError::SerdeUnknownField { expected, .. } if key.is_none() && !expected.contains(&"include") => format!("{message}, include"),
         YamlError::DuplicateMappingKey { key: Some(dup), .. } => format!("duplicate mapping key `{dup}`; give each key once"),
         YamlError::DuplicateMappingKey { key: None, .. } => "duplicate mapping key; give each key once".into(),
+        YamlError::NonFiniteFloat { value, .. } => {
+            format!("`{value}` is not a finite number; every number in a grid must be finite: give one inside the key's range (README, \"Valid ranges\")")
+        }
         YamlError::InvalidScalar { ty, .. } => match plain(ty) {
             Some(plain) if value.is_empty() => format!("is not {plain}"),
             Some(plain) => format!("`{value}` is not {plain}"),

@@ -114,6 +114,28 @@ impl GridFile {
         first_section.unwrap_or_else(|| self.locate(key))
     }
 
+    /// `file:line` of the dotted key `path` (`base.train.lr`) found segment by segment, each
+    /// at or after the line of the one before (a mapping written in block or flow style);
+    /// as far as it gets when a later segment is not written out.
+    pub fn locate_path(&self, path: &str) -> String {
+        let mut best: Option<(usize, String)> = None;
+        for (file, text) in self.sources() {
+            let mut from = 0;
+            let mut found = 0;
+            let mut place = None;
+            for segment in path.split('.') {
+                let Some(i) = key_line(text, segment, from) else { break };
+                (from, found, place) = (i, found + 1, Some(at(file, i)));
+            }
+            if let Some(place) = place {
+                if best.as_ref().is_none_or(|(n, _)| found > *n) {
+                    best = Some((found, place));
+                }
+            }
+        }
+        best.map(|(_, p)| p).unwrap_or_else(|| self.path.display().to_string())
+    }
+
     /// `file:line` of the first line at or after `key:` that holds `value` as a whole
     /// word (so a bad value in a block list is pointed at), else of `key:` itself.
     pub fn locate_value(&self, key: &str, value: &serde_json::Value) -> String {
@@ -254,7 +276,7 @@ mod tests {
     #[test]
     fn errors_quoting_a_multi_line_value_stay_one_line() {
         let err = parse("name: \"a\\nb/c\"\nbase: {}\n").unwrap_err().to_string();
-        assert!(err.starts_with("DIR/grid.yaml:1: `name`") && err.contains("got `a\\nb/c`") && !err.contains('\n'), "{err}");
+        assert!(err.starts_with("DIR/grid.yaml:1: `name`") && err.contains("got \"a\\nb/c\"") && !err.contains('\n'), "{err}");
     }
 
     #[test]

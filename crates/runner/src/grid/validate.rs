@@ -15,7 +15,17 @@ pub fn check_file(grid: &GridFile) -> Result<()> {
     check_axes(grid)?;
     check_bundles(grid)?;
     check_exclude_keys(grid)?;
+    check_base_ranges(grid)?;
     check_report(grid)
+}
+
+/// The base's numeric keys whose ranges stand alone (see [`loran_train::ranges`]): axes
+/// and bundles may still change the keys others depend on, so those wait for the cells.
+fn check_base_ranges(grid: &GridFile) -> Result<()> {
+    if let Err(e) = loran_train::ranges::check_keys(&grid.spec.base, false) {
+        bail!("{}: base: {e}", grid.locate_path(&format!("base.{}", e.key)));
+    }
+    Ok(())
 }
 
 fn check_report(grid: &GridFile) -> Result<()> {
@@ -27,8 +37,26 @@ fn check_report(grid: &GridFile) -> Result<()> {
     Ok(())
 }
 
+/// Longest grid name in bytes: a folder name (most file systems allow 255) that still
+/// leaves room for the run ids and paths under it.
+pub const MAX_NAME_BYTES: usize = 100;
+
 fn check_name(grid: &GridFile) -> Result<()> {
     let name = &grid.spec.name;
+    if name.len() > MAX_NAME_BYTES {
+        bail!(
+            "{}: `name` is {} bytes long, more than the {MAX_NAME_BYTES} a results folder name may have; shorten it, e.g. `name: table-main`",
+            grid.locate("name"),
+            name.len()
+        );
+    }
+    if name.chars().any(char::is_control) || name.trim() != name {
+        bail!(
+            "{}: `name` holds a control character (a newline, tab or NUL) or leading/trailing spaces, got {name:?}; \
+             use letters, digits, `-` and `_`, e.g. `name: table-main`",
+            grid.locate("name")
+        );
+    }
     if name.trim().is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
         bail!(
             "{}: `name` must be a non-empty folder name without slashes (results go to results/<name>/), got `{name}`; e.g. `name: table-main`",
