@@ -50,6 +50,10 @@ fn blame(grid: &GridFile, base: &Value, assignment: &[(String, Value)]) -> Optio
     })
 }
 
+/// Longest cell name in bytes: with `-s<seed>-<hash>` it stays a valid folder name (most
+/// file systems allow 255 bytes).
+pub const MAX_CELL_NAME_BYTES: usize = 200;
+
 /// `file:line` of the value that sets the dotted `key` in a cell with `assignment`: the axis
 /// or bundle value that sets it (or a mapping above it), else its line in `base`.
 /// A value out of a range that depends on other keys (`doc` names them) and is not set by
@@ -147,6 +151,15 @@ fn expand_cells(grid: &GridFile) -> Result<Vec<Cell>> {
         let labels: Vec<(String, String)> =
             varying.iter().filter_map(|k| a.iter().find(|(ak, _)| ak == k).map(|(_, v)| (k.clone(), label_text(v)))).collect();
         let group = slug(&labels);
+        if group.len() > MAX_CELL_NAME_BYTES {
+            bail!(
+                "{}: a cell would be called `{}…` ({} bytes), longer than the {MAX_CELL_NAME_BYTES} a run folder name may have; \
+                 vary fewer keys in one grid, or use shorter values",
+                grid.locate("axes"),
+                group.chars().take(40).collect::<String>(),
+                group.len()
+            );
+        }
         if !seen_groups.insert(group.clone()) {
             bail!("{}: two cells are both called `{group}`; make the axis values distinct", grid.path.display());
         }
