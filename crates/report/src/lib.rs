@@ -3,12 +3,15 @@
 //! [`render`] is the entry point: it loads `results/<grid>/runs/*/` ([`load`]), writes
 //! `results/<grid>/summary.csv` ([`summary`]), `table.{csv,md,tex}` ([`table`], laid out as
 //! `report.yaml` says: [`settings`]) and `results/<grid>/figures/*.{svg,png}` ([`figures`]).
-//! Run folders without `result.json` are unfinished: skipped and counted.
+//! Run folders without `result.json` are unfinished: skipped and counted. Runs that match
+//! no cell of the folder's [`manifest`] (stale) and finished runs whose files are damaged
+//! are left out of everything, each kind reported in a warning line.
 
 pub mod compare;
 pub mod figures;
 pub mod font;
 pub mod load;
+pub mod manifest;
 pub mod output;
 pub mod revisions;
 pub mod settings;
@@ -18,7 +21,7 @@ pub mod summary;
 #[cfg(test)]
 mod test_support;
 
-pub use load::{load_runs, scan_runs, LoadedRun, RunScan};
+pub use load::{load_runs, scan_runs, DamagedRun, LoadedRun, RunScan};
 pub use summary::write_summary_csv;
 
 use loran_train::record::RunStatus;
@@ -44,6 +47,12 @@ pub struct RenderSummary {
     pub figures: Vec<PathBuf>,
     /// The warning that the finished runs come from more than one code revision, if they do.
     pub mixed_revisions: Option<String>,
+    /// Run folders left out because they match no cell of the grid (see [`manifest`]).
+    pub stale: usize,
+    /// Finished runs left out because their files are damaged.
+    pub damaged: usize,
+    /// One line per thing left out (stale runs together, each damaged run), with its fix.
+    pub warnings: Vec<String>,
 }
 
 impl RenderSummary {
@@ -84,6 +93,9 @@ pub fn render_with(grid_dir: &Path, spec: &settings::ReportSpec) -> Result<Rende
         tables,
         figures,
         mixed_revisions,
+        stale: scan.stale.len(),
+        damaged: scan.damaged.len(),
+        warnings: scan.warnings(grid_dir),
     })
 }
 
