@@ -78,6 +78,7 @@ pub fn render_with(grid_dir: &Path, spec: &settings::ReportSpec) -> Result<Rende
     tables.grid_notes.extend(mixed_revisions.clone());
     let figures = figures::write_figures(grid_dir, &scan.runs, spec, tables.baseline.as_deref())?;
     let tables = table::write_tables(grid_dir, &tables)?;
+    remove_unwritten(grid_dir, &tables, &figures)?;
     let count = |status: RunStatus| {
         scan.runs
             .iter()
@@ -97,6 +98,21 @@ pub fn render_with(grid_dir: &Path, spec: &settings::ReportSpec) -> Result<Rende
         damaged: scan.damaged.len(),
         warnings: scan.warnings(grid_dir),
     })
+}
+
+/// Removes the tables and figures an earlier render wrote and this one did not (no `ok`
+/// run left, no rank sweep or LoRAN run any more), so no file on disk still shows runs
+/// the report now leaves out.
+fn remove_unwritten(grid_dir: &Path, tables: &[PathBuf], figures: &[PathBuf]) -> Result<()> {
+    let table_files = ["csv", "md", "tex"].map(|ext| grid_dir.join(format!("{}.{ext}", table::TABLE_STEM)));
+    let figure_stems = [figures::loss::STEM, figures::bars::STEM, figures::rank::STEM, figures::activations::STEM];
+    let figure_files = figure_stems.iter().flat_map(|stem| ["svg", "png"].map(|ext| grid_dir.join(figures::FIGURES_DIR).join(format!("{stem}.{ext}"))));
+    for path in table_files.into_iter().chain(figure_files) {
+        if !tables.contains(&path) && !figures.contains(&path) && path.is_file() {
+            std::fs::remove_file(&path).map_err(|e| anyhow::anyhow!("cannot remove {}, left from an earlier report: {e}; delete it by hand", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The grid's name: the `grid` field of the first run, else the folder name.
