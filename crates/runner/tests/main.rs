@@ -18,5 +18,6 @@ mod na_lora_training;
 mod prefix_cache;
 mod repo_paths;
 mod report_reconstructed;
+mod stale_runs;
 mod tables;
 mod train_fixture;
