@@ -68,11 +68,11 @@ pub fn record(grid: &GridFile, cells: &[Cell], grid_dir: &Path) -> Result<()> {
 }
 
 /// The grid file as the manifest records it: relative to the grid folder when both
-/// resolve (so a copied or moved repository still finds its own file), else as given.
+/// resolve (so a copied or moved repository still finds its own file), else absolute.
 fn file_entry(grid_file: &Path, grid_dir: &Path) -> String {
     match (std::fs::canonicalize(grid_file), std::fs::canonicalize(grid_dir)) {
         (Ok(file), Ok(dir)) => relative_to(&file, &dir).display().to_string(),
-        _ => grid_file.display().to_string(),
+        _ => std::path::absolute(grid_file).unwrap_or_else(|_| grid_file.to_path_buf()).display().to_string(),
     }
 }
 
