@@ -3,12 +3,15 @@
 //! [`render`] is the entry point: it loads `results/<grid>/runs/*/` ([`load`]), writes
 //! `results/<grid>/summary.csv` ([`summary`]), `table.{csv,md,tex}` ([`table`], laid out as
 //! `report.yaml` says: [`settings`]) and `results/<grid>/figures/*.{svg,png}` ([`figures`]).
-//! Run folders without `result.json` are unfinished: skipped and counted.
+//! Run folders without `result.json` are unfinished: skipped and counted. Runs that match
+//! no cell of the folder's [`manifest`] (stale) and finished runs whose files are damaged
+//! are left out of everything, each kind reported in a warning line.
 
 pub mod compare;
 pub mod figures;
 pub mod font;
 pub mod load;
+pub mod manifest;
 pub mod output;
 pub mod revisions;
 pub mod settings;
@@ -18,7 +21,7 @@ pub mod summary;
 #[cfg(test)]
 mod test_support;
 
-pub use load::{load_runs, scan_runs, LoadedRun, RunScan};
+pub use load::{load_runs, scan_runs, DamagedRun, LoadedRun, RunScan};
 pub use summary::write_summary_csv;
 
 use loran_train::record::RunStatus;
@@ -44,6 +47,12 @@ pub struct RenderSummary {
     pub figures: Vec<PathBuf>,
     /// The warning that the finished runs come from more than one code revision, if they do.
     pub mixed_revisions: Option<String>,
+    /// Run folders left out because they match no cell of the grid (see [`manifest`]).
+    pub stale: usize,
+    /// Finished runs left out because their files are damaged.
+    pub damaged: usize,
+    /// One line per thing left out (stale runs together, each damaged run), with its fix.
+    pub warnings: Vec<String>,
 }
 
 impl RenderSummary {
@@ -69,6 +78,7 @@ pub fn render_with(grid_dir: &Path, spec: &settings::ReportSpec) -> Result<Rende
     tables.grid_notes.extend(mixed_revisions.clone());
     let figures = figures::write_figures(grid_dir, &scan.runs, spec, tables.baseline.as_deref())?;
     let tables = table::write_tables(grid_dir, &tables)?;
+    remove_unwritten(grid_dir, &tables, &figures)?;
     let count = |status: RunStatus| {
         scan.runs
             .iter()
@@ -84,7 +94,25 @@ pub fn render_with(grid_dir: &Path, spec: &settings::ReportSpec) -> Result<Rende
         tables,
         figures,
         mixed_revisions,
+        stale: scan.stale.len(),
+        damaged: scan.damaged.len(),
+        warnings: scan.warnings(grid_dir),
     })
+}
+
+/// Removes the tables and figures an earlier render wrote and this one did not (no `ok`
+/// run left, no rank sweep or LoRAN run any more), so no file on disk still shows runs
+/// the report now leaves out.
+fn remove_unwritten(grid_dir: &Path, tables: &[PathBuf], figures: &[PathBuf]) -> Result<()> {
+    let table_files = ["csv", "md", "tex"].map(|ext| grid_dir.join(format!("{}.{ext}", table::TABLE_STEM)));
+    let figure_stems = [figures::loss::STEM, figures::bars::STEM, figures::rank::STEM, figures::activations::STEM];
+    let figure_files = figure_stems.iter().flat_map(|stem| ["svg", "png"].map(|ext| grid_dir.join(figures::FIGURES_DIR).join(format!("{stem}.{ext}"))));
+    for path in table_files.into_iter().chain(figure_files) {
+        if !tables.contains(&path) && !figures.contains(&path) && path.is_file() {
+            std::fs::remove_file(&path).map_err(|e| anyhow::anyhow!("cannot remove {}, left from an earlier report: {e}; delete it by hand", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The grid's name: the `grid` field of the first run, else the folder name.

@@ -4,6 +4,8 @@
 //! runner). Folders without it are unfinished: they are listed but not loaded.
 
 use loran_train::config::RunConfig;
+use crate::manifest::{read_manifest, Manifest};
+use loran_train::damage::{self, Damage};
 use loran_train::record::{PredictionRecord, RunResult, StepRecord, RESULT_SCHEMA};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -11,9 +13,9 @@ use std::path::{Path, PathBuf};
 /// The completion marker of a run folder.
 pub const RESULT_FILE: &str = "result.json";
 /// Per-step training records, one JSON object a line.
-pub const METRICS_FILE: &str = "metrics.jsonl";
+pub const METRICS_FILE: &str = damage::METRICS_FILE;
 /// Optional per-example predictions, one JSON object a line.
-pub const PREDICTIONS_FILE: &str = "predictions.jsonl";
+pub const PREDICTIONS_FILE: &str = damage::PREDICTIONS_FILE;
 /// The resolved config of a run.
 pub const CONFIG_FILE: &str = "config.resolved.yaml";
 /// The folder under a grid directory that holds one folder per run.
@@ -38,10 +40,50 @@ pub struct LoadedRun {
 /// Everything found under `results/<grid>/runs/`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunScan {
-    /// Finished runs, sorted by `run_id` (then by folder).
+    /// Finished runs of the grid's cells, sorted by `run_id` (then by folder).
     pub runs: Vec<LoadedRun>,
-    /// Run folders without `result.json`, sorted by path.
+    /// Run folders of the grid's cells without `result.json`, sorted by path.
     pub unfinished: Vec<PathBuf>,
+    /// Run folders that match no cell of the grid's [`Manifest`] (finished or not), sorted
+    /// by path: left out of everything. Always empty without a manifest.
+    pub stale: Vec<PathBuf>,
+    /// Finished runs whose files do not hold what `result.json` says, sorted by path:
+    /// left out of everything, and redone by the next `loran grid run`.
+    pub damaged: Vec<DamagedRun>,
+    /// The folder's manifest, when it has one.
+    pub manifest: Option<Manifest>,
+}
+
+/// A finished run folder whose files are damaged ([`loran_train::damage`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedRun {
+    /// The run folder.
+    pub dir: PathBuf,
+    /// What is wrong, e.g. `metrics.jsonl line 7 does not parse`.
+    pub why: String,
+}
+
+impl RunScan {
+    /// One warning line per thing left out of the report: all stale runs together, then
+    /// each damaged run, each naming the fix.
+    pub fn warnings(&self, grid_dir: &Path) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let (Some(manifest), false) = (&self.manifest, self.stale.is_empty()) {
+            lines.push(manifest.stale_warning(grid_dir, self.stale.len()));
+        }
+        let rerun = match &self.manifest {
+            Some(m) => format!("`loran grid run {}`", m.grid_file(grid_dir).display()),
+            None => "`loran grid run` on its grid file".to_string(),
+        };
+        for damaged in &self.damaged {
+            lines.push(format!(
+                "{} is damaged ({}), so the report leaves it out; run the grid again ({rerun}) to redo that run",
+                damaged.dir.display(),
+                damaged.why
+            ));
+        }
+        lines
+    }
 }
 
 /// Loads every finished run of a grid, sorted by `run_id`; unfinished folders are skipped.
@@ -51,9 +93,11 @@ pub fn load_runs(grid_dir: &Path) -> Result<Vec<LoadedRun>> {
     Ok(scan_runs(grid_dir)?.runs)
 }
 
-/// Loads every finished run of a grid and lists the unfinished run folders.
+/// Loads every finished run of the grid's cells, and lists the unfinished, stale and
+/// damaged run folders (see [`RunScan`]; the cells are those of `grid_dir`'s manifest).
 ///
-/// Errors name the offending file, and the line for JSON that does not parse.
+/// Errors name the offending file: a manifest that does not parse, or a `result.json`
+/// of another schema.
 pub fn scan_runs(grid_dir: &Path) -> Result<RunScan> {
     let runs_dir = grid_dir.join(RUNS_DIR);
     let entries = std::fs::read_dir(&runs_dir)
@@ -68,12 +112,37 @@ pub fn scan_runs(grid_dir: &Path) -> Result<RunScan> {
     }
     dirs.sort();
 
-    let mut scan = RunScan::default();
+    let mut scan = RunScan { manifest: read_manifest(grid_dir)?, ..RunScan::default() };
     for dir in dirs {
-        if dir.join(RESULT_FILE).is_file() {
-            scan.runs.push(load_run(&dir)?);
-        } else {
-            scan.unfinished.push(dir);
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let foreign_folder = scan.manifest.as_ref().is_some_and(|m| !m.has_run_id(&name));
+        if !dir.join(RESULT_FILE).is_file() {
+            if foreign_folder {
+                scan.stale.push(dir);
+            } else {
+                scan.unfinished.push(dir);
+            }
+            continue;
+        }
+        let result = match read_result(&dir) {
+            Ok(result) => result,
+            Err(_) if foreign_folder => {
+                scan.stale.push(dir);
+                continue;
+            }
+            Err(why) => {
+                scan.damaged.push(DamagedRun { dir, why });
+                continue;
+            }
+        };
+        check_schema(&dir, &result)?;
+        if scan.manifest.as_ref().is_some_and(|m| !m.has_config(&result.config_hash)) {
+            scan.stale.push(dir);
+            continue;
+        }
+        match load_files(&dir, result) {
+            Ok(run) => scan.runs.push(run),
+            Err(damage) => scan.damaged.push(DamagedRun { dir, why: damage.to_string() }),
         }
     }
     scan.runs.sort_by(|a, b| {
@@ -82,7 +151,8 @@ pub fn scan_runs(grid_dir: &Path) -> Result<RunScan> {
     Ok(scan)
 }
 
-/// Loads one finished run folder (it must hold `result.json`).
+/// Loads one finished run folder (it must hold `result.json`); a damaged one is an error
+/// naming the folder, what is wrong and the fix.
 pub fn load_run(dir: &Path) -> Result<LoadedRun> {
     let result_path = dir.join(RESULT_FILE);
     let text = read_text(&result_path)?;
@@ -94,26 +164,33 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun> {
             e.column()
         )
     })?;
+    check_schema(dir, &result)?;
+    load_files(dir, result).map_err(|damage| {
+        anyhow::anyhow!("{}: damaged ({damage}); run its grid again to redo that run", dir.display())
+    })
+}
+
+/// `result.json` of `dir`, or why it does not parse (`result.json line 3 does not parse`).
+fn read_result(dir: &Path) -> Result<RunResult, String> {
+    let text = std::fs::read_to_string(dir.join(RESULT_FILE)).map_err(|e| format!("{RESULT_FILE} cannot be read: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("{RESULT_FILE} line {} does not parse", e.line()))
+}
+
+fn check_schema(dir: &Path, result: &RunResult) -> Result<()> {
     if result.schema != RESULT_SCHEMA {
         bail!(
             "{}: result schema {} is not the supported {RESULT_SCHEMA}",
-            result_path.display(),
+            dir.join(RESULT_FILE).display(),
             result.schema
         );
     }
+    Ok(())
+}
 
-    let metrics_path = dir.join(METRICS_FILE);
-    let steps = if metrics_path.is_file() {
-        read_jsonl(&metrics_path)?
-    } else {
-        Vec::new()
-    };
-    let predictions_path = dir.join(PREDICTIONS_FILE);
-    let predictions = if predictions_path.is_file() {
-        Some(read_jsonl(&predictions_path)?)
-    } else {
-        None
-    };
+/// The run's step records, predictions and config next to its `result`.
+fn load_files(dir: &Path, result: RunResult) -> Result<LoadedRun, Damage> {
+    let steps = damage::read_steps(dir, &result)?;
+    let predictions = damage::read_predictions(dir, &result)?;
     // An older schema's config is not an error: the report only uses it for extras (the rank).
     let config = std::fs::read_to_string(dir.join(CONFIG_FILE)).ok().and_then(|text| serde_saphyr::from_str::<RunConfig>(&text).ok());
     Ok(LoadedRun {
@@ -164,113 +241,5 @@ fn read_text(path: &Path) -> Result<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::test_support::{result, steps, write_run};
-
-    #[test]
-    fn loads_finished_runs_sorted_and_lists_unfinished_ones() {
-        let grid = tempfile::tempdir().unwrap();
-        write_run(
-            grid.path(),
-            &result("b", "t", 0, &[("accuracy", 0.5)]),
-            &steps(),
-        );
-        write_run(grid.path(), &result("a", "t", 1, &[("accuracy", 0.7)]), &[]);
-        std::fs::create_dir_all(grid.path().join("runs/zz-unfinished")).unwrap();
-        std::fs::write(grid.path().join("runs/stray.txt"), "not a run").unwrap();
-
-        let scan = scan_runs(grid.path()).unwrap();
-        let ids: Vec<&str> = scan.runs.iter().map(|r| r.result.run_id.as_str()).collect();
-        assert_eq!(ids, ["a-s1-0000abcd", "b-s0-0000abcd"]);
-        assert!(scan.runs[0].steps.is_empty());
-        assert_eq!(scan.runs[1].steps, steps());
-        assert_eq!(scan.runs[1].predictions, None);
-        assert_eq!(
-            scan.unfinished,
-            vec![grid.path().join("runs/zz-unfinished")]
-        );
-        assert_eq!(load_runs(grid.path()).unwrap(), scan.runs);
-    }
-
-    #[test]
-    fn reads_predictions_when_present() {
-        let grid = tempfile::tempdir().unwrap();
-        let dir = write_run(grid.path(), &result("a", "t", 0, &[]), &steps());
-        let line = r#"{"id":"x1","target":"sport","prediction":"sport","score":1.0}"#;
-        std::fs::write(dir.join(PREDICTIONS_FILE), format!("{line}\n\n")).unwrap();
-        let run = load_run(&dir).unwrap();
-        let predictions = run.predictions.unwrap();
-        assert_eq!(predictions.len(), 1);
-        assert_eq!(predictions[0].id, "x1");
-        assert_eq!(predictions[0].score, 1.0);
-    }
-
-    #[test]
-    fn corrupt_metrics_line_is_named_with_file_and_line() {
-        let grid = tempfile::tempdir().unwrap();
-        let dir = write_run(grid.path(), &result("a", "t", 0, &[]), &steps());
-        let mut text = std::fs::read_to_string(dir.join(METRICS_FILE)).unwrap();
-        text.push_str("{\"step\": 5, \"loss\": oops}\n");
-        std::fs::write(dir.join(METRICS_FILE), text).unwrap();
-        let err = format!("{:#}", scan_runs(grid.path()).unwrap_err());
-        let expected = format!("{}:5:", dir.join(METRICS_FILE).display());
-        assert!(err.contains(&expected), "{err}");
-    }
-
-    #[test]
-    fn corrupt_result_json_is_named_with_file_and_line() {
-        let grid = tempfile::tempdir().unwrap();
-        let dir = write_run(grid.path(), &result("a", "t", 0, &[]), &steps());
-        std::fs::write(
-            dir.join(RESULT_FILE),
-            "{\n  \"schema\": 1,\n  \"status\": \"okay\"\n}",
-        )
-        .unwrap();
-        let err = format!("{:#}", load_run(&dir).unwrap_err());
-        let expected = format!("{}:3:", dir.join(RESULT_FILE).display());
-        assert!(err.contains(&expected), "{err}");
-    }
-
-    #[test]
-    fn unknown_schema_is_rejected() {
-        let grid = tempfile::tempdir().unwrap();
-        let mut r = result("a", "t", 0, &[]);
-        r.schema = RESULT_SCHEMA + 1;
-        let dir = write_run(grid.path(), &r, &[]);
-        let err = format!("{:#}", load_run(&dir).unwrap_err());
-        assert!(
-            err.contains("result.json") && err.contains("schema"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn registry_names_of_reconstructed_methods_map_to_their_labels() {
-        use loran_train::config::RunConfig;
-        use loran_model::QuantMode;
-        for method in ["none", "lora", "dora", "loran", "sine-lora", "nolora", "na-lora"] {
-            for quant in [QuantMode::None, QuantMode::Nf4, QuantMode::Nf4Dq] {
-                let mut cfg = RunConfig { quant, ..RunConfig::default() };
-                cfg.adapter.method = method.into();
-                let today = cfg.method_label();
-                let old = today.replace("-style", "").replace(" (reconstructed)", "");
-                assert_eq!(current_method_label(&old), today, "{old}");
-                assert_eq!(current_method_label(&today), today, "today's labels are kept");
-            }
-        }
-        assert_eq!(current_method_label("nolora"), "nolora-style (reconstructed)");
-        assert_eq!(current_method_label("na-lora+nf4"), "na-lora-style+nf4 (reconstructed)");
-        assert_eq!(current_method_label("nolora+int8"), "nolora+int8", "unknown suffixes are left alone");
-    }
-
-    #[test]
-    fn missing_runs_folder_is_an_error_naming_it() {
-        let grid = tempfile::tempdir().unwrap();
-        let err = format!("{:#}", scan_runs(grid.path()).unwrap_err());
-        assert!(
-            err.contains(&grid.path().join(RUNS_DIR).display().to_string()),
-            "{err}"
-        );
-    }
-}
+#[path = "load_tests.rs"]
+mod tests;

@@ -41,6 +41,8 @@ pub fn result(group: &str, task: &str, seed: u64, metrics: &[(&str, f64)]) -> Ru
         finished_at: "2025-01-01T00:00:00Z".into(),
         warnings: Vec::new(),
         reused_from: None,
+        step_records: None,
+        prediction_records: None,
     }
 }
 

@@ -19,5 +19,6 @@ mod numeric_ranges;
 mod prefix_cache;
 mod repo_paths;
 mod report_reconstructed;
+mod stale_runs;
 mod tables;
 mod train_fixture;

@@ -52,6 +52,8 @@ pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut R
         finished_at: String::new(),
         warnings: cell.config.adapter.warnings(),
         reused_from: None,
+        step_records: None,
+        prediction_records: None,
     };
     if let Err(e) = execute(cell, &dir, resources, &mut result, log) {
         if e.chain().any(|c| c.is::<ResultsWriteError>()) {
@@ -71,6 +73,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     let cfg = &cell.config;
     let yaml = serde_saphyr::to_string(cfg).map_err(|e| anyhow!("serializing the resolved config: {e}"))?;
     dir.start(&yaml)?;
+    result.step_records = Some(0);
     let t_load = Instant::now();
     log.stage("loading the model and data");
     let loaded = resources.model(&cfg.model, cfg.quant)?;
@@ -100,13 +103,17 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
             }
             _ => None,
         };
+        let mut logged = 0;
         let mut on_step = |r: &crate::record::StepRecord| -> Result<()> {
             dir.append_step(r)?;
+            logged += 1;
             log.step(r, cfg.train.steps);
             Ok(())
         };
         let job = TrainJob::new(&model, &set, examples, &cfg.train).seed(cfg.seed).pad_id(eos).prefix(prefix.as_deref());
-        let outcome = train(job, &mut on_step)?;
+        let trained = train(job, &mut on_step);
+        result.step_records = Some(logged);
+        let outcome = trained?;
         result.train.steps = outcome.steps;
         result.train.final_loss = outcome.final_loss;
         result.train.target_tokens = outcome.target_tokens;
@@ -164,6 +171,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
         }
     }
     dir.write_predictions(&eval.predictions)?;
+    result.prediction_records = Some(eval.predictions.len());
     result.metrics = eval.metrics;
     if let Some(loss) = teacher_forced {
         result.metrics.insert("test_loss".into(), loss.mean);

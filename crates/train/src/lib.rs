@@ -4,6 +4,7 @@
 pub mod alloc;
 pub mod cell;
 pub mod config;
+pub mod damage;
 pub mod dir;
 pub mod env;
 pub mod eval;

@@ -151,6 +151,15 @@ pub struct RunResult {
     /// The run folder this result was copied from (same config hash, another grid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reused_from: Option<String>,
+    /// Lines written to `metrics.jsonl`, so a truncated file is seen as damage rather
+    /// than read as a shorter run (absent in runs recorded before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_records: Option<usize>,
+    /// Lines written to `predictions.jsonl` (absent when the run wrote none, and in runs
+    /// recorded before it existed), so a deleted or cut file is seen as damage rather
+    /// than silently turning the bootstrap deltas into "n/a".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction_records: Option<usize>,
 }
 
 /// One line of `metrics.jsonl`, written after every optimizer step.

@@ -101,6 +101,8 @@ pub fn run_result(method_index: usize, task: &str, seed: u64) -> RunResult {
         finished_at: "2025-06-01T12:00:00Z".into(),
         warnings: Vec::new(),
         reused_from: None,
+        step_records: None,
+        prediction_records: None,
     }
 }
 

@@ -32,6 +32,10 @@ fn render_counts_runs_and_writes_every_file() {
         .collect(),
         // Every fixture run records the same revision.
         mixed_revisions: None,
+        // No manifest, no damaged file.
+        stale: 0,
+        damaged: 0,
+        warnings: Vec::new(),
     };
     assert_eq!(summary, expected);
     assert_eq!(summary.finished(), 15);
@@ -261,14 +265,33 @@ fn diverged_runs_are_counted_and_their_nan_loss_is_kept() {
 }
 
 #[test]
-fn corrupt_result_json_fails_naming_the_file() {
+fn a_corrupt_result_json_is_left_out_with_a_warning_naming_the_folder() {
     let grid = fixture_grid();
-    let bad = grid
-        .path()
-        .join("runs")
-        .join(run_id("lora", NEWS, 0))
-        .join("result.json");
-    std::fs::write(&bad, "{\"schema\": 1,\n\"status\": ").unwrap();
-    let err = format!("{:#}", render(grid.path()).unwrap_err());
-    assert!(err.contains(&format!("{}:2:", bad.display())), "{err}");
+    let run = grid.path().join("runs").join(run_id("lora", NEWS, 0));
+    std::fs::write(run.join("result.json"), "{\"schema\": 1,\n\"status\": ").unwrap();
+    let summary = render(grid.path()).unwrap();
+    assert_eq!((summary.ok, summary.damaged), (13, 1));
+    assert_eq!(summary.warnings.len(), 1, "{:?}", summary.warnings);
+    let expected = format!("{} is damaged (result.json line 2 does not parse)", run.display());
+    assert!(summary.warnings[0].starts_with(&expected) && summary.warnings[0].contains("run the grid again"), "{:?}", summary.warnings);
+}
+
+#[test]
+fn a_render_whose_runs_all_went_stale_leaves_no_old_table_or_figure_behind() {
+    use loran_report::manifest::{write_manifest, Manifest, ManifestCell};
+    let grid = fixture_grid();
+    let first = render(grid.path()).unwrap();
+    assert_eq!(first.tables.len(), 3);
+    let cell = ManifestCell { run_id: "other-s0-00000000".into(), config_hash: "not-any-runs".into() };
+    write_manifest(grid.path(), &Manifest { grid: "fixture".into(), file: "../fixture.yaml".into(), cells: vec![cell] }).unwrap();
+    let second = render(grid.path()).unwrap();
+    assert_eq!((second.ok, second.failed, second.unfinished, second.stale), (0, 0, 0, 16));
+    assert!(second.tables.is_empty() && second.figures.is_empty(), "{second:?}");
+    for path in first.tables.iter().chain(&first.figures) {
+        assert!(!path.exists(), "{} still shows the stale runs", path.display());
+    }
+    assert_eq!(second.warnings.len(), 1, "{:?}", second.warnings);
+    assert!(second.warnings[0].starts_with("16 run(s) in "), "{:?}", second.warnings);
+    let rows = parse_csv(&std::fs::read_to_string(&second.summary_csv).unwrap());
+    assert_eq!(rows.len(), 1, "the summary keeps only its header");
 }

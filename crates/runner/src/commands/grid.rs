@@ -1,9 +1,14 @@
-//! `loran grid plan|check|run FILE...`: list, check or run the cells of experiment grids.
+//! `loran grid plan|check|run|clean FILE...`: list, check or run the cells of experiment
+//! grids, or move their stale runs away.
 
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
+use loran_report::manifest::STALE_DIR;
+use loran_runner::grid::clean::clean;
+use loran_runner::grid::owner::check_all;
 use loran_runner::grid::runner::preflight;
-use loran_runner::grid::{expand, read_grid, run_grid, GridOptions};
+use loran_runner::grid::select::{no_match, select};
+use loran_runner::grid::{expand, read_grid, run_grid, GridFile, GridOptions};
 use loran_train::resources::Resources;
 use std::path::PathBuf;
 
@@ -40,9 +45,19 @@ enum GridAction {
         /// Re-run finished cells.
         #[arg(long)]
         force: bool,
-        /// Only cells whose run id contains this text.
+        /// Only cells whose run id contains this text (an error when it matches none).
         #[arg(long)]
         only: Option<String>,
+    },
+    /// Move the runs that match no cell of the grid files (left from earlier versions of
+    /// the grids, and left out of their tables) to `<grid>/stale/`, then re-render.
+    Clean {
+        /// Grid YAML files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where `<grid>/` folders are.
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
     },
 }
 
@@ -79,11 +94,17 @@ pub fn run(args: GridArgs) -> Result<()> {
         }
         GridAction::Run { files, results, force, only } => {
             let grids = files.iter().map(|f| read_grid(f)).collect::<Result<Vec<_>>>()?;
+            check_all(&grids, &results)?;
+            let selected = check_only(&grids, only.as_deref())?;
             let opts = GridOptions { results_root: results, force, only };
             let mut resources = Resources::new(loran_assets::Store::from_env());
             let mut failures = Vec::new();
             let mut progress = super::grid_progress::for_stderr();
-            for grid in &grids {
+            for (grid, selected) in grids.iter().zip(selected) {
+                if !selected {
+                    progress.line(&format!("== grid {} ({}): no cell matches --only, skipped", grid.spec.name, grid.path.display()));
+                    continue;
+                }
                 progress.line(&format!("== grid {} ({})", grid.spec.name, grid.path.display()));
                 let outcome = run_grid(grid, &opts, &mut resources, progress.as_mut())?;
                 let dir = opts.results_root.join(&grid.spec.name);
@@ -96,7 +117,7 @@ pub fn run(args: GridArgs) -> Result<()> {
                     outcome.failed.len(),
                     dir.display()
                 );
-                if let Some(warning) = &outcome.report.mixed_revisions {
+                for warning in outcome.report.mixed_revisions.iter().chain(&outcome.report.warnings) {
                     eprintln!("   warning: {warning}");
                 }
                 failures.extend(outcome.failed.into_iter().map(|(id, e)| format!("{} (cell {id}): {e}", grid.path.display())));
@@ -108,5 +129,41 @@ pub fn run(args: GridArgs) -> Result<()> {
             }
             Ok(())
         }
+        GridAction::Clean { files, results } => {
+            let grids = files.iter().map(|f| read_grid(f)).collect::<Result<Vec<_>>>()?;
+            check_all(&grids, &results)?;
+            for grid in &grids {
+                let dir = results.join(&grid.spec.name);
+                let cleaned = clean(grid, &results)?;
+                match cleaned.moved.as_slice() {
+                    [] => println!("{}: no stale runs in {}", grid.spec.name, dir.display()),
+                    moved => {
+                        println!("{}: moved {} stale run(s) to {}", grid.spec.name, moved.len(), dir.join(STALE_DIR).display());
+                        for path in moved {
+                            println!("  {}", path.display());
+                        }
+                    }
+                }
+                for warning in cleaned.report.iter().flat_map(|r| r.mixed_revisions.iter().chain(&r.warnings)) {
+                    println!("  warning: {warning}");
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Which grids `--only` selects cells of; an error when it selects none in any of them
+/// (checked before anything runs).
+fn check_only(grids: &[GridFile], only: Option<&str>) -> Result<Vec<bool>> {
+    let cells = grids.iter().map(expand).collect::<Result<Vec<_>>>()?;
+    let selected: Vec<bool> = cells.iter().map(|c| !select(c, only).is_empty()).collect();
+    match only {
+        Some(text) if !selected.contains(&true) => {
+            let files: Vec<&std::path::Path> = grids.iter().map(|g| g.path.as_path()).collect();
+            let all: Vec<&loran_runner::grid::Cell> = cells.iter().flatten().collect();
+            bail!(no_match(text, &files, &all))
+        }
+        _ => Ok(selected),
     }
 }

@@ -25,15 +25,19 @@ pub fn run(args: ReportArgs) -> Result<()> {
         return Err(not_a_grid());
     }
     let rendered = loran_report::render(&args.dir)?;
+    let left_out = match (rendered.stale, rendered.damaged) {
+        (0, 0) => String::new(),
+        (stale, damaged) => format!("; {stale} stale and {damaged} damaged left out"),
+    };
     println!(
-        "{}: {} ok, {} failed, {} diverged, {} unfinished (skipped)",
+        "{}: {} ok, {} failed, {} diverged, {} unfinished (skipped){left_out}",
         args.dir.display(),
         rendered.ok,
         rendered.failed,
         rendered.diverged,
         rendered.unfinished
     );
-    if let Some(warning) = &rendered.mixed_revisions {
+    for warning in rendered.mixed_revisions.iter().chain(&rendered.warnings) {
         println!("  warning: {warning}");
     }
     for path in std::iter::once(&rendered.summary_csv).chain(&rendered.tables).chain(&rendered.figures) {

@@ -1,14 +1,17 @@
 //! Experiment grids: the YAML schema, its expansion into runs, and running them.
 
+pub mod clean;
 pub mod expand;
 pub mod include;
 pub mod lock;
 pub mod merge;
 pub mod naming;
+pub mod owner;
 pub mod progress;
 pub mod parse_error;
 pub mod reuse;
 pub mod runner;
+pub mod select;
 pub mod spec;
 pub mod validate;
 pub mod yaml_path;

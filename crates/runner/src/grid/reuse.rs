@@ -2,8 +2,14 @@
 //! their resolved config, so a cell whose config hash matches a finished run
 //! anywhere under the results root is copied instead of recomputed (the
 //! ablation's Sinter cell and the main table's, say).
+//!
+//! A source is only read under its grid's lock ([`GridLock`], tried, never waited for):
+//! while another process runs or re-renders that grid, its runs may be rewritten, so the
+//! cell is run here instead. A damaged source ([`loran_train::damage`]) is never copied.
 
+use crate::grid::lock::{GridLock, LockError};
 use crate::grid::Cell;
+use loran_train::damage;
 use loran_train::dir::RunDir;
 use loran_train::files::{copy_file, create_dir};
 use loran_train::record::{RunResult, RunStatus};
@@ -11,28 +17,69 @@ use anyhow::{Context, Result};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// A finished (ok or diverged) run under `results_root/*/runs/*` with `config_hash`,
-/// outside `own_grid_dir`.
-pub fn find_finished(results_root: &Path, own_grid_dir: &Path, config_hash: &str) -> Option<PathBuf> {
+/// A finished run of another grid, and that grid's lock, held until it is dropped.
+#[derive(Debug)]
+pub struct Source {
+    /// The run folder to copy.
+    pub run: PathBuf,
+    _lock: GridLock,
+}
+
+/// What [`find_finished`] found.
+#[derive(Debug)]
+pub enum Found {
+    /// A finished, intact run with the hash, its grid locked.
+    Run(Source),
+    /// No such run in any grid that could be locked; the grid folders holding one that
+    /// were busy (another process holds their lock).
+    Nothing {
+        /// Busy grid folders that hold a run with the hash.
+        busy: Vec<PathBuf>,
+    },
+}
+
+/// A finished (ok or diverged), intact run under `results_root/*/runs/*` with
+/// `config_hash`, outside `own_grid_dir`, with its grid's lock taken.
+pub fn find_finished(results_root: &Path, own_grid_dir: &Path, config_hash: &str) -> Result<Found> {
     let own = fs::canonicalize(own_grid_dir).ok();
-    let mut grids: Vec<PathBuf> = fs::read_dir(results_root).ok()?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut busy = Vec::new();
+    let Ok(entries) = fs::read_dir(results_root) else { return Ok(Found::Nothing { busy }) };
+    let mut grids: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     grids.sort();
     for grid in grids {
         if own.is_some() && fs::canonicalize(&grid).ok() == own {
             continue;
         }
-        let Ok(runs) = fs::read_dir(grid.join("runs")) else { continue };
-        let mut runs: Vec<PathBuf> = runs.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        runs.sort();
-        for run in runs {
-            let Ok(text) = fs::read_to_string(run.join("result.json")) else { continue };
-            let Ok(result) = serde_json::from_str::<RunResult>(&text) else { continue };
-            if result.config_hash == config_hash && result.status != RunStatus::Failed {
-                return Some(run);
+        // Look without the lock first, so that only a grid that has the run is locked.
+        if matching_run(&grid, config_hash).is_none() {
+            continue;
+        }
+        let lock = match GridLock::acquire(&grid) {
+            Ok(lock) => lock,
+            Err(LockError::Busy { .. }) => {
+                busy.push(grid);
+                continue;
             }
+            Err(e) => return Err(e.into()),
+        };
+        // Under the lock, look again: the run may have changed in between.
+        if let Some(run) = matching_run(&grid, config_hash) {
+            return Ok(Found::Run(Source { run, _lock: lock }));
         }
     }
-    None
+    Ok(Found::Nothing { busy })
+}
+
+/// The first run folder under `grid/runs/` with `config_hash` that finished and is intact.
+fn matching_run(grid: &Path, config_hash: &str) -> Option<PathBuf> {
+    let runs = fs::read_dir(grid.join("runs")).ok()?;
+    let mut runs: Vec<PathBuf> = runs.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    runs.sort();
+    runs.into_iter().find(|run| {
+        let Ok(text) = fs::read_to_string(run.join("result.json")) else { return false };
+        let Ok(result) = serde_json::from_str::<RunResult>(&text) else { return false };
+        result.config_hash == config_hash && result.status != RunStatus::Failed && damage::check(run, &result).is_none()
+    })
 }
 
 /// Copies the run folder `source` into `cell`'s folder under `grid_dir` and writes its

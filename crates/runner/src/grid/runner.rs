@@ -3,14 +3,14 @@
 
 use crate::grid::progress::{CellEnd, GridProgress};
 use crate::grid::lock::GridLock;
-use crate::grid::{expand, reuse, Cell, GridFile};
+use crate::grid::{expand, owner, reuse, select, Cell, GridFile};
 use loran_train::faults;
 use loran_report::RenderSummary;
 use loran_train::dir::RunDir;
 use loran_train::execute::run_cell;
 use loran_train::resources::Resources;
 use loran_train::record::RunStatus;
-use anyhow::Result;
+use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -94,11 +94,39 @@ pub fn grid_dir(grid: &GridFile, opts: &GridOptions) -> PathBuf {
     opts.results_root.join(&grid.spec.name)
 }
 
-/// Whether `cell` already has a finished (ok or diverged) result with the same config hash.
+/// Where a cell stands in its grid folder before the grid runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CellState {
+    /// Not run yet, failed, or run with another config: run it.
+    ToRun,
+    /// Finished (ok or diverged) with the same config hash and intact files: skip it.
+    Finished,
+    /// Finished, but its files do not hold what `result.json` says: run it again.
+    Damaged(String),
+}
+
+/// Whether `cell` already has a finished (ok or diverged) result with the same config
+/// hash, and whether that run's files are intact ([`loran_train::damage`]).
+pub fn cell_state(dir: &Path, cell: &Cell) -> CellState {
+    let run = RunDir::new(dir, &cell.run_id);
+    let Ok(text) = std::fs::read_to_string(run.result_path()) else { return CellState::ToRun };
+    let result = match serde_json::from_str::<loran_train::record::RunResult>(&text) {
+        Ok(result) => result,
+        Err(e) => return CellState::Damaged(format!("result.json line {} does not parse", e.line())),
+    };
+    if result.config_hash != cell.config_hash || result.status == RunStatus::Failed {
+        return CellState::ToRun;
+    }
+    match loran_train::damage::check(run.path(), &result) {
+        Some(damage) => CellState::Damaged(damage.to_string()),
+        None => CellState::Finished,
+    }
+}
+
+/// Whether `cell` already has a finished (ok or diverged), intact result with the same
+/// config hash.
 pub fn is_finished(dir: &Path, cell: &Cell) -> bool {
-    RunDir::new(dir, &cell.run_id)
-        .read_result()
-        .is_some_and(|r| r.config_hash == cell.config_hash && r.status != RunStatus::Failed)
+    cell_state(dir, cell) == CellState::Finished
 }
 
 /// The one pre-run check ([`loran_train::preflight`]) over `cells`, its error naming the
@@ -112,18 +140,23 @@ pub fn preflight(grid: &GridFile, cells: &[&Cell], resources: &mut Resources) ->
 /// cells are already on disk). Another process running in the same grid folder is an
 /// error (see [`GridLock`]).
 pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, progress: &mut dyn GridProgress) -> Result<GridOutcome> {
-    let cells: Vec<Cell> = expand(grid)?
-        .into_iter()
-        .filter(|c| opts.only.as_deref().is_none_or(|p| c.run_id.contains(p)))
-        .collect();
+    let all_cells = expand(grid)?;
+    let cells = select::select(&all_cells, opts.only.as_deref());
+    if let (Some(only), true) = (&opts.only, cells.is_empty()) {
+        let all: Vec<&Cell> = all_cells.iter().collect();
+        bail!(select::no_match(only, &[grid.path.as_path()], &all));
+    }
     let dir = grid_dir(grid, opts);
     let _lock = GridLock::acquire(&dir)?;
+    owner::check_owner(grid, &dir)?;
+    owner::record(grid, &all_cells, &dir)?;
     // Pin the code revision every cell records to the tree as it is now (see `git_revision`).
     loran_train::env::git_revision();
     let grid_start = Instant::now();
     let mut time = TimeSplit::default();
-    let finished: Vec<bool> = cells.iter().map(|c| !opts.force && is_finished(&dir, c)).collect();
-    let unfinished: Vec<&Cell> = cells.iter().zip(&finished).filter(|(_, &done)| !done).map(|(c, _)| c).collect();
+    let states: Vec<CellState> = cells.iter().map(|c| if opts.force { CellState::ToRun } else { cell_state(&dir, c) }).collect();
+    let finished: Vec<bool> = states.iter().map(|s| *s == CellState::Finished).collect();
+    let unfinished: Vec<&Cell> = cells.iter().zip(&finished).filter(|(_, &done)| !done).map(|(c, _)| *c).collect();
     if !unfinished.is_empty() {
         progress.line(&format!("checking the models and data of {} cell(s) to run", unfinished.len()));
         for warning in preflight(grid, &unfinished, resources)? {
@@ -142,10 +175,23 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
             progress.cell_ended(i, CellEnd::Reused);
             continue;
         }
+        if let CellState::Damaged(why) = &states[i] {
+            progress.line(&format!("[{}/{}] {} finished earlier but is damaged ({why}); running it again", i + 1, cells.len(), cell.run_id));
+        }
         if !opts.force {
-            if let Some(source) = reuse::find_finished(&opts.results_root, &dir, &cell.config_hash) {
-                let result = reuse::adopt(&source, cell, &grid.spec.name, &dir)?;
-                progress.line(&format!("[{}/{}] {} has the config of {}; copied", i + 1, cells.len(), cell.run_id, source.display()));
+            let source = match reuse::find_finished(&opts.results_root, &dir, &cell.config_hash)? {
+                reuse::Found::Run(source) => Some(source),
+                reuse::Found::Nothing { busy } => {
+                    for other in busy {
+                        progress.line(&format!("  {} has a run with this config but is in use by another loran process; running the cell here", other.display()));
+                    }
+                    None
+                }
+            };
+            if let Some(source) = source {
+                let result = reuse::adopt(&source.run, cell, &grid.spec.name, &dir)?;
+                progress.line(&format!("[{}/{}] {} has the config of {}; copied", i + 1, cells.len(), cell.run_id, source.run.display()));
+                drop(source);
                 match result.status {
                     RunStatus::Diverged => outcome.diverged.push(cell.run_id.clone()),
                     _ => outcome.skipped.push(cell.run_id.clone()),

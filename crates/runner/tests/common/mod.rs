@@ -60,5 +60,7 @@ pub fn ok_result(
         finished_at: "2026-01-01T00:00:00Z".into(),
         warnings: Vec::new(),
         reused_from: None,
+        step_records: None,
+        prediction_records: None,
     }
 }

@@ -1,0 +1,157 @@
+//! Unit tests of [`super`]: finished, unfinished, stale and damaged run folders.
+
+use super::*;
+use crate::test_support::{result, steps, write_run};
+
+#[test]
+fn loads_finished_runs_sorted_and_lists_unfinished_ones() {
+    let grid = tempfile::tempdir().unwrap();
+    write_run(
+        grid.path(),
+        &result("b", "t", 0, &[("accuracy", 0.5)]),
+        &steps(),
+    );
+    write_run(grid.path(), &result("a", "t", 1, &[("accuracy", 0.7)]), &[]);
+    std::fs::create_dir_all(grid.path().join("runs/zz-unfinished")).unwrap();
+    std::fs::write(grid.path().join("runs/stray.txt"), "not a run").unwrap();
+
+    let scan = scan_runs(grid.path()).unwrap();
+    let ids: Vec<&str> = scan.runs.iter().map(|r| r.result.run_id.as_str()).collect();
+    assert_eq!(ids, ["a-s1-0000abcd", "b-s0-0000abcd"]);
+    assert!(scan.runs[0].steps.is_empty());
+    assert_eq!(scan.runs[1].steps, steps());
+    assert_eq!(scan.runs[1].predictions, None);
+    assert_eq!(
+        scan.unfinished,
+        vec![grid.path().join("runs/zz-unfinished")]
+    );
+    assert_eq!(load_runs(grid.path()).unwrap(), scan.runs);
+}
+
+#[test]
+fn reads_predictions_when_present() {
+    let grid = tempfile::tempdir().unwrap();
+    let dir = write_run(grid.path(), &result("a", "t", 0, &[]), &steps());
+    let line = r#"{"id":"x1","target":"sport","prediction":"sport","score":1.0}"#;
+    std::fs::write(dir.join(PREDICTIONS_FILE), format!("{line}\n\n")).unwrap();
+    let run = load_run(&dir).unwrap();
+    let predictions = run.predictions.unwrap();
+    assert_eq!(predictions.len(), 1);
+    assert_eq!(predictions[0].id, "x1");
+    assert_eq!(predictions[0].score, 1.0);
+}
+
+#[test]
+fn a_damaged_run_is_left_out_with_a_warning_naming_its_folder_and_the_fix() {
+    let grid = tempfile::tempdir().unwrap();
+    let dir = write_run(grid.path(), &result("a", "t", 0, &[]), &steps());
+    write_run(grid.path(), &result("b", "t", 0, &[]), &steps());
+    let mut text = std::fs::read_to_string(dir.join(METRICS_FILE)).unwrap();
+    text.push_str("{\"step\": 5, \"loss\": oops}\n");
+    std::fs::write(dir.join(METRICS_FILE), text).unwrap();
+    let scan = scan_runs(grid.path()).unwrap();
+    let ids: Vec<&str> = scan.runs.iter().map(|r| r.result.run_id.as_str()).collect();
+    assert_eq!(ids, ["b-s0-0000abcd"]);
+    assert_eq!(scan.damaged, vec![DamagedRun { dir: dir.clone(), why: "metrics.jsonl line 5 does not parse".into() }]);
+    let warnings = scan.warnings(grid.path());
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0].starts_with(&format!("{} is damaged (metrics.jsonl line 5 does not parse)", dir.display())), "{warnings:?}");
+    assert!(warnings[0].contains("run the grid again"), "{warnings:?}");
+    let err = format!("{:#}", load_run(&dir).unwrap_err());
+    assert!(err.contains("metrics.jsonl line 5 does not parse") && err.contains("run its grid again"), "{err}");
+}
+
+#[test]
+fn a_deleted_predictions_file_is_damage_when_the_run_counted_its_predictions() {
+    let grid = tempfile::tempdir().unwrap();
+    let mut r = result("a", "t", 0, &[]);
+    r.prediction_records = Some(2);
+    write_run(grid.path(), &r, &steps());
+    let scan = scan_runs(grid.path()).unwrap();
+    assert!(scan.runs.is_empty());
+    assert_eq!(scan.damaged[0].why, "predictions.jsonl is missing");
+}
+
+#[test]
+fn with_a_manifest_runs_of_no_listed_cell_are_stale() {
+    use crate::manifest::{write_manifest, ManifestCell};
+    let grid = tempfile::tempdir().unwrap();
+    let mut kept = result("a", "t", 0, &[]);
+    kept.config_hash = "1111".into();
+    let mut old = result("b", "t", 0, &[]);
+    old.config_hash = "2222".into();
+    write_run(grid.path(), &kept, &steps());
+    write_run(grid.path(), &old, &steps());
+    std::fs::create_dir_all(grid.path().join("runs/c-s0-33333333")).unwrap();
+    std::fs::create_dir_all(grid.path().join("runs/d-s0-44444444")).unwrap();
+    assert_eq!(scan_runs(grid.path()).unwrap().runs.len(), 2, "without a manifest every run counts");
+    let cells = vec![
+        ManifestCell { run_id: kept.run_id.clone(), config_hash: "1111".into() },
+        ManifestCell { run_id: "d-s0-44444444".into(), config_hash: "4444".into() },
+    ];
+    write_manifest(grid.path(), &Manifest { grid: "unit".into(), file: "../g.yaml".into(), cells }).unwrap();
+    let scan = scan_runs(grid.path()).unwrap();
+    assert_eq!(scan.runs.len(), 1);
+    assert_eq!(scan.runs[0].result.run_id, kept.run_id);
+    assert_eq!(scan.stale, vec![grid.path().join("runs").join(&old.run_id), grid.path().join("runs/c-s0-33333333")]);
+    assert_eq!(scan.unfinished, vec![grid.path().join("runs/d-s0-44444444")]);
+    let warnings = scan.warnings(grid.path());
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].starts_with("2 run(s) in ") && warnings[0].contains(&format!("loran grid clean {}", grid.path().parent().unwrap().join("g.yaml").display())), "{warnings:?}");
+}
+
+#[test]
+fn corrupt_result_json_is_named_with_file_and_line() {
+    let grid = tempfile::tempdir().unwrap();
+    let dir = write_run(grid.path(), &result("a", "t", 0, &[]), &steps());
+    std::fs::write(
+        dir.join(RESULT_FILE),
+        "{\n  \"schema\": 1,\n  \"status\": \"okay\"\n}",
+    )
+    .unwrap();
+    let err = format!("{:#}", load_run(&dir).unwrap_err());
+    let expected = format!("{}:3:", dir.join(RESULT_FILE).display());
+    assert!(err.contains(&expected), "{err}");
+}
+
+#[test]
+fn unknown_schema_is_rejected() {
+    let grid = tempfile::tempdir().unwrap();
+    let mut r = result("a", "t", 0, &[]);
+    r.schema = RESULT_SCHEMA + 1;
+    let dir = write_run(grid.path(), &r, &[]);
+    let err = format!("{:#}", load_run(&dir).unwrap_err());
+    assert!(
+        err.contains("result.json") && err.contains("schema"),
+        "{err}"
+    );
+}
+
+#[test]
+fn registry_names_of_reconstructed_methods_map_to_their_labels() {
+    use loran_train::config::RunConfig;
+    use loran_model::QuantMode;
+    for method in ["none", "lora", "dora", "loran", "sine-lora", "nolora", "na-lora"] {
+        for quant in [QuantMode::None, QuantMode::Nf4, QuantMode::Nf4Dq] {
+            let mut cfg = RunConfig { quant, ..RunConfig::default() };
+            cfg.adapter.method = method.into();
+            let today = cfg.method_label();
+            let old = today.replace("-style", "").replace(" (reconstructed)", "");
+            assert_eq!(current_method_label(&old), today, "{old}");
+            assert_eq!(current_method_label(&today), today, "today's labels are kept");
+        }
+    }
+    assert_eq!(current_method_label("nolora"), "nolora-style (reconstructed)");
+    assert_eq!(current_method_label("na-lora+nf4"), "na-lora-style+nf4 (reconstructed)");
+    assert_eq!(current_method_label("nolora+int8"), "nolora+int8", "unknown suffixes are left alone");
+}
+
+#[test]
+fn missing_runs_folder_is_an_error_naming_it() {
+    let grid = tempfile::tempdir().unwrap();
+    let err = format!("{:#}", scan_runs(grid.path()).unwrap_err());
+    assert!(
+        err.contains(&grid.path().join(RUNS_DIR).display().to_string()),
+        "{err}"
+    );
+}

@@ -1,0 +1,166 @@
+//! Whether a finished run folder still holds what its `result.json` says it wrote.
+//!
+//! `result.json` is written last, so a run with it finished; but its `metrics.jsonl` or
+//! `predictions.jsonl` can still be cut or deleted afterwards (by hand, a copy, a full
+//! disk elsewhere). Such a run is *damaged*: the grid runs it again and the report leaves
+//! it out, instead of one bad line blocking every report or a missing file silently
+//! turning the deltas into "n/a".
+
+use crate::record::{PredictionRecord, RunResult, StepRecord};
+use serde::de::DeserializeOwned;
+use std::path::Path;
+
+/// Per-step training records.
+pub const METRICS_FILE: &str = "metrics.jsonl";
+/// Per-example predictions.
+pub const PREDICTIONS_FILE: &str = "predictions.jsonl";
+
+/// What is wrong with a finished run's files, e.g. `metrics.jsonl line 7 does not parse`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file} {what}")]
+pub struct Damage {
+    /// The file's name inside the run folder.
+    pub file: &'static str,
+    /// What is wrong with it.
+    pub what: String,
+}
+
+impl Damage {
+    fn new(file: &'static str, what: impl Into<String>) -> Self {
+        Self { file, what: what.into() }
+    }
+}
+
+/// The step records of the run in `dir`: every line must parse and, when `result.json`
+/// recorded how many it wrote, the count must match. A missing file is no steps.
+pub fn read_steps(dir: &Path, result: &RunResult) -> Result<Vec<StepRecord>, Damage> {
+    let steps = read_lines::<StepRecord>(dir, METRICS_FILE)?.unwrap_or_default();
+    match result.step_records {
+        Some(expected) if expected != steps.len() => {
+            Err(Damage::new(METRICS_FILE, format!("holds {} step record(s) where result.json counts {expected}", steps.len())))
+        }
+        _ => Ok(steps),
+    }
+}
+
+/// The predictions of the run in `dir`, `None` when it wrote none. Every line must parse;
+/// when `result.json` recorded how many were written, the file must exist and hold them all.
+pub fn read_predictions(dir: &Path, result: &RunResult) -> Result<Option<Vec<PredictionRecord>>, Damage> {
+    let predictions = read_lines::<PredictionRecord>(dir, PREDICTIONS_FILE)?;
+    match (result.prediction_records, &predictions) {
+        (Some(_), None) => Err(Damage::new(PREDICTIONS_FILE, "is missing")),
+        (Some(expected), Some(found)) if found.len() != expected => {
+            Err(Damage::new(PREDICTIONS_FILE, format!("holds {} prediction(s) where result.json counts {expected}", found.len())))
+        }
+        _ => Ok(predictions),
+    }
+}
+
+/// The first thing wrong with the finished run in `dir`, if anything is.
+pub fn check(dir: &Path, result: &RunResult) -> Option<Damage> {
+    read_steps(dir, result).err().or_else(|| read_predictions(dir, result).err())
+}
+
+/// Parses `dir/file` as JSON lines (blank lines are skipped); `None` when it is absent.
+fn read_lines<T: DeserializeOwned>(dir: &Path, file: &'static str) -> Result<Option<Vec<T>>, Damage> {
+    let text = match std::fs::read_to_string(dir.join(file)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return Err(Damage::new(file, "is not UTF-8 text")),
+        Err(e) => return Err(Damage::new(file, format!("cannot be read ({})", loran_io::one_line(&e.to_string())))),
+    };
+    let mut records = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record = serde_json::from_str(line).map_err(|_| Damage::new(file, format!("line {} does not parse", index + 1)))?;
+        records.push(record);
+    }
+    Ok(Some(records))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
+
+    fn result(step_records: Option<usize>, prediction_records: Option<usize>) -> RunResult {
+        RunResult {
+            schema: RESULT_SCHEMA,
+            status: RunStatus::Ok,
+            grid: "g".into(),
+            run_id: "r".into(),
+            group: "r".into(),
+            config_hash: "h".into(),
+            seed: 0,
+            task: "t".into(),
+            method: "lora".into(),
+            labels: Default::default(),
+            metrics: Default::default(),
+            primary_metric: "accuracy".into(),
+            train: TrainSummary::default(),
+            timings: Timings::default(),
+            peak_rss_mb: 0.0,
+            threads: 1,
+            versions: Default::default(),
+            git: "x".into(),
+            data_sha256: "d".into(),
+            error: None,
+            finished_at: String::new(),
+            warnings: Vec::new(),
+            reused_from: None,
+            step_records,
+            prediction_records,
+        }
+    }
+
+    const STEP: &str = r#"{"step":1,"loss":2.0,"lr":0.01,"grad_norm":1.0,"tokens":4,"elapsed_s":0.1}"#;
+    const PREDICTION: &str = r#"{"id":"a","target":"x","prediction":"x","score":1.0}"#;
+
+    fn run(metrics: Option<String>, predictions: Option<String>) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(text) = metrics {
+            std::fs::write(dir.path().join(METRICS_FILE), text).unwrap();
+        }
+        if let Some(text) = predictions {
+            std::fs::write(dir.path().join(PREDICTIONS_FILE), text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn an_intact_run_reads_back_whole() {
+        let dir = run(Some(format!("{STEP}\n{STEP}\n")), Some(format!("{PREDICTION}\n")));
+        let r = result(Some(2), Some(1));
+        assert_eq!(check(dir.path(), &r), None);
+        assert_eq!(read_steps(dir.path(), &r).unwrap().len(), 2);
+        assert_eq!(read_predictions(dir.path(), &r).unwrap().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_cut_line_is_named_by_file_and_line() {
+        let dir = run(Some(format!("{STEP}\n{STEP}\n{}", &STEP[..20])), None);
+        let damage = check(dir.path(), &result(None, None)).unwrap();
+        assert_eq!(damage.to_string(), "metrics.jsonl line 3 does not parse");
+    }
+
+    #[test]
+    fn a_file_cut_at_a_line_end_is_caught_by_the_recorded_count() {
+        let dir = run(Some(format!("{STEP}\n")), Some(format!("{PREDICTION}\n")));
+        let damage = check(dir.path(), &result(Some(2), Some(1))).unwrap();
+        assert_eq!(damage.to_string(), "metrics.jsonl holds 1 step record(s) where result.json counts 2");
+        let damage = check(dir.path(), &result(Some(1), Some(3))).unwrap();
+        assert_eq!(damage.to_string(), "predictions.jsonl holds 1 prediction(s) where result.json counts 3");
+    }
+
+    #[test]
+    fn missing_predictions_are_damage_only_when_the_run_recorded_writing_them() {
+        let dir = run(Some(format!("{STEP}\n")), None);
+        assert_eq!(check(dir.path(), &result(Some(1), Some(4))).unwrap().to_string(), "predictions.jsonl is missing");
+        assert_eq!(check(dir.path(), &result(Some(1), None)), None, "a run that wrote none");
+        assert_eq!(check(dir.path(), &result(None, None)), None, "a run recorded before the counts existed");
+        let no_steps = run(None, None);
+        assert_eq!(check(no_steps.path(), &result(Some(0), None)), None, "a run without training steps");
+    }
+}
