@@ -1,6 +1,7 @@
 //! Experiment grids: the YAML schema, its expansion into runs, and running them.
 
 pub mod expand;
+pub mod file;
 pub mod include;
 pub mod lock;
 pub mod merge;
