@@ -27,7 +27,9 @@ reproduce-cpu: assets
     RAYON_NUM_THREADS={{threads}} {{loran}} grid run experiments/cpu/*.yaml
 
 # Reruns and thread counts on the real model: experiments/checks/determinism.yaml run on 2, 2
-# and 1 threads, then every number compared bit for bit (printed, never asserted).
+# and 1 threads, then every number compared bit for bit. Both comparisons are printed in full;
+# then the recipe says which differed and fails if one did (compare-runs exits 1 on a
+# difference, a missing run or nothing compared).
 determinism: assets
     #!/usr/bin/env bash
     set -euo pipefail
@@ -36,8 +38,14 @@ determinism: assets
     for run in a:2 b:2 one:1; do
         RAYON_NUM_THREADS="${run#*:}" {{loran}} grid run experiments/checks/determinism.yaml --results "$out/${run%%:*}"
     done
-    {{loran}} compare-runs "$out/a/check-determinism" "$out/b/check-determinism"
-    {{loran}} compare-runs "$out/a/check-determinism" "$out/one/check-determinism"
+    differ=()
+    {{loran}} compare-runs "$out/a/check-determinism" "$out/b/check-determinism" || differ+=("2 vs 2 threads")
+    {{loran}} compare-runs "$out/a/check-determinism" "$out/one/check-determinism" || differ+=("2 vs 1 threads")
+    if (( ${#differ[@]} )); then
+        echo "determinism: not bit-identical: ${differ[*]} (see above)" >&2
+        exit 1
+    fi
+    echo "determinism: both comparisons bit-identical"
 
 # Base-model sanity checks: the ChatML "capital of France" answer and a perplexity.
 sanity: assets

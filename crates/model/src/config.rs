@@ -75,6 +75,7 @@ impl LlamaConfig {
 
     /// Reads and validates an HF `config.json`.
     pub fn from_hf_file(path: &Path) -> Result<Self> {
+        crate::load::check_regular(path, "a config.json file", "the model's config.json")?;
         let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => ModelError::MissingFile {
                 path: path.to_path_buf(),

@@ -11,6 +11,14 @@ pub enum ModelError {
     /// A file the loader needs does not exist.
     #[error("{path}: file not found ({what})")]
     MissingFile { path: PathBuf, what: String },
+    /// A path the loader needs exists but is a FIFO, a device or a socket (or a folder
+    /// where a file belongs): opening it would block or read without end.
+    #[error("{path}: it is {kind}, not {expected}; give the path of {expected}")]
+    NotAFile { path: PathBuf, kind: &'static str, expected: String },
+    /// A weight is stored in a type that is not a float: candle would load its integers as
+    /// numbers, and the run would train and report nonsense instead of failing.
+    #[error("{file}: tensor `{tensor}` is stored as {dtype}, which is not a float type (accepted: {accepted}); re-export the weights as floats")]
+    UnsupportedDtype { file: PathBuf, tensor: String, dtype: String, accepted: String },
     /// The checkpoint is not a model family this crate implements.
     #[error("{file}: unsupported architecture `{found}` (supported: {supported})")]
     UnsupportedArchitecture { file: PathBuf, found: String, supported: String },

@@ -20,6 +20,7 @@ pub const SUPPORTED_GGUF_PRE: &[&str] = &["gpt2", "default", "smollm", "qwen2", 
 /// ([`ModelError::MissingFile`]), or empty, truncated, not JSON, or JSON that
 /// is not a tokenizer ([`ModelError::CorruptTokenizer`]).
 pub fn tokenizer_from_file(path: &Path) -> Result<Tokenizer> {
+    crate::load::check_regular(path, "a tokenizer.json file", "the model's tokenizer.json; copy it from the model's hub repo next to config.json")?;
     let bytes = std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => ModelError::MissingFile {
             path: path.to_path_buf(),

@@ -228,3 +228,61 @@ fn missing_tokenizer_json_in_hf_folder() {
     assert!(matches!(err, ModelError::MissingFile { .. }), "{err}");
     assert_one_line_naming(&err, &path, &["not found", "copy it from the model's hub repo next to config.json"]);
 }
+
+#[test]
+fn an_integer_weight_in_safetensors_is_refused_by_name() {
+    // candle would load the integers as numbers: the run trained and scored nonsense.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = tiny_config();
+    let mut weights = random_weights(&cfg, 0);
+    let norm = weights["model.norm.weight"].to_dtype(candle_core::DType::I64).unwrap();
+    weights.insert("model.norm.weight".into(), norm);
+    write_hf_folder(dir.path(), &cfg, &weights).unwrap();
+    let err = load_err(ModelSource::HfFolder(dir.path().to_path_buf()));
+    assert!(matches!(err, ModelError::UnsupportedDtype { .. }), "{err}");
+    let file = dir.path().join("model.safetensors");
+    assert_one_line_naming(&err, &file, &["tensor `model.norm.weight` is stored as i64", "accepted: f32, f16, bf16, f64"]);
+}
+
+#[test]
+fn a_bf16_weight_in_safetensors_still_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = tiny_config();
+    let mut weights = random_weights(&cfg, 0);
+    let norm = weights["model.norm.weight"].to_dtype(candle_core::DType::BF16).unwrap();
+    weights.insert("model.norm.weight".into(), norm);
+    write_hf_folder(dir.path(), &cfg, &weights).unwrap();
+    load(&ModelSource::HfFolder(dir.path().to_path_buf()), &LoadOptions::default()).expect("bf16 is a float type");
+}
+
+/// Makes a FIFO at `path`, or says why not (the test then skips with a printed line).
+#[cfg(unix)]
+fn mkfifo(path: &Path) -> bool {
+    let made = std::process::Command::new("mkfifo").arg(path).status().is_ok_and(|s| s.success());
+    if !made {
+        eprintln!("skipped: `mkfifo` is not available here");
+    }
+    made
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_model_path_is_named_as_a_fifo_not_as_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.gguf");
+    if !mkfifo(&path) {
+        return;
+    }
+    let err = resolve(path.to_str().unwrap(), &store()).unwrap_err();
+    assert!(matches!(err, ModelError::NotAFile { .. }), "{err}");
+    assert_one_line_naming(&err, &path, &["it is a FIFO (named pipe), not a model folder or a .gguf file"]);
+    // The same in a folder: a FIFO `model.safetensors` fails at once instead of blocking.
+    tiny_folder(dir.path());
+    let weights = dir.path().join("model.safetensors");
+    std::fs::remove_file(&weights).unwrap();
+    assert!(mkfifo(&weights));
+    let err = load_err(ModelSource::HfFolder(dir.path().to_path_buf()));
+    assert_one_line_naming(&err, &weights, &["it is a FIFO (named pipe), not a safetensors weights file"]);
+    let err = load_err(ModelSource::Gguf(path.clone()));
+    assert_one_line_naming(&err, &path, &["it is a FIFO (named pipe), not a .gguf file"]);
+}

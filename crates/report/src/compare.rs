@@ -53,6 +53,29 @@ impl Comparison {
     pub fn differing(&self) -> impl Iterator<Item = &NumberPair> {
         self.numbers.iter().filter(|n| !n.identical())
     }
+
+    /// What keeps the two folders from matching, in words (`2 of 176 numbers differ, 1
+    /// run finished in one folder only`), or `None` when every number of every run is
+    /// bit-identical. Comparing nothing is a mismatch too: two empty folders, or folders of
+    /// different grids, must not read as a passed check.
+    pub fn mismatch(&self) -> Option<String> {
+        let mut found = Vec::new();
+        let differing = self.differing().count();
+        if differing > 0 {
+            found.push(format!("{differing} of {} numbers differ", self.numbers.len()));
+        }
+        let (only_a, only_b) = (self.unmatched.0.len(), self.unmatched.1.len());
+        if only_a > 0 {
+            found.push(format!("{only_a} run(s) finished in the first folder only"));
+        }
+        if only_b > 0 {
+            found.push(format!("{only_b} run(s) finished in the second folder only"));
+        }
+        if self.numbers.is_empty() {
+            found.push("no number was compared (no finished run is in both folders)".into());
+        }
+        (!found.is_empty()).then(|| found.join(", "))
+    }
 }
 
 fn numbers(run: &LoadedRun) -> BTreeMap<String, f64> {
@@ -104,5 +127,20 @@ mod tests {
         assert!(pair(f64::NAN, f64::NAN).identical());
         assert_eq!(pair(f64::NAN, 1.0).abs_diff(), f64::INFINITY);
         assert!(!pair(0.0, -0.0).identical(), "signed zeros differ in bits");
+    }
+
+    #[test]
+    fn a_mismatch_is_a_difference_a_missing_run_or_nothing_compared() {
+        let pair = |a: f64, b: f64| NumberPair { run_id: "r".into(), name: "n".into(), a, b };
+        let same = Comparison { numbers: vec![pair(1.0, 1.0), pair(2.0, 2.0)], ..Comparison::default() };
+        assert_eq!(same.mismatch(), None);
+        let differ = Comparison { numbers: vec![pair(1.0, 1.0), pair(2.0, 2.5)], ..Comparison::default() };
+        assert_eq!(differ.mismatch().as_deref(), Some("1 of 2 numbers differ"));
+        let missing = Comparison { unmatched: (vec![], vec!["r2".into()]), ..same.clone() };
+        assert_eq!(missing.mismatch().as_deref(), Some("1 run(s) finished in the second folder only"));
+        assert_eq!(
+            Comparison::default().mismatch().as_deref(),
+            Some("no number was compared (no finished run is in both folders)")
+        );
     }
 }

@@ -28,25 +28,59 @@ impl ModelArgs {
     }
 }
 
-/// Process-wide settings both binaries need before any work: the default SIGPIPE
-/// disposition, the allocator kept from trimming between training steps, and the
-/// element-wise thread default.
+/// How an error is printed: one line, or (`--verbose`) that line and then its causes.
+#[derive(Debug, Args)]
+pub struct ErrorArgs {
+    /// On failure, also print the error's causes, one per line, under the `error:` line
+    /// (never a backtrace: errors do not capture one, whatever RUST_BACKTRACE says).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+}
+
+/// Process-wide settings both binaries need before any work: no backtraces captured for
+/// errors, the default SIGPIPE disposition, the allocator kept from trimming between
+/// training steps, and the element-wise thread default.
 pub fn prepare_process() {
+    no_error_backtraces();
     restore_sigpipe();
     loran_train::alloc::keep_freed_memory();
     loran_train::env::default_elementwise_threads();
 }
 
-/// Success, or the error's cause chain printed on one line ([`loran_io::chain_line`]: no
-/// backtrace, whatever `RUST_BACKTRACE` says) and a failure code.
-pub fn exit_code(outcome: Result<()>) -> std::process::ExitCode {
+/// Success, or the error printed and a failure code: see [`error_text`].
+pub fn exit_code(outcome: Result<()>, errors: &ErrorArgs) -> std::process::ExitCode {
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", loran_io::chain_line(&*e));
+            eprintln!("{}", error_text(&e, errors.verbose));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The `error:` line, the cause chain on one line ([`loran_io::chain_line`]); with
+/// `verbose`, each cause (following `source()`) on a line of its own below it, each
+/// through [`loran_io::one_line`], so a multi-line library message still adds one line.
+pub fn error_text(error: &anyhow::Error, verbose: bool) -> String {
+    let mut text = format!("error: {}", loran_io::chain_line(&**error));
+    if verbose {
+        for cause in error.chain().skip(1) {
+            let line = loran_io::one_line(&cause.to_string());
+            if !line.is_empty() {
+                text.push_str(&format!("\n  caused by: {line}"));
+            }
+        }
+    }
+    text
+}
+
+/// Errors capture no backtrace: anyhow and candle capture one whenever `RUST_BACKTRACE` or
+/// `RUST_LIB_BACKTRACE` is set, and candle's message then carries it, frame by frame. The
+/// tool prints errors on one line (a bug still panics with a backtrace under
+/// `RUST_BACKTRACE`: that variable alone governs panics). It also saves the capture's cost.
+fn no_error_backtraces() {
+    // Runs first thing in `main`, before any thread exists that could read the environment.
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
 }
 
 /// Ends the process quietly when its output pipe closes (`loran grid plan … | head`), as

@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    errors: loran_runner::cli::ErrorArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -35,11 +37,12 @@ fn main() -> std::process::ExitCode {
         eprintln!("error: {}", loran_io::one_line(&e));
         return std::process::ExitCode::FAILURE;
     }
-    loran_runner::cli::exit_code(run(Cli::parse()))
+    let Cli { command, errors } = Cli::parse();
+    loran_runner::cli::exit_code(run(command), &errors)
 }
 
-fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+fn run(command: Command) -> Result<()> {
+    match command {
         Command::Assets(args) => commands::assets::run(args),
         Command::Generate(args) => commands::generate::run(args),
         Command::Perplexity(args) => commands::perplexity::run(args),

@@ -10,6 +10,7 @@ mod cli;
 mod concurrency;
 mod crash_points;
 mod dependency_rule;
+mod error_output;
 mod experiment_grids;
 mod determinism;
 mod fuzz_grids;

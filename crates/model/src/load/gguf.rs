@@ -20,9 +20,11 @@ pub struct GgufFile {
 /// Opens a GGUF file and checks that every tensor it declares fits in the file.
 pub fn open_gguf(path: &Path) -> Result<GgufFile> {
     let corrupt = |detail: String| ModelError::CorruptGguf { file: path.to_path_buf(), detail };
-    let file = File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => ModelError::MissingFile { path: path.to_path_buf(), what: "a GGUF model".into() },
-        _ => corrupt(e.to_string()),
+    // Opened as a regular file only: a FIFO would block here, a device read without end.
+    let file = loran_io::open_regular(path).map_err(|e| match e {
+        e if e.is_not_found() => ModelError::MissingFile { path: path.to_path_buf(), what: "a GGUF model".into() },
+        loran_io::NotReadable::NotRegular { kind } => ModelError::NotAFile { path: path.to_path_buf(), kind, expected: "a .gguf file".into() },
+        e => corrupt(e.to_string()),
     })?;
     let file_len = file.metadata().map_err(|e| corrupt(e.to_string()))?.len();
     let mut reader = BufReader::new(file);

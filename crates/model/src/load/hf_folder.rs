@@ -2,6 +2,7 @@
 
 use crate::error::{ModelError, Result};
 use candle_core::safetensors::MmapedSafetensors;
+use safetensors::Dtype;
 use std::path::{Path, PathBuf};
 
 /// The weight files of an HF folder: the shards named by `model.safetensors.index.json`,
@@ -25,18 +26,41 @@ pub fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(vec![dir.join("model.safetensors")])
 }
 
-/// Memory-maps the weight files after checking each one's header, so a bad file is named.
+/// Weight types a safetensors file may store: floats, which candle converts to the load dtype.
+pub const ACCEPTED_DTYPES: &[Dtype] = &[Dtype::F32, Dtype::F16, Dtype::BF16, Dtype::F64];
+
+/// Memory-maps the weight files after checking each one: a regular file (a FIFO would block
+/// the open), a header that parses, and float tensors only, so a bad file is named.
 pub fn open_safetensors(files: &[PathBuf]) -> Result<MmapedSafetensors> {
     for file in files {
-        if !file.exists() {
-            return Err(ModelError::MissingFile { path: file.clone(), what: "model weights".into() });
-        }
+        crate::load::check_regular(file, "a safetensors weights file", "model weights")?;
         // SAFETY: the file is opened read-only and not modified while mapped.
-        unsafe { MmapedSafetensors::new(file) }.map_err(|e| ModelError::CorruptSafetensors {
+        let mapped = unsafe { MmapedSafetensors::new(file) }.map_err(|e| ModelError::CorruptSafetensors {
             file: file.clone(),
             detail: loran_io::one_line(&e.to_string()),
         })?;
+        check_dtypes(file, &mapped)?;
     }
     // SAFETY: as above; every file parsed successfully just now.
     Ok(unsafe { MmapedSafetensors::multi(files) }?)
+}
+
+/// Refuses the first tensor (by name order) whose type is not in [`ACCEPTED_DTYPES`].
+fn check_dtypes(file: &Path, mapped: &MmapedSafetensors) -> Result<()> {
+    let mut tensors = mapped.tensors();
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    match tensors.into_iter().find(|(_, view)| !ACCEPTED_DTYPES.contains(&view.dtype())) {
+        None => Ok(()),
+        Some((tensor, view)) => Err(ModelError::UnsupportedDtype {
+            file: file.to_path_buf(),
+            tensor,
+            dtype: dtype_name(view.dtype()),
+            accepted: ACCEPTED_DTYPES.iter().map(|d| dtype_name(*d)).collect::<Vec<_>>().join(", "),
+        }),
+    }
+}
+
+/// `i64`, `bf16`, `f8_e4m3`: the names safetensors' own header uses, lowercased.
+fn dtype_name(dtype: Dtype) -> String {
+    format!("{dtype:?}").to_lowercase()
 }

@@ -87,6 +87,13 @@ pub fn resolve(name: &str, store: &loran_assets::Store) -> Result<ModelSource> {
             detail: "a model file must be a .gguf; for safetensors pass the folder that holds config.json".into(),
         });
     }
+    if let Ok(meta) = std::fs::metadata(path) {
+        return Err(ModelError::NotAFile {
+            path: path.to_path_buf(),
+            kind: loran_io::kind_name(&meta.file_type()),
+            expected: "a model folder or a .gguf file".into(),
+        });
+    }
     let looks_like_path = name.starts_with(['/', '.', '~']) || name.ends_with(".gguf") || name.contains(std::path::MAIN_SEPARATOR_STR) && name.matches('/').count() > 1;
     if looks_like_path {
         return Err(ModelError::MissingFile { path: path.to_path_buf(), what: "model folder or .gguf file".into() });
@@ -139,6 +146,21 @@ pub fn load_gguf(path: &Path, opts: &LoadOptions) -> Result<(Llama, Tokenizer)> 
     let vb = VarBuilder::from_tensors(tensors, opts.dtype, &opts.device);
     let model = Llama::load(vb, &cfg).map_err(|e| weights_error(path, e))?;
     Ok((model, tokenizer))
+}
+
+/// `Ok` when `path` is a regular file; [`ModelError::MissingFile`] (with `what`) when it is
+/// absent, [`ModelError::NotAFile`] (naming what it is, against `expected`) when it is a
+/// FIFO, a device or a folder. Opening does not block on a FIFO, so this never hangs.
+pub(crate) fn check_regular(path: &Path, expected: &str, what: &str) -> Result<()> {
+    match loran_io::open_regular(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Err(ModelError::MissingFile { path: path.to_path_buf(), what: what.into() }),
+        Err(loran_io::NotReadable::NotRegular { kind }) => {
+            Err(ModelError::NotAFile { path: path.to_path_buf(), kind, expected: expected.into() })
+        }
+        // Permission and other errors surface, with their own words, where the file is read.
+        Err(_) => Ok(()),
+    }
 }
 
 fn weights_error(file: &Path, e: candle_core::Error) -> ModelError {

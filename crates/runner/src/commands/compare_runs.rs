@@ -1,6 +1,6 @@
 //! `loran compare-runs A B`: two results folders of one grid, number by number.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 use loran_report::compare::compare_grid_dirs;
 use std::path::PathBuf;
@@ -14,7 +14,9 @@ pub struct CompareRunsArgs {
     b: PathBuf,
 }
 
-/// Runs the command: prints every differing number and a summary (never fails on a difference).
+/// Runs the command: prints every differing number, every run found in one folder only and
+/// a summary, then fails (exit code 1) when a number differs, a run is missing on either
+/// side, or nothing was compared, so a script can rely on the exit code.
 pub fn run(args: CompareRunsArgs) -> Result<()> {
     let cmp = compare_grid_dirs(&args.a, &args.b)?;
     let runs: std::collections::BTreeSet<&str> = cmp.numbers.iter().map(|n| n.run_id.as_str()).collect();
@@ -36,5 +38,15 @@ pub fn run(args: CompareRunsArgs) -> Result<()> {
     }
     let max = differing.iter().map(|n| n.abs_diff()).fold(0.0f64, f64::max);
     println!("{} of {} numbers bit-identical; largest |diff| {max:.3e}", cmp.numbers.len() - differing.len(), cmp.numbers.len());
+    if let Some(mismatch) = cmp.mismatch() {
+        let next = if cmp.numbers.is_empty() {
+            "give two results folders of one grid, e.g. results/quick-table-main"
+        } else if !cmp.unmatched.0.is_empty() || !cmp.unmatched.1.is_empty() {
+            "finish both (`loran grid run` resumes a grid) and compare again; the runs are listed above"
+        } else {
+            "the runs are not bit-identical; the numbers are listed above"
+        };
+        bail!("{} against {}: {mismatch}; {next}", args.a.display(), args.b.display());
+    }
     Ok(())
 }

@@ -19,7 +19,6 @@ use loran_train::config::RunConfig;
 use anyhow::{anyhow, bail, Result};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Deepest chain of includes below a grid file.
@@ -27,8 +26,8 @@ pub const MAX_DEPTH: usize = 8;
 /// Most files one grid may include, counting repeats (a diamond of includes that each
 /// list a file twice would otherwise read it exponentially often).
 pub const MAX_FILES: usize = 32;
-/// Largest included file: far above any grid, and it keeps `include: /some/big/file` quick.
-pub const MAX_BYTES: u64 = 1 << 20;
+/// Largest included file: the grid file's own limit ([`crate::grid::file::MAX_BYTES`]).
+pub use crate::grid::file::MAX_BYTES;
 
 /// A file a grid includes, kept so errors about keys it sets can point at its lines.
 #[derive(Debug, Clone)]
@@ -122,9 +121,13 @@ fn layer(path: &Path, text: &str, mut map: Map<String, Value>, chain: &mut Vec<(
         if sources.len() >= MAX_FILES {
             bail!("{at}: `include: {name}` goes over {MAX_FILES} included files for one grid; include fewer files{here}");
         }
-        let child = read(&target).map_err(|why| {
-            let hint = if Path::new(&name).is_relative() && !target.exists() { "; an include path is relative to the folder of the file that names it" } else { "" };
-            anyhow!("{at}: `include`: cannot read `{}` ({why}){hint}{here}", target.display())
+        let child = crate::grid::file::read_text(&target).map_err(|e| {
+            let hint = if Path::new(&name).is_relative() && e.is_not_found() {
+                "an include path is relative to the folder of the file that names it"
+            } else {
+                e.fix()
+            };
+            anyhow!("{at}: `include`: cannot read `{}` ({}); {hint}{here}", target.display(), e.why())
         })?;
         let inner = origin(chain);
         let child_map = match serde_saphyr::from_str::<Value>(&child) {
@@ -202,26 +205,6 @@ fn include_line(path: &Path, text: &str, name: &str) -> String {
 /// (a grid parsed from memory may name a file that does not exist).
 fn identity(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// An included file's text; only regular files of at most [`MAX_BYTES`], so an include of
-/// a device or a pipe fails at once instead of blocking or reading without end.
-fn read(path: &Path) -> std::result::Result<String, String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    let too_big = || format!("larger than {} KiB", MAX_BYTES / 1024);
-    if meta.len() > MAX_BYTES {
-        return Err(too_big());
-    }
-    let mut text = String::new();
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    file.take(MAX_BYTES + 1).read_to_string(&mut text).map_err(|e| e.to_string())?;
-    if text.len() as u64 > MAX_BYTES {
-        return Err(too_big());
-    }
-    Ok(text)
 }
 
 /// The one-line error for a merged grid that does not deserialize: the first file

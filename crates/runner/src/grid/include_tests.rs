@@ -185,10 +185,14 @@ fn includes_are_bounded_in_depth_count_and_kind_of_file() {
     let e = Tree::new(&[("s.yaml", "seeds: [1]\n"), ("g.yaml", &many)]).err("g.yaml");
     assert!(e.contains("goes over 32 included files"), "{e}");
     let e = Tree::new(&[("dir/x.yaml", "seeds: [1]\n"), ("g.yaml", "include: dir\nname: g\nbase: {}\n")]).err("g.yaml");
-    assert!(e.contains("cannot read `DIR/dir` (not a regular file)"), "{e}");
+    assert!(e.contains("cannot read `DIR/dir` (it is a directory, not a regular file); give the path of a YAML file"), "{e}");
     let big = format!("seeds: [1]\n#{}\n", "x".repeat(MAX_BYTES as usize));
     let e = Tree::new(&[("big.yaml", &big), ("g.yaml", "include: big.yaml\nname: g\nbase: {}\n")]).err("g.yaml");
-    assert!(e.contains("(larger than 1024 KiB)"), "{e}");
+    assert!(e.contains("(larger than 1 MiB, the limit for a grid file)"), "{e}");
+    let tree = Tree::new(&[("g.yaml", "include: latin1.yaml\nname: g\nbase: {}\n")]);
+    std::fs::write(tree.0.path().join("latin1.yaml"), b"seeds: [1]\n# caf\xe9\n").unwrap();
+    let e = tree.err("g.yaml");
+    assert!(e.contains("cannot read `DIR/latin1.yaml` (not UTF-8 text: byte 0xe9 at byte offset 16); save the file as UTF-8"), "{e}");
 }
 
 #[test]

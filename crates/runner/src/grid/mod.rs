@@ -2,6 +2,7 @@
 
 pub mod clean;
 pub mod expand;
+pub mod file;
 pub mod include;
 pub mod lock;
 pub mod merge;

@@ -56,10 +56,12 @@ pub struct GridFile {
     pub included: Vec<Included>,
 }
 
-/// Reads and strictly parses a grid file, then checks what serde cannot
+/// Reads (see [`crate::grid::file::read_text`]: a regular UTF-8 file of at most 1 MiB) and
+/// strictly parses a grid file, then checks what serde cannot
 /// (see [`crate::grid::validate`]).
 pub fn read_grid(path: &Path) -> Result<GridFile> {
-    let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: cannot read the grid file ({e}); check the path", path.display()))?;
+    let text = crate::grid::file::read_text(path)
+        .map_err(|e| anyhow!("{}: cannot read the grid file ({}); {}", path.display(), e.why(), e.fix()))?;
     parse_grid(path, &text)
 }
 

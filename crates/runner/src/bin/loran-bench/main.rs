@@ -19,6 +19,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    errors: loran_runner::cli::ErrorArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -41,11 +43,12 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     loran_runner::cli::prepare_process();
-    loran_runner::cli::exit_code(run(Cli::parse()))
+    let Cli { command, errors } = Cli::parse();
+    loran_runner::cli::exit_code(run(command), &errors)
 }
 
-fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+fn run(command: Command) -> Result<()> {
+    match command {
         Command::Model(args) => model::run(args),
         Command::Train(args) => train::run(args),
         Command::Loran(args) => loran::run(args),
