@@ -104,6 +104,10 @@ fn two_grid_files_with_one_name_are_refused_naming_both() {
     assert!(line.contains(&format!("{} and {} both say `name: twin`", fx.grid.display(), twin.display())), "{line}");
     assert!(line.contains("rename one grid's `name:`"), "{line}");
     assert!(!results.exists(), "nothing ran");
+    // `grid plan` shows the same before any run.
+    let mut plan = loran(&fx.home);
+    plan.args(["grid", "plan"]).arg(&fx.grid).arg(&twin);
+    assert!(error_line(&plan.output().unwrap()).contains("both say `name: twin`"));
 
     // Against the file an existing folder's manifest names.
     succeeded(&fx.run(&results, &[]));

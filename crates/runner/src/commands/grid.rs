@@ -5,12 +5,12 @@ use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use loran_report::manifest::STALE_DIR;
 use loran_runner::grid::clean::clean;
-use loran_runner::grid::owner::check_all;
+use loran_runner::grid::owner::{check_all, check_names};
 use loran_runner::grid::runner::preflight;
 use loran_runner::grid::select::{no_match, select};
 use loran_runner::grid::{expand, read_grid, run_grid, GridFile, GridOptions};
 use loran_train::resources::Resources;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `loran grid`.
 #[derive(Debug, Args)]
@@ -65,10 +65,11 @@ enum GridAction {
 pub fn run(args: GridArgs) -> Result<()> {
     match args.action {
         GridAction::Plan { files } => {
-            for file in files {
-                let grid = read_grid(&file)?;
+            let grids = files.iter().map(|f| read_grid(f)).collect::<Result<Vec<_>>>()?;
+            check_names(&grids, Path::new("results"))?;
+            for grid in grids {
                 let cells = expand(&grid)?;
-                println!("{} ({}): {} runs", grid.spec.name, file.display(), cells.len());
+                println!("{} ({}): {} runs", grid.spec.name, grid.path.display(), cells.len());
                 for c in cells {
                     let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     println!("  {}  {}", c.run_id, labels.join(" "));
@@ -81,11 +82,12 @@ pub fn run(args: GridArgs) -> Result<()> {
         }
         GridAction::Check { files } => {
             let mut resources = Resources::new(loran_assets::Store::from_env());
-            for file in files {
-                let grid = read_grid(&file)?;
+            let grids = files.iter().map(|f| read_grid(f)).collect::<Result<Vec<_>>>()?;
+            check_names(&grids, Path::new("results"))?;
+            for grid in grids {
                 let cells = expand(&grid)?;
                 let warnings = preflight(&grid, &cells.iter().collect::<Vec<_>>(), &mut resources)?;
-                println!("{} ({}): {} cells ready", grid.spec.name, file.display(), cells.len());
+                println!("{} ({}): {} cells ready", grid.spec.name, grid.path.display(), cells.len());
                 for w in warnings {
                     println!("  warning: {w}");
                 }

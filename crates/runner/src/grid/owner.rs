@@ -14,6 +14,17 @@ use std::path::{Component, Path, PathBuf};
 /// is fine), and any grid whose folder under `results_root` belongs to another grid file.
 /// Run before anything runs, so no grid of the invocation half-runs.
 pub fn check_all(grids: &[GridFile], results_root: &Path) -> Result<()> {
+    check_names(grids, results_root)?;
+    for grid in grids {
+        check_owner(grid, &results_root.join(&grid.spec.name))?;
+    }
+    Ok(())
+}
+
+/// Refuses two different grid files with one `name:` among `grids` (the same file twice
+/// is fine); `results_root` is only named in the error. `grid plan` and `grid check` use it
+/// too, so the collision shows before a run.
+pub fn check_names(grids: &[GridFile], results_root: &Path) -> Result<()> {
     for (i, a) in grids.iter().enumerate() {
         for b in &grids[..i] {
             if a.spec.name == b.spec.name && !same_file(&a.path, &b.path) {
@@ -26,9 +37,6 @@ pub fn check_all(grids: &[GridFile], results_root: &Path) -> Result<()> {
                 );
             }
         }
-    }
-    for grid in grids {
-        check_owner(grid, &results_root.join(&grid.spec.name))?;
     }
     Ok(())
 }
