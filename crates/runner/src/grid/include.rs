@@ -68,11 +68,14 @@ struct Layer {
 }
 
 /// The top-level mapping of `text` when it has an `include` key (else the grid is read
-/// as a single file).
-pub fn with_include(text: &str) -> Option<Map<String, Value>> {
+/// as a single file). A text with a top-level `include:` line that does not read as YAML
+/// values (a `.nan`, a syntax error) gives that error: the grid's own error would only
+/// say that `include` is no grid key.
+pub fn with_include(text: &str) -> Result<Option<Map<String, Value>>, serde_saphyr::Error> {
     match serde_saphyr::from_str::<Value>(text) {
-        Ok(Value::Object(map)) if map.contains_key("include") => Some(map),
-        _ => None,
+        Ok(Value::Object(map)) if map.contains_key("include") => Ok(Some(map)),
+        Err(e) if text.lines().any(|l| l.starts_with("include:")) => Err(e),
+        _ => Ok(None),
     }
 }
 

@@ -81,8 +81,9 @@ fn parse_text(path: &Path, text: &str) -> Result<GridFile> {
     let (spec, included) = match serde_saphyr::from_str::<GridSpec>(&text) {
         Ok(spec) => (spec, Vec::new()),
         Err(e) => match include::with_include(&text) {
-            Some(top) => include::resolve(path, &text, top)?,
-            None => bail!("{}", crate::grid::parse_error::located(path, &text, &e)),
+            Ok(Some(top)) => include::resolve(path, &text, top)?,
+            Ok(None) => bail!("{}", crate::grid::parse_error::located(path, &text, &e)),
+            Err(value_error) => bail!("{}", crate::grid::parse_error::located(path, &text, &value_error)),
         },
     };
     let file = GridFile { path: path.to_path_buf(), text, spec, included };
