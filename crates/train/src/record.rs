@@ -215,3 +215,19 @@ pub struct PredictionRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss_tokens: Option<usize>,
 }
+
+#[cfg(test)]
+mod float_tests {
+    /// Timings and metrics read back from `result.json` must be the numbers written:
+    /// serde_json's default float parser may land one ULP off (then a grid's time split
+    /// and the sum of its cells' timings disagree); the workspace turns on `float_roundtrip`.
+    #[test]
+    fn floats_read_back_from_json_are_the_numbers_written() {
+        let mut x = 0.1f64;
+        for _ in 0..20_000 {
+            x = (x * 1.618_033_988_749_895 + 0.318_309_886_183_791).fract() * 40.0;
+            let back: f64 = serde_json::from_str(&serde_json::to_string(&x).unwrap()).unwrap();
+            assert_eq!(back.to_bits(), x.to_bits(), "{x:?} read back as {back:?}");
+        }
+    }
+}
