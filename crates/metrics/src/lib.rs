@@ -3,6 +3,7 @@
 //!
 //! - [`rouge`]: ROUGE-1/2/L/Lsum exactly as Google's `rouge-score`
 //!   (via the `rougers` crate), per pair and as corpus means; 0–1 scale.
+//! - [`sentences`]: one sentence per line, as ROUGE-Lsum needs (UAX #29 boundaries).
 //! - [`classification`]: accuracy and macro-F1 over string labels, where an
 //!   unparseable prediction (`None`) is always wrong.
 //! - [`stats`]: mean ± sample std over seeds, formatted for tables.
@@ -44,6 +45,7 @@ pub mod classification;
 pub mod error;
 pub mod rouge;
 pub mod scoring;
+pub mod sentences;
 pub mod stats;
 
 pub use answer::parse_label;

@@ -189,6 +189,9 @@ fn check_schema(dir: &Path, result: &RunResult) -> Result<()> {
 
 /// The run's step records, predictions and config next to its `result`.
 fn load_files(dir: &Path, result: RunResult) -> Result<LoadedRun, Damage> {
+    if let Some(outdated) = damage::outdated(&result) {
+        return Err(outdated);
+    }
     let steps = damage::read_steps(dir, &result)?;
     let predictions = damage::read_predictions(dir, &result)?;
     // An older schema's config is not an error: the report only uses it for extras (the rank).

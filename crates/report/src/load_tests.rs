@@ -73,6 +73,19 @@ fn a_deleted_predictions_file_is_damage_when_the_run_counted_its_predictions() {
 }
 
 #[test]
+fn a_run_scored_by_an_older_scorer_is_left_out_so_no_table_mixes_two_scorings() {
+    let grid = tempfile::tempdir().unwrap();
+    let mut old = result("a", "t", 0, &[("rougeL", 0.3), ("rougeLsum", 0.3)]);
+    old.scorer_version = None; // recorded before ROUGE-Lsum split sentences
+    write_run(grid.path(), &old, &steps());
+    write_run(grid.path(), &result("b", "t", 0, &[("rougeL", 0.3), ("rougeLsum", 0.35)]), &steps());
+    let scan = scan_runs(grid.path()).unwrap();
+    let ids: Vec<&str> = scan.runs.iter().map(|r| r.result.run_id.as_str()).collect();
+    assert_eq!(ids, ["b-s0-0000abcd"]);
+    assert!(scan.damaged[0].why.starts_with("result.json holds metrics of summarization scorer version 1"), "{:?}", scan.damaged);
+}
+
+#[test]
 fn with_a_manifest_runs_of_no_listed_cell_are_stale() {
     use crate::manifest::{write_manifest, ManifestCell};
     let grid = tempfile::tempdir().unwrap();

@@ -43,6 +43,8 @@ pub fn result(group: &str, task: &str, seed: u64, metrics: &[(&str, f64)]) -> Ru
         reused_from: None,
         step_records: None,
         prediction_records: None,
+        // As today's scorers write them (any version at least theirs).
+        scorer_version: Some(u32::MAX),
     }
 }
 

@@ -14,6 +14,8 @@ use std::path::Path;
 pub const METRICS_FILE: &str = "metrics.jsonl";
 /// Per-example predictions.
 pub const PREDICTIONS_FILE: &str = "predictions.jsonl";
+/// The run's result, written last.
+pub const RESULT_FILE: &str = "result.json";
 
 /// What is wrong with a finished run's files, e.g. `metrics.jsonl line 7 does not parse`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,7 +60,18 @@ pub fn read_predictions(dir: &Path, result: &RunResult) -> Result<Option<Vec<Pre
 
 /// The first thing wrong with the finished run in `dir`, if anything is.
 pub fn check(dir: &Path, result: &RunResult) -> Option<Damage> {
-    read_steps(dir, result).err().or_else(|| read_predictions(dir, result).err())
+    outdated(result).or_else(|| read_steps(dir, result).err()).or_else(|| read_predictions(dir, result).err())
+}
+
+/// `result.json` when its metrics were made by an older version of the task kind's scorer
+/// than today's (the kind is the one whose primary metric the run reports): its numbers
+/// would not compare with a new run's, so it is redone and kept out of tables like damage.
+pub fn outdated(result: &RunResult) -> Option<Damage> {
+    let scorer = loran_metrics::scoring::SCORERS.iter().find(|s| result.metrics.contains_key(s.primary))?;
+    let recorded = result.scorer_version.unwrap_or(1);
+    (recorded < scorer.version).then(|| {
+        Damage::new(RESULT_FILE, format!("holds metrics of {} scorer version {recorded}, older than today's {}", scorer.kind, scorer.version))
+    })
 }
 
 /// Parses `dir/file` as JSON lines (blank lines are skipped); `None` when it is absent.
@@ -112,6 +125,7 @@ mod tests {
             reused_from: None,
             step_records,
             prediction_records,
+            scorer_version: None,
         }
     }
 
@@ -162,5 +176,26 @@ mod tests {
         assert_eq!(check(dir.path(), &result(None, None)), None, "a run recorded before the counts existed");
         let no_steps = run(None, None);
         assert_eq!(check(no_steps.path(), &result(Some(0), None)), None, "a run without training steps");
+    }
+
+    #[test]
+    fn runs_scored_by_an_older_scorer_are_outdated() {
+        let summarization = loran_metrics::scorer("summarization").unwrap().version;
+        assert!(summarization >= 2, "ROUGE-Lsum's sentence split bumped it");
+        let mut r = result(None, None);
+        r.metrics.insert("rougeL".into(), 0.3);
+        // No version recorded: version 1, from before sentence splitting.
+        let e = outdated(&r).unwrap().to_string();
+        assert_eq!(e, format!("result.json holds metrics of summarization scorer version 1, older than today's {summarization}"));
+        r.scorer_version = Some(summarization);
+        assert!(outdated(&r).is_none());
+        // Classification is still at version 1, and a run without metrics (diverged) has no scorer.
+        let mut c = result(None, None);
+        c.metrics.insert("accuracy".into(), 0.5);
+        assert!(outdated(&c).is_none() && outdated(&result(None, None)).is_none());
+        let dir = run(None, None);
+        assert!(check(dir.path(), &r).is_none());
+        r.scorer_version = None;
+        assert!(check(dir.path(), &r).is_some());
     }
 }

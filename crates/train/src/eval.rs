@@ -20,6 +20,8 @@ pub struct EvalOutcome {
     pub primary_metric: String,
     /// One record per scored example, in test order.
     pub predictions: Vec<PredictionRecord>,
+    /// The version of the scorer that scored them.
+    pub scorer_version: u32,
 }
 
 /// Generates an answer for up to `cfg.max_examples` test examples and scores them.
@@ -91,7 +93,7 @@ pub fn evaluate(
             loss_tokens: None,
         })
         .collect();
-    Ok(EvalOutcome { metrics, primary_metric, predictions })
+    Ok(EvalOutcome { metrics, primary_metric, predictions, scorer_version: scorer.version })
 }
 
 #[cfg(test)]

@@ -160,6 +160,10 @@ pub struct RunResult {
     /// than silently turning the bootstrap deltas into "n/a".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prediction_records: Option<usize>,
+    /// The scorer's [`loran_metrics::TaskScorer::version`] that made `metrics` (absent in
+    /// runs recorded before it existed: version 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scorer_version: Option<u32>,
 }
 
 /// One line of `metrics.jsonl`, written after every optimizer step.

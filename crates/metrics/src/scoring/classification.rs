@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 pub const SCORER: TaskScorer = TaskScorer {
     kind: "classification",
     primary: "accuracy",
+    version: 1,
     metrics: &[
         MetricSpec::score("accuracy", "Acc", "share of answers that parse to the gold label"),
         MetricSpec {

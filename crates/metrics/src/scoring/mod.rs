@@ -71,6 +71,11 @@ pub struct TaskScorer {
     pub primary: &'static str,
     /// Every metric [`TaskScorer::score`] reports, in table column order.
     pub metrics: &'static [MetricSpec],
+    /// Which scoring this is: bump it whenever a change moves a number the scorer reports.
+    /// Runs record it; finished runs scored by an older version are run again and kept
+    /// out of tables, so no table mixes two scorings. Runs from before versions existed
+    /// count as version 1.
+    pub version: u32,
     /// Scores the answers.
     pub score: fn(&ScoreInput) -> Result<TaskScores, MetricsError>,
 }

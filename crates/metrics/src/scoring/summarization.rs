@@ -4,17 +4,20 @@
 use super::{MetricSpec, ScoreInput, TaskScorer, TaskScores};
 use crate::error::{check_paired, MetricsError};
 use crate::rouge::{corpus_rouge, RougeVariant};
+use crate::sentences::sentence_lines;
 use std::collections::BTreeMap;
 
 /// Registry entry.
 pub const SCORER: TaskScorer = TaskScorer {
     kind: "summarization",
     primary: "rougeL",
+    // 2: ROUGE-Lsum splits sentences (`crate::sentences`); 1 scored the unsplit text.
+    version: 2,
     metrics: &[
         MetricSpec::score("rouge1", "R-1", "ROUGE-1 F-measure: unigram overlap with the reference"),
         MetricSpec::score("rouge2", "R-2", "ROUGE-2 F-measure: bigram overlap with the reference"),
         MetricSpec::score("rougeL", "R-L", "ROUGE-L F-measure: longest common subsequence over the whole text"),
-        MetricSpec::score("rougeLsum", "R-Lsum", "ROUGE-Lsum F-measure: union LCS over newline-separated sentences"),
+        MetricSpec::score("rougeLsum", "R-Lsum", "ROUGE-Lsum F-measure: union LCS over sentences (UAX #29 boundaries)"),
     ],
     score,
 };
@@ -29,7 +32,10 @@ const VARIANTS: [(&str, RougeVariant); 4] = [
 
 fn score(input: &ScoreInput) -> Result<TaskScores, MetricsError> {
     check_paired("references", input.references.len(), "predictions", input.predictions.len())?;
-    let pairs: Vec<(&str, &str)> = input.references.iter().copied().zip(input.predictions.iter().copied()).collect();
+    // One sentence per line in both texts, for ROUGE-Lsum ([`crate::sentences`]); the other
+    // variants tokenize across lines, so they do not change.
+    let pairs: Vec<(String, String)> =
+        input.references.iter().zip(input.predictions).map(|(r, p)| (sentence_lines(r), sentence_lines(p))).collect();
     let (corpus, each) = corpus_rouge(&pairs, input.options.rouge_stemmer)?;
     let metrics = VARIANTS.iter().map(|(name, v)| (name.to_string(), corpus.get(*v))).collect();
     let per_example = each
@@ -46,6 +52,17 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-12
+    }
+
+    #[test]
+    fn lsum_scores_sentences_split_from_a_paragraph() {
+        // "A b. C d." against "C d. A b.": over the whole text the LCS is 2 of 4 tokens
+        // (F = 0.5); sentence by sentence each reference sentence is found whole (F = 1).
+        let input = ScoreInput { references: &["A b. C d."], predictions: &["C d. A b."], labels: None, options: ScoreOptions { rouge_stemmer: false } };
+        let out = score(&input).unwrap();
+        assert!(close(out.metrics["rougeL"], 0.5), "{:?}", out.metrics);
+        assert!(close(out.metrics["rougeLsum"], 1.0), "{:?}", out.metrics);
+        assert!(close(out.metrics["rouge1"], 1.0) && close(out.metrics["rouge2"], 2.0 / 3.0), "{:?}", out.metrics);
     }
 
     #[test]

@@ -62,5 +62,7 @@ pub fn ok_result(
         reused_from: None,
         step_records: None,
         prediction_records: None,
+        // As today's scorers write them (any version at least theirs).
+        scorer_version: Some(u32::MAX),
     }
 }
