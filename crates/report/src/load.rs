@@ -61,6 +61,8 @@ pub struct DamagedRun {
     pub dir: PathBuf,
     /// What is wrong, e.g. `metrics.jsonl line 7 does not parse`.
     pub why: String,
+    /// How to say it: `is damaged`, or `was scored by an older scorer` (intact files).
+    pub state: &'static str,
 }
 
 impl RunScan {
@@ -77,8 +79,9 @@ impl RunScan {
         };
         for damaged in &self.damaged {
             lines.push(format!(
-                "{} is damaged ({}), so the report leaves it out; run the grid again ({rerun}) to redo that run",
+                "{} {} ({}), so the report leaves it out; run the grid again ({rerun}) to redo that run",
                 damaged.dir.display(),
+                damaged.state,
                 damaged.why
             ));
         }
@@ -131,7 +134,7 @@ pub fn scan_runs(grid_dir: &Path) -> Result<RunScan> {
                 continue;
             }
             Err(why) => {
-                scan.damaged.push(DamagedRun { dir, why });
+                scan.damaged.push(DamagedRun { dir, why, state: "is damaged" });
                 continue;
             }
         };
@@ -142,7 +145,7 @@ pub fn scan_runs(grid_dir: &Path) -> Result<RunScan> {
         }
         match load_files(&dir, result) {
             Ok(run) => scan.runs.push(run),
-            Err(damage) => scan.damaged.push(DamagedRun { dir, why: damage.to_string() }),
+            Err(damage) => scan.damaged.push(DamagedRun { dir, state: damage.state(), why: damage.to_string() }),
         }
     }
     scan.runs.sort_by(|a, b| {
@@ -166,7 +169,7 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun> {
     })?;
     check_schema(dir, &result)?;
     load_files(dir, result).map_err(|damage| {
-        anyhow::anyhow!("{}: damaged ({damage}); run its grid again to redo that run", dir.display())
+        anyhow::anyhow!("{}: {} ({damage}); run its grid again to redo that run", dir.display(), damage.state())
     })
 }
 

@@ -52,7 +52,7 @@ fn a_damaged_run_is_left_out_with_a_warning_naming_its_folder_and_the_fix() {
     let scan = scan_runs(grid.path()).unwrap();
     let ids: Vec<&str> = scan.runs.iter().map(|r| r.result.run_id.as_str()).collect();
     assert_eq!(ids, ["b-s0-0000abcd"]);
-    assert_eq!(scan.damaged, vec![DamagedRun { dir: dir.clone(), why: "metrics.jsonl line 5 does not parse".into() }]);
+    assert_eq!(scan.damaged, vec![DamagedRun { dir: dir.clone(), why: "metrics.jsonl line 5 does not parse".into(), state: "is damaged" }]);
     let warnings = scan.warnings(grid.path());
     assert_eq!(warnings.len(), 1);
     assert!(warnings[0].starts_with(&format!("{} is damaged (metrics.jsonl line 5 does not parse)", dir.display())), "{warnings:?}");
@@ -83,6 +83,8 @@ fn a_run_scored_by_an_older_scorer_is_left_out_so_no_table_mixes_two_scorings() 
     let ids: Vec<&str> = scan.runs.iter().map(|r| r.result.run_id.as_str()).collect();
     assert_eq!(ids, ["b-s0-0000abcd"]);
     assert!(scan.damaged[0].why.starts_with("result.json holds metrics of summarization scorer version 1"), "{:?}", scan.damaged);
+    let warning = &scan.warnings(grid.path())[0];
+    assert!(warning.contains("was scored by an older scorer (result.json holds metrics of summarization scorer version 1"), "{warning}");
 }
 
 #[test]

@@ -25,11 +25,22 @@ pub struct Damage {
     pub file: &'static str,
     /// What is wrong with it.
     pub what: String,
+    /// The files are intact but the metrics come from an older scorer ([`outdated`]).
+    pub outdated: bool,
 }
 
 impl Damage {
     fn new(file: &'static str, what: impl Into<String>) -> Self {
-        Self { file, what: what.into() }
+        Self { file, what: what.into(), outdated: false }
+    }
+
+    /// How messages put it: `is damaged`, or `was scored by an older scorer`.
+    pub fn state(&self) -> &'static str {
+        if self.outdated {
+            "was scored by an older scorer"
+        } else {
+            "is damaged"
+        }
     }
 }
 
@@ -70,7 +81,7 @@ pub fn outdated(result: &RunResult) -> Option<Damage> {
     let scorer = loran_metrics::scoring::SCORERS.iter().find(|s| result.metrics.contains_key(s.primary))?;
     let recorded = result.scorer_version.unwrap_or(1);
     (recorded < scorer.version).then(|| {
-        Damage::new(RESULT_FILE, format!("holds metrics of {} scorer version {recorded}, older than today's {}", scorer.kind, scorer.version))
+        Damage { outdated: true, ..Damage::new(RESULT_FILE, format!("holds metrics of {} scorer version {recorded}, older than today's {}", scorer.kind, scorer.version)) }
     })
 }
 
@@ -185,6 +196,7 @@ mod tests {
         let mut r = result(None, None);
         r.metrics.insert("rougeL".into(), 0.3);
         // No version recorded: version 1, from before sentence splitting.
+        assert_eq!(outdated(&r).unwrap().state(), "was scored by an older scorer");
         let e = outdated(&r).unwrap().to_string();
         assert_eq!(e, format!("result.json holds metrics of summarization scorer version 1, older than today's {summarization}"));
         r.scorer_version = Some(summarization);

@@ -101,7 +101,9 @@ pub enum CellState {
     ToRun,
     /// Finished (ok or diverged) with the same config hash and intact files: skip it.
     Finished,
-    /// Finished, but its files do not hold what `result.json` says: run it again.
+    /// Finished, but its files do not hold what `result.json` says, or an older scorer
+    /// scored it: run it again. Holds how to say so (`is damaged (metrics.jsonl line 7 does
+    /// not parse)`).
     Damaged(String),
 }
 
@@ -112,13 +114,13 @@ pub fn cell_state(dir: &Path, cell: &Cell) -> CellState {
     let Ok(text) = std::fs::read_to_string(run.result_path()) else { return CellState::ToRun };
     let result = match serde_json::from_str::<loran_train::record::RunResult>(&text) {
         Ok(result) => result,
-        Err(e) => return CellState::Damaged(format!("result.json line {} does not parse", e.line())),
+        Err(e) => return CellState::Damaged(format!("is damaged (result.json line {} does not parse)", e.line())),
     };
     if result.config_hash != cell.config_hash || result.status == RunStatus::Failed {
         return CellState::ToRun;
     }
     match loran_train::damage::check(run.path(), &result) {
-        Some(damage) => CellState::Damaged(damage.to_string()),
+        Some(damage) => CellState::Damaged(format!("{} ({damage})", damage.state())),
         None => CellState::Finished,
     }
 }
@@ -175,8 +177,8 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
             progress.cell_ended(i, CellEnd::Reused);
             continue;
         }
-        if let CellState::Damaged(why) = &states[i] {
-            progress.line(&format!("[{}/{}] {} finished earlier but is damaged ({why}); running it again", i + 1, cells.len(), cell.run_id));
+        if let CellState::Damaged(state) = &states[i] {
+            progress.line(&format!("[{}/{}] {} finished earlier but {state}; running it again", i + 1, cells.len(), cell.run_id));
         }
         if !opts.force {
             let source = match reuse::find_finished(&opts.results_root, &dir, &cell.config_hash)? {
