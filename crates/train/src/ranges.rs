@@ -18,8 +18,8 @@ pub struct NumericKey {
     pub doc: &'static str,
     /// Whether the key holds whole numbers.
     pub whole: bool,
-    /// Whether the range depends on other keys (`doc` names them).
-    pub depends_on_others: bool,
+    /// The other keys the range depends on (`doc` names them too); empty for most.
+    pub depends_on: &'static [&'static str],
     /// The valid values given the rest of the config.
     pub range: fn(&RunConfig) -> Range,
     /// The value, or `None` when the key is unset (an optional cap).
@@ -37,6 +37,7 @@ pub const NUMERIC_KEYS: &[NumericKey] = &[
     key("train.max_len", "at least 3 (the model's positions are checked before training)", true, |_| Range::at_least(3.0), |c| Some(c.train.max_len as f64), "e.g. 256"),
     dependent_key(
         "train.max_target_tokens",
+        &["train.max_len"],
         "in [1, train.max_len − 2], leaving a prompt token and the end token",
         true,
         |c| Range::closed(1.0, c.train.max_len as f64 - 2.0),
@@ -54,6 +55,7 @@ pub const NUMERIC_KEYS: &[NumericKey] = &[
     key("eval.batch_size", "at least 1", true, |_| Range::at_least(1.0), |c| Some(c.eval.batch_size as f64), "e.g. 8"),
     dependent_key(
         "data.validation_fraction",
+        &["data.test_fraction"],
         "in [0, 1 − data.test_fraction)",
         false,
         |c| Range::closed_open(0.0, 1.0 - finite_or(c.data.test_fraction, 0.0).clamp(0.0, 1.0)),
@@ -62,6 +64,7 @@ pub const NUMERIC_KEYS: &[NumericKey] = &[
     ),
     dependent_key(
         "data.test_fraction",
+        &["data.validation_fraction"],
         "in (0, 1 − data.validation_fraction)",
         false,
         |c| Range::open(0.0, 1.0 - finite_or(c.data.validation_fraction, 0.0).clamp(0.0, 1.0)),
@@ -78,11 +81,19 @@ pub const NUMERIC_KEYS: &[NumericKey] = &[
 ];
 
 const fn key(key: &'static str, doc: &'static str, whole: bool, range: fn(&RunConfig) -> Range, get: fn(&RunConfig) -> Option<f64>, fix: &'static str) -> NumericKey {
-    NumericKey { key, doc, whole, depends_on_others: false, range, get, fix }
+    NumericKey { key, doc, whole, depends_on: &[], range, get, fix }
 }
 
-const fn dependent_key(key: &'static str, doc: &'static str, whole: bool, range: fn(&RunConfig) -> Range, get: fn(&RunConfig) -> Option<f64>, fix: &'static str) -> NumericKey {
-    NumericKey { key, doc, whole, depends_on_others: true, range, get, fix }
+const fn dependent_key(
+    key: &'static str,
+    depends_on: &'static [&'static str],
+    doc: &'static str,
+    whole: bool,
+    range: fn(&RunConfig) -> Range,
+    get: fn(&RunConfig) -> Option<f64>,
+    fix: &'static str,
+) -> NumericKey {
+    NumericKey { key, doc, whole, depends_on, range, get, fix }
 }
 
 fn finite_or(v: f64, fallback: f64) -> f64 {
@@ -104,6 +115,8 @@ pub struct RangeError {
     pub doc: &'static str,
     /// What to give instead.
     pub fix: &'static str,
+    /// The other keys the range depends on (see [`NumericKey::depends_on`]).
+    pub depends_on: &'static [&'static str],
 }
 
 impl fmt::Display for RangeError {
@@ -124,7 +137,7 @@ impl NumericKey {
     /// The error for `cfg`'s value of this key, if it is outside the range.
     pub fn check(&self, cfg: &RunConfig) -> Result<(), RangeError> {
         match (self.get)(cfg) {
-            Some(value) if !(self.range)(cfg).contains(value) => Err(RangeError { key: self.key, value, doc: self.doc, fix: self.fix }),
+            Some(value) if !(self.range)(cfg).contains(value) => Err(RangeError { key: self.key, value, doc: self.doc, fix: self.fix, depends_on: self.depends_on }),
             _ => Ok(()),
         }
     }
@@ -142,10 +155,10 @@ pub fn check(cfg: &RunConfig) -> Result<(), RangeError> {
 /// the other keys are still refused when not finite, since no axis makes NaN valid.
 pub fn check_keys(cfg: &RunConfig, dependent: bool) -> Result<(), RangeError> {
     for k in NUMERIC_KEYS {
-        if k.depends_on_others == dependent {
+        if k.depends_on.is_empty() != dependent {
             k.check(cfg)?;
         } else if let Some(value) = (k.get)(cfg).filter(|v| !v.is_finite()) {
-            return Err(RangeError { key: k.key, value, doc: k.doc, fix: k.fix });
+            return Err(RangeError { key: k.key, value, doc: k.doc, fix: k.fix, depends_on: k.depends_on });
         }
     }
     Ok(())

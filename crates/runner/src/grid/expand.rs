@@ -56,12 +56,12 @@ pub const MAX_CELL_NAME_BYTES: usize = 200;
 
 /// `file:line` of the value that sets the dotted `key` in a cell with `assignment`: the axis
 /// or bundle value that sets it (or a mapping above it), else its line in `base`.
-/// A value out of a range that depends on other keys (`doc` names them) and is not set by
-/// the cell is blamed on the cell's value of a key it depends on, if any.
-fn range_place(grid: &GridFile, assignment: &[(String, Value)], key: &str, doc: &str) -> String {
+/// A value out of a range that depends on other keys (`depends_on`) and is not set by the
+/// cell is blamed on the cell's value of a key it depends on, if any.
+fn range_place(grid: &GridFile, assignment: &[(String, Value)], key: &str, depends_on: &[&str]) -> String {
     let sets = |target: &str, k: &str| target == k || target.starts_with(&format!("{k}."));
     let setter = assignment.iter().filter(|(k, _)| sets(key, k)).max_by_key(|(k, _)| k.len());
-    let setter = setter.or_else(|| assignment.iter().find(|(k, _)| doc.split([' ', ',', '[', ']', '(', ')']).any(|word| word.contains('.') && sets(word, k))));
+    let setter = setter.or_else(|| assignment.iter().find(|(k, _)| depends_on.iter().any(|d| sets(d, k))));
     match setter {
         Some((k, v)) => grid.locate_value(k, v),
         None => grid.locate_path(&format!("base.{key}")),
@@ -175,7 +175,7 @@ fn expand_cells(grid: &GridFile) -> Result<Vec<Cell>> {
                 None => anyhow!("{}: cell `{group}`: {e}", grid.path.display()),
             })?;
             if let Err(e) = loran_train::ranges::check(&config) {
-                bail!("{}: cell `{group}`: {e}", range_place(grid, a, e.key, e.doc));
+                bail!("{}: cell `{group}`: {e}", range_place(grid, a, e.key, e.depends_on));
             }
             validate::check_task(grid, &config.task, "task")?;
             // Catch what only the adapters crate knows (method names, ranges) at plan time.
