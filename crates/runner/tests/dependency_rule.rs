@@ -40,6 +40,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("loran-io", 0),
     ("loran-assets", 0),
     ("loran-kernels", 0),
+    // Inference math (intervals, Holm, power): no data, no tensors.
+    ("loran-stats", 0),
     ("loran-datasets", 1),
     ("loran-metrics", 1),
     ("loran-model", 1),
