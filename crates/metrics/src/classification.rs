@@ -135,9 +135,67 @@ pub fn macro_f1<G: AsRef<str>, P: AsRef<str>>(
     classify(gold, predictions).map(|report| report.macro_f1)
 }
 
+/// Macro-averaged F1 over a fixed class set `classes` (a task's own labels), so that a
+/// bootstrap resample in which a rare class is absent scores it 0 instead of dropping it
+/// from the average (the union of gold and predicted labels changes between resamples).
+/// Equals scikit-learn's `f1_score(gold, pred, labels=classes, average="macro",
+/// zero_division=0)` with unparseable answers mapped to a class of their own: an
+/// unparseable answer is a miss of its gold class and a hit of no task label. That extra
+/// class is counted but not averaged: it has no gold examples, so its F1 is 0 by
+/// definition and averaging it would only scale every score by K/(K + 1). Labels outside
+/// `classes` count as wrong answers, like unparseable ones.
+///
+/// # Errors
+///
+/// As [`classify`]: mismatched lengths or no examples.
+pub fn macro_f1_over<G: AsRef<str>, P: AsRef<str>, C: AsRef<str>>(
+    gold: &[G],
+    predictions: &[Option<P>],
+    classes: &[C],
+) -> Result<f64, MetricsError> {
+    check_paired("gold", gold.len(), "predictions", predictions.len())?;
+    if classes.is_empty() {
+        return Err(MetricsError::EmptyInput { what: "classes" });
+    }
+    let index: BTreeMap<&str, usize> = classes.iter().enumerate().map(|(i, c)| (c.as_ref(), i)).collect();
+    let mut counts: Vec<Counts> = (0..classes.len()).map(|_| Counts::default()).collect();
+    for (gold, prediction) in gold.iter().zip(predictions) {
+        let g = index.get(gold.as_ref()).copied();
+        let p = prediction.as_ref().and_then(|p| index.get(p.as_ref()).copied());
+        match (g, p) {
+            (Some(g), Some(p)) if g == p => counts[g].tp += 1,
+            (g, p) => {
+                if let Some(g) = g {
+                    counts[g].fn_ += 1;
+                }
+                if let Some(p) = p {
+                    counts[p].fp += 1;
+                }
+            }
+        }
+    }
+    Ok(counts.iter().map(|c| ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn_)).sum::<f64>() / classes.len() as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn macro_f1_over_a_fixed_label_set_by_hand() {
+        // Labels a, b, c; c never occurs. Gold a a b b; predictions a, b, b, unparseable.
+        let gold = ["a", "a", "b", "b"];
+        let pred = [Some("a"), Some("b"), Some("b"), None];
+        // a: tp 1, fn 1 → 2/3; b: tp 1, fp 1, fn 1 → 1/2; c: 0/0 → 0. Mean over 3 = 7/18.
+        let f1 = macro_f1_over(&gold, &pred, &["a", "b", "c"]).unwrap();
+        assert!((f1 - 7.0 / 18.0).abs() < 1e-12, "{f1}");
+        // Over the union of gold and predicted (a, b) it would be 7/12: c's 0 is the difference.
+        assert!((macro_f1(&gold, &pred).unwrap() - 7.0 / 12.0).abs() < 1e-12);
+        // A label outside the set is a wrong answer, like an unparseable one.
+        let outside = macro_f1_over(&gold, &[Some("a"), Some("z"), Some("b"), None], &["a", "b", "c"]).unwrap();
+        assert!((outside - 7.0 / 18.0).abs() < 1e-12);
+        assert!(macro_f1_over(&gold, &pred, &[] as &[&str]).is_err());
+    }
 
     const TOL: f64 = 1e-12;
 

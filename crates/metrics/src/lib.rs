@@ -50,7 +50,7 @@ pub mod stats;
 
 pub use answer::parse_label;
 pub use bootstrap::{bootstrap_statistic, paired_bootstrap, BootstrapCi};
-pub use classification::{accuracy, classify, macro_f1, ClassScores, ClassificationReport};
+pub use classification::{accuracy, classify, macro_f1, macro_f1_over, ClassScores, ClassificationReport};
 pub use error::MetricsError;
 pub use rouge::{corpus_rouge, fmeasures, rouge, CorpusRouge, Prf, RougeScores, RougeVariant};
 pub use scoring::{

@@ -21,6 +21,34 @@ pub enum TableKind {
     Rank,
 }
 
+/// What a diverged run (NaN or infinite loss) counts as in means and deltas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DivergedRuns {
+    /// The worst score: 0 for ROUGE, accuracy and macro-F1, the column's highest test
+    /// loss. A method that diverges in some seeds is worse on average, and shows it.
+    #[default]
+    Worst,
+    /// Left out of means and deltas (still counted in the cell's text).
+    LeaveOut,
+}
+
+/// A control comparison: a row that should match another, and how closely.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    /// The control row (e.g. `loran-identity`).
+    pub row: String,
+    /// The row it should match (default: the table's baseline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub against: Option<String>,
+    /// Equivalence margin for metrics shown ×100, in points (e.g. 0.5); > 0.
+    pub margin: f64,
+    /// Equivalence margin for the test loss, in nats per token (default: not tested); > 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_margin: Option<f64>,
+}
+
 /// The `report:` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -36,26 +64,42 @@ pub struct ReportSpec {
     pub notes: Vec<String>,
     /// Bootstrap resamples per delta (default 10000).
     pub resamples: usize,
-    /// Two-sided confidence of the delta intervals (default 0.95).
+    /// Two-sided confidence of the delta intervals (default 0.95, in (0, 1)); 1 − it is
+    /// the level α of the tests, the Holm correction and the detectable differences.
     pub confidence: f64,
+    /// What a diverged run counts as (default `worst`; or `leave-out`).
+    pub diverged: DivergedRuns,
+    /// Equivalence tests (TOST) for control rows (default none).
+    pub controls: Vec<Control>,
 }
 
 impl Default for ReportSpec {
     fn default() -> Self {
-        Self { table: TableKind::Main, baseline: None, notes: Vec::new(), resamples: 10_000, confidence: 0.95 }
+        Self { table: TableKind::Main, baseline: None, notes: Vec::new(), resamples: 10_000, confidence: 0.95, diverged: DivergedRuns::Worst, controls: Vec::new() }
     }
 }
 
 impl ReportSpec {
     /// Checks the numbers; errors name the key and the valid range.
     pub fn validate(&self) -> Result<()> {
-        if self.resamples == 0 {
-            return Err(anyhow!("report.resamples must be a positive number of bootstrap resamples (e.g. 10000)"));
+        match self.problem() {
+            Some((_, message)) => Err(anyhow!(message)),
+            None => Ok(()),
         }
+    }
+
+    /// The first bad value as (its key under `report:`, the message naming key, range and fix).
+    pub fn problem(&self) -> Option<(&'static str, String)> {
         if !(self.confidence > 0.0 && self.confidence < 1.0) {
-            return Err(anyhow!("report.confidence must lie strictly between 0 and 1 (e.g. 0.95), got {}", self.confidence));
+            return Some(("confidence", format!("report.confidence must lie strictly between 0 and 1 (e.g. 0.95), got {}", self.confidence)));
         }
-        Ok(())
+        if self.resamples < 100 {
+            return Some(("resamples", format!("report.resamples must be at least 100 bootstrap resamples (e.g. 10000), got {}", self.resamples)));
+        }
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        self.controls.iter().enumerate().find(|(_, c)| !positive(c.margin) || c.loss_margin.is_some_and(|m| !positive(m))).map(|(i, c)| {
+            ("controls", format!("report.controls[{i}] (row {}): margin and loss_margin must be positive numbers (e.g. margin: 0.5 points, loss_margin: 0.01 nats per token)", c.row))
+        })
     }
 }
 

@@ -45,6 +45,7 @@ pub fn result(group: &str, task: &str, seed: u64, metrics: &[(&str, f64)]) -> Ru
         prediction_records: None,
         // As today's scorers write them (any version at least theirs).
         scorer_version: Some(u32::MAX),
+        task_labels: None,
     }
 }
 

@@ -137,6 +137,7 @@ mod tests {
             step_records,
             prediction_records,
             scorer_version: None,
+            task_labels: None,
         }
     }
 
@@ -201,9 +202,12 @@ mod tests {
         assert_eq!(e, format!("result.json holds metrics of summarization scorer version 1, older than today's {summarization}"));
         r.scorer_version = Some(summarization);
         assert!(outdated(&r).is_none());
-        // Classification is still at version 1, and a run without metrics (diverged) has no scorer.
+        // Classification is at 2 (macro-F1 over the task's labels); a run without metrics
+        // (diverged) has no scorer.
         let mut c = result(None, None);
         c.metrics.insert("accuracy".into(), 0.5);
+        assert!(outdated(&c).is_some(), "a version-1 classification run");
+        c.scorer_version = Some(loran_metrics::scorer("classification").unwrap().version);
         assert!(outdated(&c).is_none() && outdated(&result(None, None)).is_none());
         let dir = run(None, None);
         assert!(check(dir.path(), &r).is_none());

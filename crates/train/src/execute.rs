@@ -55,6 +55,7 @@ pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut R
         step_records: None,
         prediction_records: None,
         scorer_version: None,
+        task_labels: None,
     };
     if let Err(e) = execute(cell, &dir, resources, &mut result, log) {
         if e.chain().any(|c| c.is::<ResultsWriteError>()) {
@@ -174,6 +175,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     dir.write_predictions(&eval.predictions)?;
     result.prediction_records = Some(eval.predictions.len());
     result.scorer_version = Some(eval.scorer_version);
+    result.task_labels = task.kind.labels().map(<[String]>::to_vec);
     result.metrics = eval.metrics;
     if let Some(loss) = teacher_forced {
         result.metrics.insert("test_loss".into(), loss.mean);

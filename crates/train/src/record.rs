@@ -164,6 +164,10 @@ pub struct RunResult {
     /// runs recorded before it existed: version 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scorer_version: Option<u32>,
+    /// The task's label set, for classification tasks: macro-F1's fixed class set, which
+    /// the report's bootstrap resamples keep (absent for summarization).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_labels: Option<Vec<String>>,
 }
 
 /// One line of `metrics.jsonl`, written after every optimizer step.

@@ -1,10 +1,11 @@
 //! `classification`: each generated answer is parsed into one of the task's labels
-//! ([`parse_label`]) and scored with accuracy and macro-F1 ([`crate::classification`]),
-//! an unparseable answer counting as wrong. The primary metric is accuracy.
+//! ([`parse_label`]) and scored with accuracy and macro-F1 over the task's own label set
+//! ([`macro_f1_over`]), an unparseable answer counting as wrong. The primary metric is
+//! accuracy. Version 2: macro-F1 averages the task's labels, not gold ∪ predicted.
 
 use super::{Direction, MetricSpec, Resample, ScoreInput, TaskScorer, TaskScores};
 use crate::answer::parse_label;
-use crate::classification::classify;
+use crate::classification::{classify, macro_f1_over};
 use crate::error::{check_paired, MetricsError};
 use std::collections::BTreeMap;
 
@@ -12,12 +13,12 @@ use std::collections::BTreeMap;
 pub const SCORER: TaskScorer = TaskScorer {
     kind: "classification",
     primary: "accuracy",
-    version: 1,
+    version: 2,
     metrics: &[
         MetricSpec::score("accuracy", "Acc", "share of answers that parse to the gold label"),
         MetricSpec {
             resample: Resample::MacroF1,
-            ..MetricSpec::score("macro_f1", "Macro-F1", "unweighted mean F1 over the gold and predicted labels")
+            ..MetricSpec::score("macro_f1", "Macro-F1", "unweighted mean F1 over the task's labels (a label absent from the test set scores 0)")
         },
         MetricSpec {
             name: "unparseable",
@@ -40,7 +41,7 @@ fn score(input: &ScoreInput) -> Result<TaskScores, MetricsError> {
     let report = classify(input.references, &parsed)?;
     let metrics = BTreeMap::from([
         ("accuracy".to_string(), report.accuracy),
-        ("macro_f1".to_string(), report.macro_f1),
+        ("macro_f1".to_string(), macro_f1_over(input.references, &parsed, labels)?),
         ("unparseable".to_string(), report.unparseable as f64 / report.n as f64),
     ]);
     let per_example = input
@@ -76,6 +77,10 @@ mod tests {
         let out = score(&input).unwrap();
         assert_eq!(out.metrics["accuracy"], 0.5);
         assert!((out.metrics["macro_f1"] - 4.0 / 9.0).abs() < 1e-12);
+        // A fourth label absent from these examples still counts (F1 0): (4/3)/4 = 1/3.
+        let four = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let out4 = score(&ScoreInput { labels: Some(&four), ..input }).unwrap();
+        assert!((out4.metrics["macro_f1"] - 1.0 / 3.0).abs() < 1e-12, "{}", out4.metrics["macro_f1"]);
         assert_eq!(out.metrics["unparseable"], 0.25);
         let correct: Vec<f64> = out.per_example.iter().map(|s| s["accuracy"]).collect();
         assert_eq!(correct, [1.0, 0.0, 1.0, 0.0]);

@@ -2,7 +2,7 @@
 //! (per task, its metrics), and per cell the mean ± sample std over seeds.
 
 use crate::load::LoadedRun;
-use crate::settings::TableKind;
+use crate::settings::{DivergedRuns, TableKind};
 use loran_train::record::RunStatus;
 use loran_metrics::{metric_spec, metric_specs, summarize, Direction, MetricSpec, Resample, Summary};
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,13 +26,27 @@ pub struct TableColumn {
     pub metric: String,
 }
 
-/// One cell: the metric over the row's finished runs of the task.
+/// How the runs of one row and task ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    /// Runs of any status.
+    pub total: usize,
+    /// Runs whose loss became NaN or infinite.
+    pub diverged: usize,
+    /// Runs an error stopped (never counted in means: not the method's doing).
+    pub failed: usize,
+}
+
+/// One cell: the metric over the row's counted runs of the task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableCell {
-    /// Mean, sample std and count, on the 0–1 (or loss) scale.
+    /// Mean, sample std and count, on the 0–1 (or loss) scale, over the counted runs
+    /// (`ok` runs, plus diverged ones at the worst score under [`DivergedRuns::Worst`]).
     pub summary: Summary,
     /// Whether the mean is the best of its column at the shown precision (ties all count).
     pub best: bool,
+    /// How the row's runs of the task ended.
+    pub counts: RunCounts,
 }
 
 /// A table before rendering.
@@ -46,13 +60,19 @@ pub struct TableData {
     pub columns: Vec<TableColumn>,
     /// `cells[row][column]`; `None` where the row has no finished run of the task.
     pub cells: Vec<Vec<Option<TableCell>>>,
-    /// Row label → the `ok` runs behind it, per task.
+    /// (row label, task) → the runs its means count: `ok` runs, and diverged ones under
+    /// [`DivergedRuns::Worst`].
     pub members: BTreeMap<(String, String), Vec<usize>>,
+    /// (row label, task) → how all its runs ended.
+    pub counts: BTreeMap<(String, String), RunCounts>,
+    /// What a diverged run counts as.
+    pub diverged: DivergedRuns,
+    /// (task, metric) → the score a counted diverged run gets: 0 where higher is better,
+    /// else the highest value among the task's `ok` runs in this table.
+    pub worst: BTreeMap<(String, String), f64>,
     /// (row label, task) → the fewest and most trainable parameters among the row's `ok`
     /// runs of the task (`result.train.trainable_params`; 0 for zero-shot).
     pub params: BTreeMap<(String, String), (u64, u64)>,
-    /// Runs left out of the means (failed or diverged), as readable notes.
-    pub excluded: Vec<String>,
 }
 
 impl TableData {
@@ -130,32 +150,41 @@ pub fn default_baseline(kind: TableKind, rows: &[String]) -> Option<String> {
 }
 
 /// Builds the table of `kind` over `runs`; `baseline` only decides the row order.
-pub fn build_table(kind: TableKind, runs: &[LoadedRun], baseline: Option<&str>) -> TableData {
-    let mut excluded = Vec::new();
-    let mut members: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+pub fn build_table(kind: TableKind, runs: &[LoadedRun], baseline: Option<&str>, diverged: DivergedRuns) -> TableData {
+    let mut all: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     let mut groups_of: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     for (i, run) in runs.iter().enumerate() {
-        if run.result.status != RunStatus::Ok {
-            let status = if run.result.status == RunStatus::Failed { "failed" } else { "diverged" };
-            excluded.push(format!("{} ({status}) is left out of the means", run.result.run_id));
-            continue;
-        }
         let key = (row_label(kind, run), run.result.task.clone());
         groups_of.entry(key.clone()).or_default().insert(run.result.group.clone());
-        members.entry(key).or_default().push(i);
+        all.entry(key).or_default().push(i);
     }
     // Two groups on one row would be averaged together: give each its own row instead.
     let clashing: BTreeSet<(String, String)> = groups_of.iter().filter(|(_, g)| g.len() > 1).map(|(k, _)| k.clone()).collect();
     if !clashing.is_empty() {
         let mut split: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-        for (key, idx) in members {
+        for (key, idx) in all {
             for i in idx {
                 let row = if clashing.contains(&key) { format!("{} [{}]", key.0, runs[i].result.group) } else { key.0.clone() };
                 split.entry((row, key.1.clone())).or_default().push(i);
             }
         }
-        members = split;
+        all = split;
     }
+    let counted = |i: &usize| match runs[i.to_owned()].result.status {
+        RunStatus::Ok => true,
+        RunStatus::Diverged => diverged == DivergedRuns::Worst,
+        RunStatus::Failed => false,
+    };
+    let members: BTreeMap<(String, String), Vec<usize>> =
+        all.iter().map(|(key, idx)| (key.clone(), idx.iter().copied().filter(counted).collect::<Vec<_>>())).filter(|(_, idx)| !idx.is_empty()).collect();
+    let counts: BTreeMap<(String, String), RunCounts> = all
+        .iter()
+        .map(|(key, idx)| {
+            let with = |status: RunStatus| idx.iter().filter(|&&i| runs[i].result.status == status).count();
+            (key.clone(), RunCounts { total: idx.len(), diverged: with(RunStatus::Diverged), failed: with(RunStatus::Failed) })
+        })
+        .collect();
+    let ok_runs = |idx: &[usize]| -> Vec<usize> { idx.iter().copied().filter(|&i| runs[i].result.status == RunStatus::Ok).collect() };
 
     let params = members
         .iter()
@@ -164,17 +193,23 @@ pub fn build_table(kind: TableKind, runs: &[LoadedRun], baseline: Option<&str>) 
             (key.clone(), (counts().min().unwrap_or(0), counts().max().unwrap_or(0)))
         })
         .collect();
-    let mut rows: Vec<String> = members.keys().map(|(row, _)| row.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut rows: Vec<String> = all.keys().map(|(row, _)| row.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     sort_rows(kind, &mut rows, baseline);
-    let tasks: BTreeSet<&str> = members.keys().map(|(_, t)| t.as_str()).collect();
+    let tasks: BTreeSet<&str> = all.keys().map(|(_, t)| t.as_str()).collect();
     let mut tasks: Vec<&str> = tasks.into_iter().collect();
-    let task_runs = |task: &str| -> Vec<&LoadedRun> { members.iter().filter(|((_, t), _)| t == task).flat_map(|(_, idx)| idx.iter().map(|&i| &runs[i])).collect() };
+    let task_runs = |task: &str| -> Vec<&LoadedRun> { all.iter().filter(|((_, t), _)| t == task).flat_map(|(_, idx)| ok_runs(idx).into_iter().map(|i| &runs[i])).collect() };
     tasks.sort_by_key(|t| (kind_position(&task_runs(t)), t.to_string()));
     let order: Vec<&MetricSpec> = metric_specs().into_iter().filter(|m| m.table).collect();
     let mut columns = Vec::new();
+    let mut worst = BTreeMap::new();
     for task in &tasks {
-        let present: BTreeSet<&str> = task_runs(task).iter().flat_map(|r| r.result.metrics.keys().map(String::as_str)).collect();
-        columns.extend(order.iter().filter(|m| present.contains(m.name)).map(|m| TableColumn { task: task.to_string(), metric: m.name.to_string() }));
+        let ok = task_runs(task);
+        let present: BTreeSet<&str> = ok.iter().flat_map(|r| r.result.metrics.keys().map(String::as_str)).collect();
+        for spec in order.iter().filter(|m| present.contains(m.name)) {
+            let highest = ok.iter().filter_map(|r| r.result.metrics.get(spec.name).copied()).filter(|v| v.is_finite()).fold(f64::NAN, f64::max);
+            worst.insert((task.to_string(), spec.name.to_string()), if spec.higher_is_better() { 0.0 } else { highest });
+            columns.push(TableColumn { task: task.to_string(), metric: spec.name.to_string() });
+        }
     }
 
     let mut cells: Vec<Vec<Option<TableCell>>> = rows
@@ -183,15 +218,21 @@ pub fn build_table(kind: TableKind, runs: &[LoadedRun], baseline: Option<&str>) 
             columns
                 .iter()
                 .map(|col| {
-                    let idx = members.get(&(row.clone(), col.task.clone()))?;
-                    let values: Vec<f64> = idx.iter().filter_map(|&i| runs[i].result.metrics.get(&col.metric).copied()).collect();
-                    (!values.is_empty()).then(|| TableCell { summary: summarize(&values), best: false })
+                    let key = (row.clone(), col.task.clone());
+                    let counts = *counts.get(&key)?;
+                    let floor = worst.get(&(col.task.clone(), col.metric.clone())).copied().unwrap_or(f64::NAN);
+                    let value = |i: usize| match runs[i].result.status {
+                        RunStatus::Ok => runs[i].result.metrics.get(&col.metric).copied(),
+                        _ => Some(floor),
+                    };
+                    let values: Vec<f64> = members.get(&key).map(|idx| idx.iter().filter_map(|&i| value(i)).collect()).unwrap_or_default();
+                    Some(TableCell { summary: summarize(&values), best: false, counts })
                 })
                 .collect()
         })
         .collect();
     mark_best(&columns, &mut cells);
-    TableData { kind, rows, columns, cells, members, params, excluded }
+    TableData { kind, rows, columns, cells, members, counts, diverged, worst, params }
 }
 
 /// Bolds, per column, every finite mean equal to the best at the shown precision.
@@ -229,7 +270,7 @@ mod tests {
             run.method = "lora".into();
             write_run(grid.path(), &run, &[]);
         }
-        let table = build_table(TableKind::Main, &load_runs(grid.path()).unwrap(), None);
+        let table = build_table(TableKind::Main, &load_runs(grid.path()).unwrap(), None, DivergedRuns::Worst);
         let columns: Vec<(&str, &str)> = table.columns.iter().map(|c| (c.task.as_str(), c.metric.as_str())).collect();
         let want = [("b-news", "rouge1"), ("b-news", "rougeL"), ("b-news", "rougeLsum"), ("b-news", "test_loss"), ("a-mail", "accuracy"), ("a-mail", "macro_f1"), ("a-mail", "test_loss")];
         assert_eq!(columns, want);
@@ -241,7 +282,7 @@ mod tests {
     fn params_are_the_fewest_and_most_per_row_and_task() {
         let grid = tempfile::tempdir().unwrap();
         let runs = table_runs(grid.path());
-        let table = build_table(TableKind::Main, &runs, Some("lora"));
+        let table = build_table(TableKind::Main, &runs, Some("lora"), DivergedRuns::Worst);
         let key = |row: &str, task: &str| (row.to_string(), task.to_string());
         // Against the runs' own counts, for every (row, task).
         for ((row, task), idx) in &table.members {

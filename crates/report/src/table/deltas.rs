@@ -1,33 +1,55 @@
-//! Each row against the baseline row: the difference of a metric with a paired bootstrap
-//! confidence interval over the test examples.
-//!
-//! Pairing is by example id. A row with several seeds contributes, per example, the mean
-//! of its runs' scores (mean metrics), or the mean over its runs of the resampled
-//! macro-F1. How a metric resamples is its spec's `resample` (`loran_metrics::scoring`).
-//! Resampling uses a fixed seed, so a report renders the same bytes every time.
+//! Each row against the baseline row, as one family of tests per table: the paired
+//! difference per column with an interval over seeds × examples ([`paired`](super::paired)),
+//! its raw and Holm-adjusted p-values, and the smallest difference the comparison
+//! detects; plus the equivalence tests of the grid's control rows.
 
 use super::build::{column_spec, TableColumn, TableData};
+use super::paired::compare;
 use crate::load::LoadedRun;
-use loran_train::record::PredictionRecord;
-use loran_metrics::{bootstrap_statistic, macro_f1, paired_bootstrap, BootstrapCi, Resample};
-use std::collections::HashMap;
+use crate::settings::Control;
+use loran_metrics::Resample;
+use loran_stats::{holm, Inference};
 
-/// Seed of every bootstrap in a report.
-pub const BOOTSTRAP_SEED: u64 = 0;
+/// Power at which [`DeltaEstimate::mde`] is computed.
+pub const POWER: f64 = 0.8;
+
+/// One row's difference from the baseline in one column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeltaEstimate {
+    /// The estimate, its variance parts, seeds and examples.
+    pub inference: Inference,
+    /// The interval at the report's confidence, on the metric's 0–1 (or loss) scale.
+    pub low: f64,
+    /// Upper end of the interval.
+    pub high: f64,
+    /// Two-sided p-value of "no difference".
+    pub p: f64,
+    /// Holm-adjusted over every delta of the table.
+    pub p_holm: f64,
+    /// The smallest true difference detected with probability [`POWER`] at level α.
+    pub mde: f64,
+}
 
 /// A row's difference from the baseline in one column.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delta {
-    /// The interval, on the metric's 0–1 scale, and the number of paired examples.
-    Ci { ci: BootstrapCi, examples: usize },
-    /// Why there is none (no per-example scores, no common examples, ...).
+    /// The estimate.
+    Estimate(DeltaEstimate),
+    /// Why there is none (no predictions, no common seeds or examples, ...).
     Missing(String),
 }
 
-/// `deltas[row][column]` against `baseline`; `None` for the baseline row itself, for
-/// columns without per-example values, and where either row has no run of the task.
+/// Whether a column's metric has per-example values to compare.
+pub fn comparable(col: &TableColumn) -> bool {
+    column_spec(&col.metric).resample != Resample::NotResampled
+}
+
+/// `deltas[row][column]` against `baseline`, Holm-adjusted over the whole table; `None`
+/// for the baseline row, columns without per-example values, and where either row has
+/// no counted run of the task.
 pub fn compute_deltas(table: &TableData, runs: &[LoadedRun], baseline: &str, resamples: usize, confidence: f64) -> Vec<Vec<Option<Delta>>> {
-    table
+    let alpha = 1.0 - confidence;
+    let mut deltas: Vec<Vec<Option<Delta>>> = table
         .rows
         .iter()
         .map(|row| {
@@ -35,90 +57,105 @@ pub fn compute_deltas(table: &TableData, runs: &[LoadedRun], baseline: &str, res
                 .columns
                 .iter()
                 .map(|col| {
-                    if row == baseline || column_spec(&col.metric).resample == Resample::NotResampled {
+                    let has = |r: &str| table.members.contains_key(&(r.to_string(), col.task.clone()));
+                    if row == baseline || !comparable(col) || !has(row) || !has(baseline) {
                         return None;
                     }
-                    let method = table.members.get(&(row.clone(), col.task.clone()))?;
-                    let base = table.members.get(&(baseline.to_string(), col.task.clone()))?;
-                    let method: Vec<&LoadedRun> = method.iter().map(|&i| &runs[i]).collect();
-                    let base: Vec<&LoadedRun> = base.iter().map(|&i| &runs[i]).collect();
-                    Some(delta(col, &method, &base, resamples, confidence))
+                    Some(match compare(table, runs, row, baseline, col, resamples) {
+                        Ok(inference) => {
+                            let (low, high) = inference.interval(confidence);
+                            let mde = inference.min_detectable(alpha, POWER);
+                            Delta::Estimate(DeltaEstimate { inference, low, high, p: inference.p_value(), p_holm: f64::NAN, mde })
+                        }
+                        Err(why) => Delta::Missing(why),
+                    })
                 })
                 .collect()
+        })
+        .collect();
+    let mut family: Vec<&mut DeltaEstimate> = deltas
+        .iter_mut()
+        .flatten()
+        .filter_map(|d| match d {
+            Some(Delta::Estimate(e)) => Some(e),
+            _ => None,
+        })
+        .collect();
+    let adjusted = holm(&family.iter().map(|e| e.p).collect::<Vec<_>>());
+    for (e, p) in family.iter_mut().zip(adjusted) {
+        e.p_holm = p;
+    }
+    deltas
+}
+
+/// The median detectable difference of each column over its deltas (`None` without any).
+pub fn column_mde(table: &TableData, deltas: &[Vec<Option<Delta>>]) -> Vec<Option<f64>> {
+    (0..table.columns.len())
+        .map(|c| {
+            let mut values: Vec<f64> = deltas
+                .iter()
+                .filter_map(|row| match &row[c] {
+                    Some(Delta::Estimate(e)) => Some(e.mde),
+                    _ => None,
+                })
+                .collect();
+            values.sort_by(f64::total_cmp);
+            let n = values.len();
+            (n > 0).then(|| if n % 2 == 1 { values[n / 2] } else { 0.5 * (values[n / 2 - 1] + values[n / 2]) })
         })
         .collect()
 }
 
-/// Per-example records of each run, keyed by example id.
-fn by_id<'a>(runs: &[&'a LoadedRun]) -> Option<Vec<HashMap<&'a str, &'a PredictionRecord>>> {
-    runs.iter().map(|r| Some(r.predictions.as_ref()?.iter().map(|p| (p.id.as_str(), p)).collect())).collect()
+/// One column of a control's equivalence test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Equivalence {
+    /// The column.
+    pub column: TableColumn,
+    /// The margin on the metric's 0–1 (or loss) scale.
+    pub margin: f64,
+    /// The difference and its `1 − 2α` interval, or why there is none.
+    pub outcome: Result<(f64, f64, f64), String>,
+    /// Whether that interval lies inside ±margin (TOST at level α).
+    pub equivalent: bool,
 }
 
-/// Test loss: the token-weighted mean cross-entropy of the resampled examples, averaged
-/// over each row's runs, method minus baseline.
-fn test_loss_delta(m: &[HashMap<&str, &PredictionRecord>], b: &[HashMap<&str, &PredictionRecord>], ids: &[&str], resamples: usize, confidence: f64) -> Delta {
-    let parts = |runs: &[HashMap<&str, &PredictionRecord>]| -> Option<Vec<Vec<(f64, usize)>>> {
-        runs.iter().map(|run| ids.iter().map(|id| Some((run[id].loss_sum?, run[id].loss_tokens?))).collect()).collect()
-    };
-    let (Some(mp), Some(bp)) = (parts(m), parts(b)) else {
-        return Delta::Missing("predictions lack per-example test losses (written before they were recorded); re-run with --force".into());
-    };
-    let mean_loss = |all: &[Vec<(f64, usize)>], idx: &[usize]| -> f64 {
-        let per_run = all.iter().map(|run| {
-            let (sum, tokens) = idx.iter().fold((0.0, 0usize), |(s, n), &i| (s + run[i].0, n + run[i].1));
-            sum / tokens.max(1) as f64
-        });
-        per_run.sum::<f64>() / all.len() as f64
-    };
-    match bootstrap_statistic(ids.len(), resamples, BOOTSTRAP_SEED, confidence, |idx| mean_loss(&mp, idx) - mean_loss(&bp, idx)) {
-        Ok(ci) => Delta::Ci { ci, examples: ids.len() },
-        Err(e) => Delta::Missing(e.to_string()),
-    }
+/// A control row's equivalence tests, one per comparable column with a margin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControlResult {
+    /// The control row.
+    pub row: String,
+    /// The row it should match.
+    pub against: String,
+    /// Per column.
+    pub columns: Vec<Equivalence>,
 }
 
-/// The parsed labels of each run over `ids`.
-fn labels_of<'a>(runs: &[HashMap<&str, &'a PredictionRecord>], ids: &[&str]) -> Vec<Vec<Option<&'a str>>> {
-    runs.iter().map(|run| ids.iter().map(|id| run[id].label.as_deref()).collect()).collect()
-}
-
-fn delta(col: &TableColumn, method: &[&LoadedRun], base: &[&LoadedRun], resamples: usize, confidence: f64) -> Delta {
-    let (Some(m), Some(b)) = (by_id(method), by_id(base)) else {
-        return Delta::Missing("no predictions.jsonl".into());
-    };
-    // Examples every run of both rows scored, in the first baseline run's order.
-    let first = base[0].predictions.as_ref().expect("checked above");
-    let ids: Vec<&str> = first.iter().map(|p| p.id.as_str()).filter(|id| m.iter().chain(&b).all(|run| run.contains_key(id))).collect();
-    if ids.is_empty() {
-        return Delta::Missing("no test example in common".into());
-    }
-    // How the metric resamples is its spec's call (loran_metrics::scoring).
-    let resample = column_spec(&col.metric).resample;
-    if resample == Resample::TokenWeighted {
-        return test_loss_delta(&m, &b, &ids, resamples, confidence);
-    }
-    let has_scores = |runs: &[HashMap<&str, &PredictionRecord>]| runs.iter().all(|run| ids.iter().all(|id| !run[id].scores.is_empty()));
-    if !has_scores(&m) || !has_scores(&b) {
-        return Delta::Missing("predictions lack per-example scores (written before they were recorded); re-run with --force".into());
-    }
-    let result = if resample == Resample::MacroF1 {
-        let gold: Vec<&str> = ids.iter().map(|id| b[0][id].target.as_str()).collect();
-        let (m_labels, b_labels) = (labels_of(&m, &ids), labels_of(&b, &ids));
-        let mean_f1 = |all: &[Vec<Option<&str>>], idx: &[usize]| -> f64 {
-            let g: Vec<&str> = idx.iter().map(|&i| gold[i]).collect();
-            all.iter().map(|l| macro_f1(&g, &idx.iter().map(|&i| l[i]).collect::<Vec<_>>()).unwrap_or(f64::NAN)).sum::<f64>() / all.len() as f64
-        };
-        bootstrap_statistic(ids.len(), resamples, BOOTSTRAP_SEED, confidence, |idx| mean_f1(&m_labels, idx) - mean_f1(&b_labels, idx))
-    } else {
-        let per_example = |runs: &[HashMap<&str, &PredictionRecord>]| -> Option<Vec<f64>> {
-            ids.iter().map(|id| Some(runs.iter().map(|run| run[id].scores.get(&col.metric).copied()).sum::<Option<f64>>()? / runs.len() as f64)).collect()
-        };
-        match (per_example(&m), per_example(&b)) {
-            (Some(mv), Some(bv)) => paired_bootstrap(&mv, &bv, resamples, BOOTSTRAP_SEED, confidence),
-            _ => return Delta::Missing(format!("no per-example `{}` scores", col.metric)),
+/// TOST for each control: `row − against` per column, equivalent when the `1 − 2α`
+/// interval lies within the margin (points ÷ 100 for metrics shown ×100, `loss_margin`
+/// nats for the test loss; columns without a margin are skipped).
+pub fn equivalence(table: &TableData, runs: &[LoadedRun], controls: &[Control], baseline: Option<&str>, resamples: usize, alpha: f64) -> Vec<ControlResult> {
+    let mut out = Vec::new();
+    for control in controls {
+        let Some(against) = control.against.as_deref().or(baseline) else { continue };
+        let row = super::baseline_row(&control.row, &table.rows);
+        let against = super::baseline_row(against, &table.rows);
+        let mut columns = Vec::new();
+        for col in table.columns.iter().filter(|c| comparable(c)) {
+            let spec = column_spec(&col.metric);
+            let margin = if spec.scale == 1.0 { control.loss_margin } else { Some(control.margin / spec.scale) };
+            let Some(margin) = margin else { continue };
+            let outcome = if !table.rows.contains(&row) || !table.rows.contains(&against) {
+                Err(format!("`{}` or `{against}` is not a row of this table", control.row))
+            } else {
+                compare(table, runs, &row, &against, col, resamples).map(|inf| {
+                    let (low, high) = inf.interval(1.0 - 2.0 * alpha);
+                    (inf.delta, low, high)
+                })
+            };
+            let equivalent = matches!(outcome, Ok((_, low, high)) if -margin < low && high < margin);
+            columns.push(Equivalence { column: col.clone(), margin, outcome, equivalent });
         }
-    };
-    match result {
-        Ok(ci) => Delta::Ci { ci, examples: ids.len() },
-        Err(e) => Delta::Missing(e.to_string()),
+        out.push(ControlResult { row, against, columns });
     }
+    out
 }

@@ -1,9 +1,9 @@
 //! Text of table cells and deltas, shared by the markdown and LaTeX renderers.
 
-use super::build::{column_spec, TableCell};
+use super::build::{column_spec, RunCounts, TableCell};
 use super::deltas::Delta;
 use super::TableReport;
-use crate::settings::TableKind;
+use crate::settings::{DivergedRuns, TableKind};
 
 /// The header of the row-label column.
 pub fn row_header(kind: TableKind) -> &'static str {
@@ -69,32 +69,72 @@ pub fn params_text(range: Option<(u64, u64)>) -> String {
     }
 }
 
-/// `mean ± std (n=k)` of a cell on the metric's display scale.
-pub fn cell_text(metric: &str, cell: &TableCell) -> String {
+/// A cell on the metric's display scale: `mean ± std (n=k)` when every run finished, else
+/// with what happened to the others: `(n=5; 2 diverged)` when diverged runs count at the
+/// worst score, `(3 of 5 runs; 2 diverged)` when they are left out; failed runs never
+/// count (`(2 of 3 runs; 1 failed)`). A cell without a counted run shows `–` and why.
+pub fn cell_text(metric: &str, cell: &TableCell, policy: DivergedRuns) -> String {
     let spec = column_spec(metric);
-    cell.summary.scaled(spec.scale).display(spec.decimals)
+    let scaled = cell.summary.scaled(spec.scale);
+    let counts = cell.counts;
+    if counts.diverged == 0 && counts.failed == 0 {
+        return scaled.display(spec.decimals);
+    }
+    let number = match scaled.std {
+        _ if scaled.n == 0 => "–".to_string(),
+        Some(std) => format!("{:.*} ± {:.*}", spec.decimals, scaled.mean, spec.decimals, std),
+        None => format!("{:.*}", spec.decimals, scaled.mean),
+    };
+    format!("{number} ({})", counts_text(counts, policy))
+}
+
+/// `n=5; 2 diverged` or `3 of 5 runs; 2 diverged; 1 failed`.
+pub fn counts_text(counts: RunCounts, policy: DivergedRuns) -> String {
+    let counted = counts.total - counts.failed - if policy == DivergedRuns::LeaveOut { counts.diverged } else { 0 };
+    let mut parts = vec![if counted == counts.total { format!("n={counted}") } else { format!("{counted} of {} runs", counts.total) }];
+    if counts.diverged > 0 {
+        parts.push(format!("{} diverged", counts.diverged));
+    }
+    if counts.failed > 0 {
+        parts.push(format!("{} failed", counts.failed));
+    }
+    parts.join("; ")
 }
 
 /// A delta cell as the renderers show it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeltaText {
-    /// The difference and its interval on the display scale, and whether it excludes 0.
-    Interval { delta: String, low: String, high: String, significant: bool },
+    /// The difference and its interval on the display scale, and its mark: `*` when the
+    /// Holm-adjusted p-value is below α, `†` when only the raw interval excludes 0.
+    Interval { delta: String, low: String, high: String, mark: &'static str },
     /// An interval could not be computed (the notes say why).
     Missing,
     /// Nothing to compare (no per-example values, or no run of the row or baseline).
     Empty,
 }
 
+/// Mark of a delta significant after the Holm correction.
+pub const HOLM_MARK: &str = "*";
+/// Mark of a delta whose raw interval excludes 0 but that the Holm correction does not keep.
+pub const RAW_MARK: &str = "†";
+
 /// The rows of the deltas table: every row but the baseline, with its cells' text.
 pub fn delta_rows<'a>(report: &'a TableReport, baseline: &'a str) -> impl Iterator<Item = (&'a str, Vec<DeltaText>)> + 'a {
     let table = &report.table;
+    let alpha = 1.0 - report.confidence;
     table.rows.iter().enumerate().filter(move |(_, row)| *row != baseline).map(move |(r, row)| {
         let cells = table.columns.iter().enumerate().map(|(c, col)| match &report.deltas[r][c] {
-            Some(Delta::Ci { ci, .. }) => {
+            Some(Delta::Estimate(e)) => {
                 let spec = column_spec(&col.metric);
                 let f = |v: f64| format!("{:+.*}", spec.decimals, v * spec.scale);
-                DeltaText::Interval { delta: f(ci.delta), low: f(ci.low), high: f(ci.high), significant: ci.excludes_zero }
+                let mark = if e.p_holm < alpha {
+                    HOLM_MARK
+                } else if e.p < alpha {
+                    RAW_MARK
+                } else {
+                    ""
+                };
+                DeltaText::Interval { delta: f(e.inference.delta), low: f(e.low), high: f(e.high), mark }
             }
             Some(Delta::Missing(_)) => DeltaText::Missing,
             None => DeltaText::Empty,
@@ -103,15 +143,22 @@ pub fn delta_rows<'a>(report: &'a TableReport, baseline: &'a str) -> impl Iterat
     })
 }
 
-/// The sentence under a table that says how to read its cells.
-pub fn legend(confidence: f64) -> String {
+/// The sentences under a table that say how to read its cells.
+pub fn legend(confidence: f64, policy: DivergedRuns) -> String {
+    let diverged = match policy {
+        DivergedRuns::Worst => "a diverged run counts at the worst score (0 for ROUGE, accuracy and macro-F1; the column's highest test loss) and the cell says how many diverged",
+        DivergedRuns::LeaveOut => "diverged runs are left out of means and deltas (report setting `diverged: leave-out`) and the cell says how many",
+    };
     format!(
-        "ROUGE F-measures, accuracy and macro-F1 are ×100; test loss is the mean cross-entropy of the reference answers (nats per token, lower is better). \
-         Each cell: mean ± sample std over seeds (n = runs); the best value of each column is bold. \
-         Deltas: row − baseline with a paired bootstrap {:.0} % interval over the test examples (test loss: of the token-weighted mean); \
-         * marks an interval that excludes 0. \
+        "ROUGE F-measures, accuracy and macro-F1 (over the task's own labels) are ×100; test loss is the mean cross-entropy of the reference answers (nats per token, lower is better). \
+         Each cell: mean ± sample std over seeds (n = runs counted); {diverged}; failed runs never count. The best value of each column is bold. \
+         Deltas: row − baseline, paired by training seed and test example, with a {:.0} % interval whose width counts both seed-to-seed and example-to-example variance \
+         (a Student-t half-width for each part, added in quadrature; see crates/stats). \
+         {HOLM_MARK} marks a difference that stays significant after the Holm–Bonferroni correction over every delta of this table (family-wise α = {}); \
+         {RAW_MARK} marks one whose raw interval excludes 0 but that the correction does not keep. Intervals are the raw ones. \
          Trainable params: the parameters each of the row's runs trains (k = thousand, M = million; a–b where its runs differ; — for none).",
-        confidence * 100.0
+        confidence * 100.0,
+        super::resolve::alpha_text(1.0 - confidence)
     )
 }
 

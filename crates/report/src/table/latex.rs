@@ -4,7 +4,7 @@
 
 use super::build::{column_spec, TableData};
 use super::format::{cell_text, delta_rows, legend, params_text, row_header, DeltaText, PARAMS_HEADER};
-use super::TableReport;
+use super::{resolve, TableReport};
 
 /// Escapes the characters LaTeX treats specially in text.
 pub fn escape(text: &str) -> String {
@@ -23,6 +23,9 @@ pub fn escape(text: &str) -> String {
             '−' => out.push_str("$-$"),
             '–' => out.push_str("--"),
             '—' => out.push_str("---"),
+            '†' => out.push_str("\\textdagger{}"),
+            '≥' => out.push_str("$\\geq$"),
+            'α' => out.push_str("$\\alpha$"),
             _ => out.push(ch),
         }
     }
@@ -73,8 +76,8 @@ pub fn render_latex(report: &TableReport) -> String {
         body.push_str(&format!(" & {}", escape(&params_text(table.row_params(row)))));
         for (c, col) in table.columns.iter().enumerate() {
             let text = match &table.cells[r][c] {
-                Some(cell) if cell.best => format!("\\textbf{{{}}}", escape(&cell_text(&col.metric, cell))),
-                Some(cell) => escape(&cell_text(&col.metric, cell)),
+                Some(cell) if cell.best => format!("\\textbf{{{}}}", escape(&cell_text(&col.metric, cell, table.diverged))),
+                Some(cell) => escape(&cell_text(&col.metric, cell, table.diverged)),
                 None => "--".to_string(),
             };
             body.push_str(&format!(" & {text}"));
@@ -85,7 +88,7 @@ pub fn render_latex(report: &TableReport) -> String {
     out.push_str(&format!(
         "\\begin{{table}}[t]\n\\centering\n\\small\n\\caption{{{}. {}}}\n{}\\end{{table}}\n",
         escape(&report.title),
-        escape(&legend(report.confidence)),
+        escape(&legend(report.confidence, table.diverged)),
         tabular(table, &body, true)
     ));
     if let Some(baseline) = &report.baseline {
@@ -94,7 +97,10 @@ pub fn render_latex(report: &TableReport) -> String {
             body.push_str(&escape(row));
             for cell in cells {
                 let text = match cell {
-                    DeltaText::Interval { delta, low, high, significant } => format!("${delta}$ {{\\scriptsize[${low}$, ${high}$]}}{}", if significant { "$^{*}$" } else { "" }),
+                    DeltaText::Interval { delta, low, high, mark } => {
+                        let mark = if mark.is_empty() { String::new() } else { format!("$^{{{}}}$", escape(mark)) };
+                        format!("${delta}$ {{\\scriptsize[${low}$, ${high}$]}}{mark}")
+                    }
                     DeltaText::Missing => "n/a".to_string(),
                     DeltaText::Empty => "--".to_string(),
                 };
@@ -102,10 +108,16 @@ pub fn render_latex(report: &TableReport) -> String {
             }
             body.push_str(" \\\\\n");
         }
-        let caption = format!("Difference from {baseline} (row − baseline, ×100 for scores) with a paired bootstrap {:.0} % interval over the test examples; * marks an interval that excludes 0. {}", report.confidence * 100.0, report.bootstrap_sentence().unwrap_or_default());
+        let resolved: Vec<String> = [resolve::seeds_sentence(report), resolve::examples_sentence(report), resolve::mde_sentence(report)].into_iter().flatten().collect();
+        let caption = format!(
+            "Difference from {baseline} (row − baseline, ×100 for scores) with a {:.0} % interval over seeds and test examples; * significant after Holm over the table, † raw interval only. {}",
+            report.confidence * 100.0,
+            resolved.join(" ")
+        );
         out.push_str(&format!("\n\\begin{{table}}[t]\n\\centering\n\\small\n\\caption{{{}}}\n{}\\end{{table}}\n", escape(&caption), tabular(table, &body, false)));
     }
-    let notes = report.notes();
+    let mut notes = report.notes();
+    notes.extend(resolve::control_lines(report));
     if !notes.is_empty() {
         out.push_str("\n% Notes:\n");
         for note in notes {

@@ -5,7 +5,7 @@
 
 use super::build::{column_spec, TableData};
 use super::format::{cell_text, delta_rows, legend, params_text, row_header, DeltaText, PARAMS_HEADER};
-use super::TableReport;
+use super::{resolve, TableReport};
 
 fn header(table: &TableData, params: bool) -> String {
     let mut line = format!("| {} |", row_header(table.kind));
@@ -30,21 +30,22 @@ pub fn render_markdown(report: &TableReport) -> String {
         out.push_str(&format!("| {row} | {} |", params_text(table.row_params(row))));
         for (c, col) in table.columns.iter().enumerate() {
             match &table.cells[r][c] {
-                Some(cell) if cell.best => out.push_str(&format!(" **{}** |", cell_text(&col.metric, cell))),
-                Some(cell) => out.push_str(&format!(" {} |", cell_text(&col.metric, cell))),
+                Some(cell) if cell.best => out.push_str(&format!(" **{}** |", cell_text(&col.metric, cell, table.diverged))),
+                Some(cell) => out.push_str(&format!(" {} |", cell_text(&col.metric, cell, table.diverged))),
                 None => out.push_str(" – |"),
             }
         }
         out.push('\n');
     }
     if let Some(baseline) = &report.baseline {
-        out.push_str(&format!("\n## Against `{baseline}`: paired bootstrap deltas\n\n"));
+        out.push_str(&format!("\n## Against `{baseline}`: paired deltas\n\n"));
         out.push_str(&header(table, false));
         for (row, cells) in delta_rows(report, baseline) {
             out.push_str(&format!("| {row} |"));
             for cell in cells {
                 let text = match cell {
-                    DeltaText::Interval { delta, low, high, significant } => format!("{delta} [{low}, {high}]{}", if significant { " *" } else { "" }),
+                    DeltaText::Interval { delta, low, high, mark } if mark.is_empty() => format!("{delta} [{low}, {high}]"),
+                    DeltaText::Interval { delta, low, high, mark } => format!("{delta} [{low}, {high}] {mark}"),
                     DeltaText::Missing => "n/a".to_string(),
                     DeltaText::Empty => "–".to_string(),
                 };
@@ -53,9 +54,17 @@ pub fn render_markdown(report: &TableReport) -> String {
             out.push('\n');
         }
     }
-    out.push_str(&format!("\n{}\n", legend(report.confidence)));
-    if let Some(bootstrap) = report.bootstrap_sentence() {
-        out.push_str(&format!("{bootstrap}\n"));
+    out.push_str(&format!("\n{}\n", legend(report.confidence, table.diverged)));
+    let resolved = [resolve::seeds_sentence(report), resolve::examples_sentence(report), resolve::mde_sentence(report)];
+    for sentence in resolved.into_iter().flatten() {
+        out.push_str(&format!("\n{sentence}\n"));
+    }
+    let controls = resolve::control_lines(report);
+    if !controls.is_empty() {
+        out.push_str("\n## Controls\n\n");
+        for line in controls {
+            out.push_str(&format!("- {line}\n"));
+        }
     }
     let notes = report.notes();
     if !notes.is_empty() {
@@ -103,7 +112,7 @@ mod tests {
             "{md}"
         );
         // The deltas table keeps its own layout.
-        let deltas = lines.iter().position(|l| l.starts_with("## Against `lora`")).unwrap();
+        let deltas = lines.iter().position(|l| l.starts_with("## Against `lora`: paired deltas")).unwrap();
         assert_eq!(lines[deltas + 2], "| method | news R-L | mail Acc |");
         assert!(lines.contains(&format!("- {RECONSTRUCTED_NOTE}").as_str()), "{md}");
         assert_eq!(md.matches("authors' code").count(), 1, "{md}");

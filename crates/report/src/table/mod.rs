@@ -1,8 +1,9 @@
 //! The paper-shaped tables of a grid: `table.csv`, `table.md` and `table.tex`.
 //!
-//! [`build`] aggregates the runs (mean ± sample std over seeds, best per column),
-//! [`deltas`] compares every row with the baseline row by paired bootstrap, and the
-//! renderers write the three files. Every table counts the trainable parameters of each
+//! [`build`] aggregates the runs (mean ± sample std over seeds, best per column, and how
+//! many runs diverged or failed), [`deltas`] compares every row with the baseline row
+//! paired by seed and example ([`paired`]; Holm over the table, detectable differences,
+//! equivalence tests for controls), and the renderers write the three files. Every table counts the trainable parameters of each
 //! row's runs ([`TableData::params`](build::TableData::params), shown by
 //! [`format::params_text`]), and one with a `(reconstructed)` row says under it that those
 //! rows are not the authors' code ([`format::RECONSTRUCTED_NOTE`]). Everything is
@@ -15,14 +16,15 @@ pub mod floor;
 pub mod format;
 pub mod latex;
 pub mod markdown;
+pub mod paired;
+pub mod resolve;
 
 use super::load::LoadedRun;
 use super::settings::{ReportSpec, TableKind};
 use anyhow::Result;
 use build::{build_table, default_baseline, TableData};
 pub use floor::{majority_floors, MajorityFloor};
-use deltas::{compute_deltas, Delta};
-use std::collections::BTreeMap;
+use deltas::{column_mde, compute_deltas, equivalence, ControlResult, Delta};
 use std::path::{Path, PathBuf};
 
 /// File stem of the three table files.
@@ -39,10 +41,14 @@ pub struct TableReport {
     pub baseline: Option<String>,
     /// `deltas[row][column]` against the baseline (all `None` without one).
     pub deltas: Vec<Vec<Option<Delta>>>,
-    /// Bootstrap resamples.
+    /// Bootstrap resamples (test loss and macro-F1).
     pub resamples: usize,
-    /// Two-sided confidence of the intervals.
+    /// Two-sided confidence of the intervals; α = 1 − confidence.
     pub confidence: f64,
+    /// Per column, the median smallest difference its deltas detect (80 % power, α).
+    pub mde: Vec<Option<f64>>,
+    /// The equivalence tests of the grid's control rows.
+    pub controls: Vec<ControlResult>,
     /// The grid's own notes (what differs from the paper).
     pub grid_notes: Vec<String>,
     /// What always answering the most frequent label scores, per classification task.
@@ -52,11 +58,11 @@ pub struct TableReport {
 impl TableReport {
     /// Builds the table of `spec.table` over `runs` and its deltas.
     pub fn new(grid: &str, runs: &[LoadedRun], spec: &ReportSpec) -> Self {
-        let first = build_table(spec.table, runs, spec.baseline.as_deref());
+        let first = build_table(spec.table, runs, spec.baseline.as_deref(), spec.diverged);
         let configured = spec.baseline.as_deref().map(|wanted| baseline_row(wanted, &first.rows));
         let baseline = configured.or_else(|| default_baseline(spec.table, &first.rows)).filter(|b| first.rows.contains(b));
         // The default baseline is only known after a first pass; it decides the row order.
-        let table = if baseline.as_deref() == spec.baseline.as_deref() { first } else { build_table(spec.table, runs, baseline.as_deref()) };
+        let table = if baseline.as_deref() == spec.baseline.as_deref() { first } else { build_table(spec.table, runs, baseline.as_deref(), spec.diverged) };
         let deltas = match &baseline {
             Some(b) => compute_deltas(&table, runs, b, spec.resamples, spec.confidence),
             None => vec![vec![None; table.columns.len()]; table.rows.len()],
@@ -71,24 +77,9 @@ impl TableReport {
             grid_notes.push(format!("the configured baseline `{wanted}` is not a row of this table, so no deltas are shown"));
         }
         let floors = majority_floors(runs).iter().map(MajorityFloor::sentence).collect();
-        Self { title: format!("{grid}: {kind}"), table, baseline, deltas, resamples: spec.resamples, confidence: spec.confidence, grid_notes, floors }
-    }
-
-    /// How many examples each task's deltas were paired over, as a sentence.
-    pub fn bootstrap_sentence(&self) -> Option<String> {
-        let mut per_task: BTreeMap<&str, usize> = BTreeMap::new();
-        for row in &self.deltas {
-            for (c, delta) in row.iter().enumerate() {
-                if let Some(Delta::Ci { examples, .. }) = delta {
-                    per_task.entry(self.table.columns[c].task.as_str()).or_insert(*examples);
-                }
-            }
-        }
-        if per_task.is_empty() {
-            return None;
-        }
-        let parts: Vec<String> = per_task.iter().map(|(task, n)| format!("{n} ({task})")).collect();
-        Some(format!("Bootstrap: {} resamples with seed {}, paired over {} test examples.", self.resamples, deltas::BOOTSTRAP_SEED, parts.join(" and ")))
+        let mde = column_mde(&table, &deltas);
+        let controls = equivalence(&table, runs, &spec.controls, baseline.as_deref(), spec.resamples, 1.0 - spec.confidence);
+        Self { title: format!("{grid}: {kind}"), table, baseline, deltas, resamples: spec.resamples, confidence: spec.confidence, mde, controls, grid_notes, floors }
     }
 
     /// The notes printed under the tables: the grid's, that `(reconstructed)` rows are not
@@ -100,7 +91,6 @@ impl TableReport {
             notes.push(format::RECONSTRUCTED_NOTE.to_string());
         }
         notes.extend(self.floors.iter().cloned());
-        notes.extend(self.table.excluded.iter().cloned());
         notes.extend(format::missing_reasons(&self.deltas).into_iter().map(|r| format!("n/a: {r}")));
         notes
     }

@@ -30,9 +30,8 @@ fn check_base_ranges(grid: &GridFile) -> Result<()> {
 
 fn check_report(grid: &GridFile) -> Result<()> {
     let report = &grid.spec.report;
-    if let Err(e) = report.validate() {
-        let key = if report.resamples == 0 { "resamples" } else { "confidence" };
-        bail!("{}: {e}", grid.locate_in("report", key));
+    if let Some((key, message)) = report.problem() {
+        bail!("{}: {message}", grid.locate_in("report", key));
     }
     Ok(())
 }

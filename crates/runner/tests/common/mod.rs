@@ -64,5 +64,6 @@ pub fn ok_result(
         prediction_records: None,
         // As today's scorers write them (any version at least theirs).
         scorer_version: Some(u32::MAX),
+        task_labels: None,
     }
 }
