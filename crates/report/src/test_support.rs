@@ -1,5 +1,6 @@
 //! Fixtures for the report's unit tests: synthetic run records and run folders.
 
+use loran_train::config::RunConfig;
 use loran_train::record::{RunResult, RunStatus, StepRecord, Timings, TrainSummary, RESULT_SCHEMA};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ pub fn result(group: &str, task: &str, seed: u64, metrics: &[(&str, f64)]) -> Ru
         seed,
         task: task.into(),
         method: group.split('-').next().unwrap_or("lora").into(),
+        identity: RunConfig::default().identity(),
         labels: BTreeMap::new(),
         metrics: metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
         primary_metric: metrics.first().map(|m| m.0).unwrap_or("accuracy").into(),
