@@ -213,22 +213,6 @@ fn load_files(dir: &Path, result: RunResult) -> Result<LoadedRun, Damage> {
     })
 }
 
-/// The label [`RunConfig::method_label`] gives a reconstructed method named by its registry
-/// name (`nolora`, `na-lora+nf4-dq` → `nolora-style (reconstructed)`,
-/// `na-lora-style+nf4-dq (reconstructed)`), so `baseline: nolora` finds its row; every
-/// other label is kept as it is.
-pub fn current_method_label(stored: &str) -> String {
-    let (method, quant) = match stored.find('+') {
-        Some(at) => stored.split_at(at),
-        None => (stored, ""),
-    };
-    if ["", "+nf4", "+nf4-dq"].contains(&quant) {
-        loran_train::config::plain_method_label(method, quant)
-    } else {
-        stored.to_string()
-    }
-}
-
 /// Parses a JSON-lines file (`null` in a record's float fields reads as NaN, see
 /// [`super::json`]); blank lines are ignored, any other bad line is an error that names
 /// the file and the 1-based line.

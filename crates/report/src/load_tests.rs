@@ -163,25 +163,6 @@ fn a_run_of_result_schema_1_is_left_out_with_a_warning_to_redo_it() {
 }
 
 #[test]
-fn registry_names_of_reconstructed_methods_map_to_their_labels() {
-    use loran_train::config::RunConfig;
-    use loran_model::QuantMode;
-    for method in ["none", "lora", "dora", "loran", "sine-lora", "nolora", "na-lora"] {
-        for quant in [QuantMode::None, QuantMode::Nf4, QuantMode::Nf4Dq] {
-            let mut cfg = RunConfig { quant, ..RunConfig::default() };
-            cfg.adapter.method = method.into();
-            let today = cfg.method_label();
-            let old = today.replace("-style", "").replace(" (reconstructed)", "");
-            assert_eq!(current_method_label(&old), today, "{old}");
-            assert_eq!(current_method_label(&today), today, "today's labels are kept");
-        }
-    }
-    assert_eq!(current_method_label("nolora"), "nolora-style (reconstructed)");
-    assert_eq!(current_method_label("na-lora+nf4"), "na-lora-style+nf4 (reconstructed)");
-    assert_eq!(current_method_label("nolora+int8"), "nolora+int8", "unknown suffixes are left alone");
-}
-
-#[test]
 fn missing_runs_folder_is_an_error_naming_it() {
     let grid = tempfile::tempdir().unwrap();
     let err = format!("{:#}", scan_runs(grid.path()).unwrap_err());

@@ -129,7 +129,7 @@ fn status_label(run: &LoadedRun) -> &'static str {
 mod tests {
     use super::*;
     use crate::load::load_runs;
-    use crate::test_support::{result, steps, write_run};
+    use crate::test_support::{identity, result, steps, with_identity, write_run};
     use loran_train::record::RunStatus;
 
     #[test]
@@ -161,7 +161,8 @@ mod tests {
             &result("lora-x", "x", 3, &[("accuracy", 0.875)]),
             &steps(),
         );
-        let mut failed = result("loran-x", "x", 1, &[]);
+        let loran = identity("loran", loran_train::identity::QuantMode::Nf4, "sinter");
+        let mut failed = with_identity(result("loran-x", "x", 1, &[]), loran);
         failed.status = RunStatus::Failed;
         failed.error = Some("out of memory, at step 2".into());
         failed.train.final_loss = f64::NAN;
@@ -173,7 +174,7 @@ mod tests {
         let expected = "\
 run_id,group,task,method,seed,status,accuracy,primary_metric,steps,final_loss,trainable_params,train_s,eval_s,total_s,peak_rss_mb,threads,git,data_sha256,error
 lora-x-s3-0000abcd,lora-x,x,lora,3,ok,0.875000,accuracy,4,1.250000,4096,10.000000,2.000000,12.500000,512.000000,2,abc123,d474,
-loran-x-s1-0000abcd,loran-x,x,loran,1,failed,,accuracy,4,NaN,4096,10.000000,2.000000,12.500000,512.000000,2,abc123,d474,\"out of memory, at step 2\"
+loran-x-s1-0000abcd,loran-x,x,loran-sinter+nf4,1,failed,,accuracy,4,NaN,4096,10.000000,2.000000,12.500000,512.000000,2,abc123,d474,\"out of memory, at step 2\"
 ";
         assert_eq!(text, expected);
     }

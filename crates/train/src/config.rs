@@ -167,17 +167,6 @@ impl TrainConfig {
     }
 }
 
-/// The report label of a method without a name of its own (not `none`, LoRA over NF4 or
-/// LoRAN) with quantization suffix `quant` (`""`, `+nf4`, `+nf4-dq`): the registry name,
-/// or `<name>-style<quant> (reconstructed)` for a method the registry marks reconstructed.
-pub fn plain_method_label(method: &str, quant: &str) -> String {
-    if loran_adapters::find_method(method).is_ok_and(|m| m.reconstructed) {
-        format!("{method}-style{quant} (reconstructed)")
-    } else {
-        format!("{method}{quant}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

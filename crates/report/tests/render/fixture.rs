@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 pub const NEWS: &str = "news-standfirst";
 pub const TOPICS: &str = "mailing-list-topics";
-pub const METHODS: [&str; 3] = ["lora", "loran", "loran-sinter"];
+/// The method labels of the three groups, as their identities ([`identity`]) make them.
+pub const METHODS: [&str; 3] = ["lora", "loran-tanh", "loran-sinter"];
 pub const FAILED_RUN: &str = "loran-sinter-mailing-list-topics-s1-00000011";
 pub const UNFINISHED_RUN: &str = "lora-news-standfirst-s9-deadbeef";
 pub const FAILURE: &str = "candle: out of memory, at step 3";

@@ -98,8 +98,9 @@ fn summary_csv_has_one_row_per_finished_run_and_exact_cells() {
     assert_eq!(ids, sorted);
     assert!(!ids.contains(&UNFINISHED_RUN));
 
-    let news = run_id("loran", NEWS, 2);
-    assert_eq!(cell(&rows, &news, "group"), "loran-news-standfirst");
+    let news = run_id("loran-tanh", NEWS, 2);
+    assert_eq!(cell(&rows, &news, "group"), "loran-tanh-news-standfirst");
+    assert_eq!(cell(&rows, &news, "method"), "loran-tanh");
     assert_eq!(cell(&rows, &news, "seed"), "2");
     assert_eq!(cell(&rows, &news, "status"), "ok");
     // 0.20 + 0.10 + 0.02
