@@ -191,9 +191,11 @@ mod tests {
         assert!((f1 - 7.0 / 18.0).abs() < 1e-12, "{f1}");
         // Over the union of gold and predicted (a, b) it would be 7/12: c's 0 is the difference.
         assert!((macro_f1(&gold, &pred).unwrap() - 7.0 / 12.0).abs() < 1e-12);
-        // A label outside the set is a wrong answer, like an unparseable one.
+        // A label outside the set misses its gold class and hits no label, like an
+        // unparseable answer: a 2/3, b 2/3 (no false positive now), c 0 → 4/9.
         let outside = macro_f1_over(&gold, &[Some("a"), Some("z"), Some("b"), None], &["a", "b", "c"]).unwrap();
-        assert!((outside - 7.0 / 18.0).abs() < 1e-12);
+        let unparseable = macro_f1_over(&gold, &[Some("a"), None, Some("b"), None], &["a", "b", "c"]).unwrap();
+        assert!((outside - 4.0 / 9.0).abs() < 1e-12 && outside == unparseable, "{outside} {unparseable}");
         assert!(macro_f1_over(&gold, &pred, &[] as &[&str]).is_err());
     }
 

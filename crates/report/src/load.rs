@@ -5,7 +5,7 @@
 
 use loran_train::config::RunConfig;
 use crate::manifest::{read_manifest, Manifest};
-use loran_train::damage::{self, Damage};
+use loran_train::damage::{self, Damage, ResultError};
 use loran_train::record::{PredictionRecord, RunResult, StepRecord, RESULT_SCHEMA};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -100,7 +100,9 @@ pub fn load_runs(grid_dir: &Path) -> Result<Vec<LoadedRun>> {
 /// damaged run folders (see [`RunScan`]; the cells are those of `grid_dir`'s manifest).
 ///
 /// Errors name the offending file: a manifest that does not parse, or a `result.json`
-/// of another schema.
+/// of a newer schema than this build's. One of an older schema (1, before the run's
+/// identity was recorded as fields) is listed as damaged, with a warning to run the grid
+/// again, which redoes it.
 pub fn scan_runs(grid_dir: &Path) -> Result<RunScan> {
     let runs_dir = grid_dir.join(RUNS_DIR);
     let entries = std::fs::read_dir(&runs_dir)
@@ -127,18 +129,32 @@ pub fn scan_runs(grid_dir: &Path) -> Result<RunScan> {
             }
             continue;
         }
-        let result = match read_result(&dir) {
-            Ok(result) => result,
-            Err(_) if foreign_folder => {
+        let parsed = std::fs::read_to_string(dir.join(RESULT_FILE)).map(|text| damage::parse_result(&text));
+        let result = match parsed {
+            Ok(Ok(result)) => result,
+            _ if foreign_folder => {
                 scan.stale.push(dir);
                 continue;
             }
-            Err(why) => {
+            Err(e) => {
+                scan.damaged.push(DamagedRun { dir, why: format!("{RESULT_FILE} cannot be read: {e}"), state: "is damaged" });
+                continue;
+            }
+            Ok(Err(ResultError::Older { header, .. })) if scan.manifest.as_ref().is_some_and(|m| !m.has_config(&header.config_hash)) => {
+                scan.stale.push(dir);
+                continue;
+            }
+            Ok(Err(ResultError::Older { damage, .. })) => {
+                scan.damaged.push(DamagedRun { dir, state: damage.state(), why: damage.to_string() });
+                continue;
+            }
+            Ok(Err(ResultError::Newer(schema))) => bail!(newer_schema(&dir, schema)),
+            Ok(Err(ResultError::Invalid(e))) => {
+                let why = format!("{RESULT_FILE} line {} does not parse", e.line());
                 scan.damaged.push(DamagedRun { dir, why, state: "is damaged" });
                 continue;
             }
         };
-        check_schema(&dir, &result)?;
         if scan.manifest.as_ref().is_some_and(|m| !m.has_config(&result.config_hash)) {
             scan.stale.push(dir);
             continue;
@@ -154,40 +170,28 @@ pub fn scan_runs(grid_dir: &Path) -> Result<RunScan> {
     Ok(scan)
 }
 
-/// Loads one finished run folder (it must hold `result.json`); a damaged one is an error
-/// naming the folder, what is wrong and the fix.
+/// Loads one finished run folder (it must hold `result.json`); a damaged or outdated one
+/// is an error naming the folder, what is wrong and the fix.
 pub fn load_run(dir: &Path) -> Result<LoadedRun> {
     let result_path = dir.join(RESULT_FILE);
     let text = read_text(&result_path)?;
-    let result: RunResult = serde_json::from_str::<RunResult>(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}:{}:{}: invalid {RESULT_FILE}: {e}",
-            result_path.display(),
-            e.line(),
-            e.column()
-        )
-    })?;
-    check_schema(dir, &result)?;
-    load_files(dir, result).map_err(|damage| {
-        anyhow::anyhow!("{}: {} ({damage}); run its grid again to redo that run", dir.display(), damage.state())
-    })
+    let redo = |damage: Damage| anyhow::anyhow!("{}: {} ({damage}); run its grid again to redo that run", dir.display(), damage.state());
+    let result = match damage::parse_result(&text) {
+        Ok(result) => result,
+        Err(ResultError::Older { damage, .. }) => return Err(redo(damage)),
+        Err(ResultError::Newer(schema)) => bail!(newer_schema(dir, schema)),
+        Err(ResultError::Invalid(e)) => bail!("{}:{}:{}: invalid {RESULT_FILE}: {e}", result_path.display(), e.line(), e.column()),
+    };
+    load_files(dir, result).map_err(redo)
 }
 
-/// `result.json` of `dir`, or why it does not parse (`result.json line 3 does not parse`).
-fn read_result(dir: &Path) -> Result<RunResult, String> {
-    let text = std::fs::read_to_string(dir.join(RESULT_FILE)).map_err(|e| format!("{RESULT_FILE} cannot be read: {e}"))?;
-    serde_json::from_str(&text).map_err(|e| format!("{RESULT_FILE} line {} does not parse", e.line()))
-}
-
-fn check_schema(dir: &Path, result: &RunResult) -> Result<()> {
-    if result.schema != RESULT_SCHEMA {
-        bail!(
-            "{}: result schema {} is not the supported {RESULT_SCHEMA}",
-            dir.join(RESULT_FILE).display(),
-            result.schema
-        );
-    }
-    Ok(())
+/// The error for a `result.json` of a schema newer than this build's: its numbers may
+/// mean something this build does not know, so nothing is reported from the grid.
+fn newer_schema(dir: &Path, schema: u32) -> String {
+    format!(
+        "{}: result schema {schema} is newer than this build's {RESULT_SCHEMA}; report it with the loran that wrote it",
+        dir.join(RESULT_FILE).display()
+    )
 }
 
 /// The run's step records, predictions and config next to its `result`.
@@ -197,7 +201,8 @@ fn load_files(dir: &Path, result: RunResult) -> Result<LoadedRun, Damage> {
     }
     let steps = damage::read_steps(dir, &result)?;
     let predictions = damage::read_predictions(dir, &result)?;
-    // An older schema's config is not an error: the report only uses it for extras (the rank).
+    // An older config schema is not an error: tables and figures read the run's identity from
+    // `result.json`, not from its config.
     let config = std::fs::read_to_string(dir.join(CONFIG_FILE)).ok().and_then(|text| serde_saphyr::from_str::<RunConfig>(&text).ok());
     Ok(LoadedRun {
         dir: dir.to_path_buf(),
@@ -206,22 +211,6 @@ fn load_files(dir: &Path, result: RunResult) -> Result<LoadedRun, Damage> {
         predictions,
         config,
     })
-}
-
-/// The label [`RunConfig::method_label`] gives a reconstructed method named by its registry
-/// name (`nolora`, `na-lora+nf4-dq` → `nolora-style (reconstructed)`,
-/// `na-lora-style+nf4-dq (reconstructed)`), so `baseline: nolora` finds its row; every
-/// other label is kept as it is.
-pub fn current_method_label(stored: &str) -> String {
-    let (method, quant) = match stored.find('+') {
-        Some(at) => stored.split_at(at),
-        None => (stored, ""),
-    };
-    if ["", "+nf4", "+nf4-dq"].contains(&quant) {
-        loran_train::config::plain_method_label(method, quant)
-    } else {
-        stored.to_string()
-    }
 }
 
 /// Parses a JSON-lines file (`null` in a record's float fields reads as NaN, see

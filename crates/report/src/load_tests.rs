@@ -121,7 +121,7 @@ fn corrupt_result_json_is_named_with_file_and_line() {
     let dir = write_run(grid.path(), &result("a", "t", 0, &[]), &steps());
     std::fs::write(
         dir.join(RESULT_FILE),
-        "{\n  \"schema\": 1,\n  \"status\": \"okay\"\n}",
+        "{\n  \"schema\": 2,\n  \"status\": \"okay\"\n}",
     )
     .unwrap();
     let err = format!("{:#}", load_run(&dir).unwrap_err());
@@ -136,29 +136,30 @@ fn unknown_schema_is_rejected() {
     r.schema = RESULT_SCHEMA + 1;
     let dir = write_run(grid.path(), &r, &[]);
     let err = format!("{:#}", load_run(&dir).unwrap_err());
-    assert!(
-        err.contains("result.json") && err.contains("schema"),
-        "{err}"
-    );
+    assert!(err.contains("result.json: result schema 3 is newer than this build's 2"), "{err}");
+    let err = format!("{:#}", scan_runs(grid.path()).unwrap_err());
+    assert!(err.contains("result schema 3 is newer"), "{err}");
 }
 
 #[test]
-fn registry_names_of_reconstructed_methods_map_to_their_labels() {
-    use loran_train::config::RunConfig;
-    use loran_model::QuantMode;
-    for method in ["none", "lora", "dora", "loran", "sine-lora", "nolora", "na-lora"] {
-        for quant in [QuantMode::None, QuantMode::Nf4, QuantMode::Nf4Dq] {
-            let mut cfg = RunConfig { quant, ..RunConfig::default() };
-            cfg.adapter.method = method.into();
-            let today = cfg.method_label();
-            let old = today.replace("-style", "").replace(" (reconstructed)", "");
-            assert_eq!(current_method_label(&old), today, "{old}");
-            assert_eq!(current_method_label(&today), today, "today's labels are kept");
-        }
-    }
-    assert_eq!(current_method_label("nolora"), "nolora-style (reconstructed)");
-    assert_eq!(current_method_label("na-lora+nf4"), "na-lora-style+nf4 (reconstructed)");
-    assert_eq!(current_method_label("nolora+int8"), "nolora+int8", "unknown suffixes are left alone");
+fn a_run_of_result_schema_1_is_left_out_with_a_warning_to_redo_it() {
+    let grid = tempfile::tempdir().unwrap();
+    let dir = write_run(grid.path(), &result("a", "t", 0, &[]), &steps());
+    write_run(grid.path(), &result("b", "t", 0, &[]), &steps());
+    // As schema 1 wrote it: no identity fields.
+    let mut old: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join(RESULT_FILE)).unwrap()).unwrap();
+    old["schema"] = 1.into();
+    old.as_object_mut().unwrap().remove("identity");
+    std::fs::write(dir.join(RESULT_FILE), old.to_string()).unwrap();
+    let scan = scan_runs(grid.path()).unwrap();
+    let ids: Vec<&str> = scan.runs.iter().map(|r| r.result.run_id.as_str()).collect();
+    assert_eq!(ids, ["b-s0-0000abcd"]);
+    assert_eq!(scan.damaged.len(), 1);
+    let warning = &scan.warnings(grid.path())[0];
+    let want = format!("{} was written with an older result schema (result.json has result schema 1, older than today's 2", dir.display());
+    assert!(warning.starts_with(&want) && warning.ends_with("so the report leaves it out; run the grid again (`loran grid run` on its grid file) to redo that run"), "{warning}");
+    let err = format!("{:#}", load_run(&dir).unwrap_err());
+    assert!(err.contains("result schema 1") && err.contains("run its grid again"), "{err}");
 }
 
 #[test]

@@ -17,8 +17,10 @@ pub const SUMMARY_FILE: &str = "summary.csv";
 /// Decimals written for every float column.
 pub const FLOAT_PRECISION: usize = 6;
 
-/// Columns before the metric columns.
-pub const LEADING_COLUMNS: [&str; 6] = ["run_id", "group", "task", "method", "seed", "status"];
+/// Columns before the metric columns: the run, its method label, then its identity fields
+/// (`result.json`'s `identity`: registry method, quantization, activation name, rank, α,
+/// learning rate; `activation` and `r` empty where the run has none), its seed and status.
+pub const LEADING_COLUMNS: [&str; 12] = ["run_id", "group", "task", "method", "adapter_method", "quant", "activation", "r", "alpha", "lr", "seed", "status"];
 /// Columns after the metric columns.
 pub const TRAILING_COLUMNS: [&str; 12] = [
     "primary_metric",
@@ -71,6 +73,12 @@ pub fn summary_frame(runs: &[LoadedRun]) -> Result<DataFrame> {
         text("group", &|r| r.result.group.clone()),
         text("task", &|r| r.result.task.clone()),
         text("method", &|r| r.result.method.clone()),
+        text("adapter_method", &|r| r.result.identity.method.clone()),
+        text("quant", &|r| r.result.identity.quantization.name().to_owned()),
+        Column::new("activation".into(), runs.iter().map(|r| r.result.identity.activation_name()).collect::<Vec<Option<&str>>>()),
+        Column::new("r".into(), runs.iter().map(|r| r.result.identity.rank().map(|r| r as u64)).collect::<Vec<Option<u64>>>()),
+        float("alpha", &|r| r.result.identity.alpha),
+        float("lr", &|r| r.result.identity.lr),
         int("seed", &|r| r.result.seed),
         text("status", &|r| status_label(r).to_owned()),
     ];
@@ -129,7 +137,7 @@ fn status_label(run: &LoadedRun) -> &'static str {
 mod tests {
     use super::*;
     use crate::load::load_runs;
-    use crate::test_support::{result, steps, write_run};
+    use crate::test_support::{identity, result, steps, with_identity, write_run};
     use loran_train::record::RunStatus;
 
     #[test]
@@ -161,7 +169,8 @@ mod tests {
             &result("lora-x", "x", 3, &[("accuracy", 0.875)]),
             &steps(),
         );
-        let mut failed = result("loran-x", "x", 1, &[]);
+        let loran = identity("loran", loran_train::identity::QuantMode::Nf4, "sinter");
+        let mut failed = with_identity(result("loran-x", "x", 1, &[]), loran);
         failed.status = RunStatus::Failed;
         failed.error = Some("out of memory, at step 2".into());
         failed.train.final_loss = f64::NAN;
@@ -171,9 +180,9 @@ mod tests {
         assert_eq!(path, grid.path().join(SUMMARY_FILE));
         let text = std::fs::read_to_string(path).unwrap();
         let expected = "\
-run_id,group,task,method,seed,status,accuracy,primary_metric,steps,final_loss,trainable_params,train_s,eval_s,total_s,peak_rss_mb,threads,git,data_sha256,error
-lora-x-s3-0000abcd,lora-x,x,lora,3,ok,0.875000,accuracy,4,1.250000,4096,10.000000,2.000000,12.500000,512.000000,2,abc123,d474,
-loran-x-s1-0000abcd,loran-x,x,loran,1,failed,,accuracy,4,NaN,4096,10.000000,2.000000,12.500000,512.000000,2,abc123,d474,\"out of memory, at step 2\"
+run_id,group,task,method,adapter_method,quant,activation,r,alpha,lr,seed,status,accuracy,primary_metric,steps,final_loss,trainable_params,train_s,eval_s,total_s,peak_rss_mb,threads,git,data_sha256,error
+lora-x-s3-0000abcd,lora-x,x,lora,lora,none,,64,16.000000,0.000200,3,ok,0.875000,accuracy,4,1.250000,4096,10.000000,2.000000,12.500000,512.000000,2,abc123,d474,
+loran-x-s1-0000abcd,loran-x,x,loran-sinter+nf4,loran,nf4,sinter,64,16.000000,0.000200,1,failed,,accuracy,4,NaN,4096,10.000000,2.000000,12.500000,512.000000,2,abc123,d474,\"out of memory, at step 2\"
 ";
         assert_eq!(text, expected);
     }

@@ -1,10 +1,29 @@
 //! Fixtures for the report's unit tests: synthetic run records and run folders.
 
-use loran_train::record::{RunResult, RunStatus, StepRecord, Timings, TrainSummary, RESULT_SCHEMA};
+use loran_train::identity::QuantMode;
+use loran_train::config::RunConfig;
+use loran_train::record::{RunIdentity, RunResult, RunStatus, StepRecord, Timings, TrainSummary, RESULT_SCHEMA};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// A `result.json` for `group` / `seed` with the given metrics.
+/// The identity of a run of `method` (registry name) over a `quant` base, with LoRAN's
+/// `activation` (ignored by other methods), at the default rank, α and learning rate.
+pub fn identity(method: &str, quant: QuantMode, activation: &str) -> RunIdentity {
+    let mut cfg = RunConfig { quant, ..RunConfig::default() };
+    cfg.adapter.method = method.into();
+    cfg.adapter = cfg.adapter.with("activation", loran_adapters::ActivationConfig::named(activation).unwrap()).unwrap();
+    cfg.identity()
+}
+
+/// `run` with `identity` and the label it makes.
+pub fn with_identity(mut run: RunResult, identity: RunIdentity) -> RunResult {
+    run.method = identity.method_label();
+    run.identity = identity;
+    run
+}
+
+/// A `result.json` of a LoRA run (the default config) for `group` / `seed` with the given
+/// metrics; [`with_identity`] makes it another method's.
 pub fn result(group: &str, task: &str, seed: u64, metrics: &[(&str, f64)]) -> RunResult {
     RunResult {
         schema: RESULT_SCHEMA,
@@ -15,7 +34,8 @@ pub fn result(group: &str, task: &str, seed: u64, metrics: &[(&str, f64)]) -> Ru
         config_hash: "c0ffee".into(),
         seed,
         task: task.into(),
-        method: group.split('-').next().unwrap_or("lora").into(),
+        method: "lora".into(),
+        identity: RunConfig::default().identity(),
         labels: BTreeMap::new(),
         metrics: metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
         primary_metric: metrics.first().map(|m| m.0).unwrap_or("accuracy").into(),
@@ -80,13 +100,12 @@ pub fn write_run(grid: &Path, result: &RunResult, steps: &[StepRecord]) -> PathB
     dir
 }
 
-/// An `ok` run labelled `method` (a main table's row) on `task` at `seed` that trained
+/// An `ok` run of `identity` (a main table's row) on `task` at `seed` that trained
 /// `params` parameters, with one metric: `rougeL` for `news`, else `accuracy`.
-pub fn method_run(method: &str, task: &str, seed: u64, params: u64, score: f64) -> RunResult {
-    let slug: String = method.chars().map(|c| if c.is_ascii_alphanumeric() || c == '+' { c } else { '-' }).collect();
+pub fn method_run(identity: &RunIdentity, task: &str, seed: u64, params: u64, score: f64) -> RunResult {
+    let slug: String = identity.method_label().chars().map(|c| if c.is_ascii_alphanumeric() || c == '+' { c } else { '-' }).collect();
     let metric = if task == "news" { "rougeL" } else { "accuracy" };
-    let mut run = result(&format!("{task}-{slug}"), task, seed, &[(metric, score)]);
-    run.method = method.into();
+    let mut run = with_identity(result(&format!("{task}-{slug}"), task, seed, &[(metric, score)]), identity.clone());
     run.train.trainable_params = params;
     run
 }
@@ -95,18 +114,19 @@ pub fn method_run(method: &str, task: &str, seed: u64, params: u64, score: f64) 
 /// `nolora-style (reconstructed)`, `na-lora-style+nf4 (reconstructed)` (fewer parameters on
 /// `news` than on `mail`) and `dora` (whose seeds disagree), on `news` and `mail`.
 pub fn table_runs(grid: &Path) -> Vec<crate::LoadedRun> {
-    let rows: [(&str, [u64; 2], [u64; 2]); 5] = [
-        ("zero-shot", [0, 0], [0, 0]),
-        ("lora", [258_048, 258_048], [258_048, 258_048]),
-        ("nolora-style (reconstructed)", [258_624, 258_624], [258_624, 258_624]),
-        ("na-lora-style+nf4 (reconstructed)", [258_048, 258_048], [262_144, 262_144]),
-        ("dora", [267_264, 267_300], [267_264, 267_300]),
+    let rows: [(&str, QuantMode, [u64; 2], [u64; 2]); 5] = [
+        ("none", QuantMode::None, [0, 0], [0, 0]),
+        ("lora", QuantMode::None, [258_048, 258_048], [258_048, 258_048]),
+        ("nolora", QuantMode::None, [258_624, 258_624], [258_624, 258_624]),
+        ("na-lora", QuantMode::Nf4, [258_048, 258_048], [262_144, 262_144]),
+        ("dora", QuantMode::None, [267_264, 267_300], [267_264, 267_300]),
     ];
-    for (i, (method, news, mail)) in rows.iter().enumerate() {
+    for (i, (method, quant, news, mail)) in rows.iter().enumerate() {
+        let identity = identity(method, *quant, "sinter");
         for seed in 0..2 {
             let score = 0.1 * i as f64 + 0.01 * seed as f64;
-            write_run(grid, &method_run(method, "news", seed, news[seed as usize], score), &[]);
-            write_run(grid, &method_run(method, "mail", seed, mail[seed as usize], score), &[]);
+            write_run(grid, &method_run(&identity, "news", seed, news[seed as usize], score), &[]);
+            write_run(grid, &method_run(&identity, "mail", seed, mail[seed as usize], score), &[]);
         }
     }
     crate::load_runs(grid).unwrap()

@@ -162,7 +162,7 @@ fn a_baseline_names_a_reconstructed_row_by_label_or_registry_name() {
         let table = read(grid.path(), "table.csv");
         assert!(csv_column(&table, "baseline").iter().all(|b| b == row), "{yaml}: {table}");
         let md = read(grid.path(), "table.md");
-        assert!(md.contains(&format!("## Against `{row}`: paired bootstrap deltas")), "{yaml}: {md}");
+        assert!(md.contains(&format!("## Against `{row}`: paired deltas")), "{yaml}: {md}");
         assert!(!md.contains("is not a row"), "{yaml}: {md}");
         // The baseline follows zero-shot.
         let order: Vec<&str> = md.lines().filter(|l| l.starts_with("| ")).skip(1).take(2).map(|l| l.split('|').nth(1).unwrap().trim()).collect();

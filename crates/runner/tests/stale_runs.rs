@@ -1,6 +1,7 @@
 //! Tables built only from the grid's own cells, end to end on the fixture grid: runs left
 //! by an earlier version of the grid are stale (left out, one warning, `loran grid clean`
-//! moves them away), two grid files with one name are refused, damaged runs are redone,
+//! moves them away), two grid files with one name are refused, damaged runs and runs of an
+//! older result schema are redone,
 //! reuse never copies from a grid another process holds, and `--only` must match.
 
 use crate::common;
@@ -156,6 +157,43 @@ fn damaged_runs_are_left_out_of_the_report_and_redone_by_the_next_run() {
         assert!(runs.join(id).join("predictions.jsonl").is_file(), "{id}");
         assert_eq!(&result(&runs.join(id))["metrics"], metrics, "{id}: the redone run gives the same numbers");
     }
+    assert_eq!(summary_rows(&grid_dir), 2);
+    assert_nothing_torn(&results);
+}
+
+#[test]
+fn runs_of_result_schema_1_are_left_out_of_the_report_and_redone_by_the_next_run() {
+    let fx = GridFixture::new("schema", STEPS, 4, &[2, 4]);
+    let results = fx.results("results");
+    let grid_dir = results.join(&fx.name);
+    let runs = grid_dir.join("runs");
+    succeeded(&fx.run(&results, &[]));
+    let ids = fx.planned_ids();
+    let (old, kept) = (runs.join(&ids[0]), runs.join(&ids[1]));
+    let today = result(&old);
+    assert_eq!((today["schema"].as_u64(), today["identity"]["r"].as_u64()), (Some(2), Some(2)), "{today}");
+
+    // Write one run back as schema 1 had it: no identity fields.
+    let mut written = today.clone();
+    written["schema"] = 1.into();
+    written.as_object_mut().unwrap().remove("identity");
+    std::fs::write(old.join("result.json"), written.to_string()).unwrap();
+
+    let report = succeeded(&loran(&fx.home).arg("report").arg(&grid_dir).output().unwrap());
+    let lines = warnings(&report);
+    assert_eq!(lines.len(), 1, "{report}");
+    let why = "result.json has result schema 1, older than today's 2, which records the run's method, quantization, activation and rank as fields";
+    assert!(lines[0].contains(&format!("{} was written with an older result schema ({why})", old.display())), "{report}");
+    assert!(lines[0].contains("run the grid again"), "{report}");
+    assert_eq!(summary_rows(&grid_dir), 1, "the schema-1 run is left out");
+
+    let rerun = succeeded(&fx.run(&results, &[]));
+    assert!(rerun.contains(&format!("{} finished earlier but was written with an older result schema ({why}); running it again", ids[0])), "{rerun}");
+    assert!(rerun.contains(&format!("{} finished earlier, skipped", ids[1])), "{rerun}");
+    assert!(warnings(&rerun).is_empty(), "{rerun}");
+    let redone = result(&old);
+    assert_eq!((&redone["schema"], &redone["identity"], &redone["metrics"]), (&today["schema"], &today["identity"], &today["metrics"]));
+    assert_eq!(result(&kept)["schema"].as_u64(), Some(2));
     assert_eq!(summary_rows(&grid_dir), 2);
     assert_nothing_torn(&results);
 }

@@ -167,74 +167,9 @@ impl TrainConfig {
     }
 }
 
-impl RunConfig {
-    /// The method label reports use: `zero-shot` without an adapter, `qlora` for LoRA
-    /// over an NF4 base, `loran-<activation>` for LoRAN, `<method>-style (reconstructed)`
-    /// for the methods reconstructed from their papers' abstracts (`nolora`, `na-lora`),
-    /// else the method name; a quantized base other than plain QLoRA's adds `+nf4` /
-    /// `+nf4-dq` (before the parenthesis: `nolora-style+nf4 (reconstructed)`).
-    pub fn method_label(&self) -> String {
-        let quant = match self.quant {
-            QuantMode::None => "",
-            QuantMode::Nf4 => "+nf4",
-            QuantMode::Nf4Dq => "+nf4-dq",
-        };
-        match (self.adapter.method.as_str(), self.quant) {
-            ("lora", QuantMode::Nf4) => "qlora".into(),
-            ("lora", QuantMode::Nf4Dq) => "qlora-dq".into(),
-            ("none", _) => format!("zero-shot{quant}"),
-            ("loran", _) => format!("loran-{}{quant}", loran_adapters::loran::activation(&self.adapter).name),
-            (method, _) => plain_method_label(method, quant),
-        }
-    }
-}
-
-/// The report label of a method without a name of its own (not `none`, LoRA over NF4 or
-/// LoRAN) with quantization suffix `quant` (`""`, `+nf4`, `+nf4-dq`): the registry name,
-/// or `<name>-style<quant> (reconstructed)` for a method the registry marks reconstructed.
-pub fn plain_method_label(method: &str, quant: &str) -> String {
-    if loran_adapters::find_method(method).is_ok_and(|m| m.reconstructed) {
-        format!("{method}-style{quant} (reconstructed)")
-    } else {
-        format!("{method}{quant}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn with(method: &str, quant: QuantMode, activation: &str) -> RunConfig {
-        let mut cfg = RunConfig { quant, ..RunConfig::default() };
-        cfg.adapter.method = method.into();
-        cfg.adapter = cfg.adapter.with("activation", loran_adapters::ActivationConfig::named(activation).unwrap()).unwrap();
-        cfg
-    }
-
-    #[test]
-    fn method_labels_name_qlora_and_the_loran_activation() {
-        assert_eq!(with("none", QuantMode::None, "sinter").method_label(), "zero-shot");
-        assert_eq!(with("none", QuantMode::Nf4, "sinter").method_label(), "zero-shot+nf4");
-        assert_eq!(with("lora", QuantMode::None, "sinter").method_label(), "lora");
-        assert_eq!(with("lora", QuantMode::Nf4, "sinter").method_label(), "qlora");
-        assert_eq!(with("lora", QuantMode::Nf4Dq, "sinter").method_label(), "qlora-dq");
-        assert_eq!(with("loran", QuantMode::Nf4, "sinter").method_label(), "loran-sinter+nf4");
-        assert_eq!(with("loran", QuantMode::None, "tanh").method_label(), "loran-tanh");
-        assert_eq!(with("dora", QuantMode::Nf4, "sinter").method_label(), "dora+nf4");
-        assert_eq!(with("dora", QuantMode::None, "sinter").method_label(), "dora");
-        assert_eq!(with("sine-lora", QuantMode::None, "sinter").method_label(), "sine-lora");
-        assert_eq!(with("sine-lora", QuantMode::Nf4Dq, "sinter").method_label(), "sine-lora+nf4-dq");
-    }
-
-    #[test]
-    fn reconstructed_methods_say_so_in_their_labels() {
-        assert_eq!(with("nolora", QuantMode::None, "sinter").method_label(), "nolora-style (reconstructed)");
-        assert_eq!(with("nolora", QuantMode::Nf4, "sinter").method_label(), "nolora-style+nf4 (reconstructed)");
-        assert_eq!(with("nolora", QuantMode::Nf4Dq, "sinter").method_label(), "nolora-style+nf4-dq (reconstructed)");
-        assert_eq!(with("na-lora", QuantMode::None, "sinter").method_label(), "na-lora-style (reconstructed)");
-        assert_eq!(with("na-lora", QuantMode::Nf4, "sinter").method_label(), "na-lora-style+nf4 (reconstructed)");
-        assert_eq!(with("na-lora", QuantMode::Nf4Dq, "sinter").method_label(), "na-lora-style+nf4-dq (reconstructed)");
-    }
 
     #[test]
     fn quant_reads_from_yaml_and_rejects_unknown_modes() {

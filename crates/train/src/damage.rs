@@ -6,7 +6,7 @@
 //! it out, instead of one bad line blocking every report or a missing file silently
 //! turning the deltas into "n/a".
 
-use crate::record::{PredictionRecord, RunResult, StepRecord};
+use crate::record::{PredictionRecord, ResultHeader, RunResult, StepRecord, RESULT_SCHEMA};
 use serde::de::DeserializeOwned;
 use std::path::Path;
 
@@ -25,21 +25,33 @@ pub struct Damage {
     pub file: &'static str,
     /// What is wrong with it.
     pub what: String,
+    /// Whether the files are broken or only outdated.
+    pub cause: Cause,
+}
+
+/// Why a finished run is redone and left out of reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// A file is cut, missing or unreadable.
+    Damaged,
     /// The files are intact but the metrics come from an older scorer ([`outdated`]).
-    pub outdated: bool,
+    OlderScorer,
+    /// `result.json` has an older layout than today's [`RESULT_SCHEMA`] ([`older_schema`]).
+    OlderSchema,
 }
 
 impl Damage {
     fn new(file: &'static str, what: impl Into<String>) -> Self {
-        Self { file, what: what.into(), outdated: false }
+        Self { file, what: what.into(), cause: Cause::Damaged }
     }
 
-    /// How messages put it: `is damaged`, or `was scored by an older scorer`.
+    /// How messages put it: `is damaged`, `was scored by an older scorer`, or `was written
+    /// with an older result schema`.
     pub fn state(&self) -> &'static str {
-        if self.outdated {
-            "was scored by an older scorer"
-        } else {
-            "is damaged"
+        match self.cause {
+            Cause::Damaged => "is damaged",
+            Cause::OlderScorer => "was scored by an older scorer",
+            Cause::OlderSchema => "was written with an older result schema",
         }
     }
 }
@@ -81,8 +93,46 @@ pub fn outdated(result: &RunResult) -> Option<Damage> {
     let scorer = loran_metrics::scoring::SCORERS.iter().find(|s| result.metrics.contains_key(s.primary))?;
     let recorded = result.scorer_version.unwrap_or(1);
     (recorded < scorer.version).then(|| {
-        Damage { outdated: true, ..Damage::new(RESULT_FILE, format!("holds metrics of {} scorer version {recorded}, older than today's {}", scorer.kind, scorer.version)) }
+        Damage { cause: Cause::OlderScorer, ..Damage::new(RESULT_FILE, format!("holds metrics of {} scorer version {recorded}, older than today's {}", scorer.kind, scorer.version)) }
     })
+}
+
+/// Why a `result.json` text is not a run result of today's schema ([`parse_result`]).
+#[derive(Debug)]
+pub enum ResultError {
+    /// Written with an older schema (1: before the run's identity was recorded as fields):
+    /// the fields every schema has, and the [`Cause::OlderSchema`] damage that says so.
+    Older {
+        /// The file's schema, status and config hash.
+        header: ResultHeader,
+        /// What to tell the user.
+        damage: Damage,
+    },
+    /// Written by a newer build than this one, whose layout it does not know.
+    Newer(u32),
+    /// Not a `result.json` of any schema (cut or edited): what serde says.
+    Invalid(serde_json::Error),
+}
+
+/// Parses the text of a `result.json`. A run of an older schema no longer parses as a
+/// [`RunResult`] (schema 2 added `identity`); it is recognised by its schema number and
+/// comes back as [`ResultError::Older`], so the grid redoes it and reports leave it out
+/// with a warning saying so, rather than calling it damaged or refusing the whole grid.
+pub fn parse_result(text: &str) -> Result<RunResult, ResultError> {
+    match serde_json::from_str::<ResultHeader>(text) {
+        Ok(header) if header.schema < RESULT_SCHEMA => {
+            let damage = older_schema(header.schema);
+            Err(ResultError::Older { header, damage })
+        }
+        Ok(header) if header.schema > RESULT_SCHEMA => Err(ResultError::Newer(header.schema)),
+        _ => serde_json::from_str(text).map_err(ResultError::Invalid),
+    }
+}
+
+/// The damage of a run whose `result.json` has the older `schema`.
+pub fn older_schema(schema: u32) -> Damage {
+    let what = format!("has result schema {schema}, older than today's {RESULT_SCHEMA}, which records the run's method, quantization, activation and rank as fields");
+    Damage { cause: Cause::OlderSchema, ..Damage::new(RESULT_FILE, what) }
 }
 
 /// Parses `dir/file` as JSON lines (blank lines are skipped); `None` when it is absent.
@@ -120,6 +170,7 @@ mod tests {
             seed: 0,
             task: "t".into(),
             method: "lora".into(),
+            identity: crate::config::RunConfig::default().identity(),
             labels: Default::default(),
             metrics: Default::default(),
             primary_metric: "accuracy".into(),
@@ -213,5 +264,23 @@ mod tests {
         assert!(check(dir.path(), &r).is_none());
         r.scorer_version = None;
         assert!(check(dir.path(), &r).is_some());
+    }
+
+    #[test]
+    fn a_result_of_schema_1_is_recognised_as_older_not_as_unparseable() {
+        let current = result(Some(0), None);
+        let text = serde_json::to_string_pretty(&current).unwrap();
+        assert_eq!(parse_result(&text).unwrap(), current);
+        // Schema 1 had no `identity`: as such a file reads, it must not parse as today's.
+        let mut old: serde_json::Value = serde_json::from_str(&text).unwrap();
+        old["schema"] = 1.into();
+        old.as_object_mut().unwrap().remove("identity");
+        let Err(ResultError::Older { header, damage }) = parse_result(&old.to_string()) else { panic!("schema 1 is older") };
+        assert_eq!((header.schema, header.config_hash.as_str(), header.status), (1, "h", RunStatus::Ok));
+        assert_eq!(damage.state(), "was written with an older result schema");
+        assert!(damage.to_string().starts_with("result.json has result schema 1, older than today's 2"), "{damage}");
+        old["schema"] = (RESULT_SCHEMA + 1).into();
+        assert!(matches!(parse_result(&old.to_string()), Err(ResultError::Newer(3))));
+        assert!(matches!(parse_result(&text[..text.len() / 2]), Err(ResultError::Invalid(_))));
     }
 }

@@ -38,6 +38,7 @@ pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut R
         seed: cell.config.seed,
         task: cell.config.task.clone(),
         method: cell.config.method_label(),
+        identity: cell.config.identity(),
         labels: cell.labels.iter().cloned().collect(),
         metrics: Default::default(),
         primary_metric: String::new(),

@@ -12,6 +12,7 @@ pub mod execute;
 /// The named fault points, from [`loran_io`] (kept here so call sites say `crate::faults`).
 pub use loran_io::faults;
 pub mod files;
+pub mod identity;
 pub mod loss;
 pub mod prefix;
 pub mod progress;

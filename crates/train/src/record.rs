@@ -2,6 +2,7 @@
 //!
 //! `result.json` is written last and atomically; its presence marks a run as done.
 
+pub use crate::identity::{ActivationIdentity, RunIdentity};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
@@ -42,8 +43,10 @@ pub mod nullable_f64_map {
     }
 }
 
-/// Version of the `result.json` layout.
-pub const RESULT_SCHEMA: u32 = 1;
+/// Version of the `result.json` layout. 2 added [`RunResult::identity`]; a run written
+/// with schema 1 is outdated ([`crate::damage::older_schema`]): the grid redoes it and
+/// reports leave it out.
+pub const RESULT_SCHEMA: u32 = 2;
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,8 +119,12 @@ pub struct RunResult {
     pub seed: u64,
     /// Task name (`news-standfirst`, ...).
     pub task: String,
-    /// Method label (`lora`, `loran`, `zero-shot`, ...).
+    /// Method label as shown in reports when the run was written (`lora`, `qlora`,
+    /// `loran-sinter+nf4`, `zero-shot`, ...; [`RunIdentity::method_label`] of `identity`).
+    /// For reading only: reports group and sort by `identity`.
     pub method: String,
+    /// The run's method, quantization, activation, rank and other settings as fields.
+    pub identity: RunIdentity,
     /// The axis values that define this cell (dotted key → value as text).
     pub labels: BTreeMap<String, String>,
     /// Test metrics on a 0–1 scale (`rouge1`, `rougeL`, `accuracy`, `macro_f1`, ...).
@@ -168,6 +175,19 @@ pub struct RunResult {
     /// the report's bootstrap resamples keep (absent for summarization).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_labels: Option<Vec<String>>,
+}
+
+/// The fields `result.json` has had in every schema, read on their own so that a run of an
+/// older schema, which no longer parses as a [`RunResult`], is recognised and redone rather
+/// than taken for a damaged file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ResultHeader {
+    /// The file's [`RESULT_SCHEMA`].
+    pub schema: u32,
+    /// How the run ended.
+    pub status: RunStatus,
+    /// sha256 of the resolved config (hex).
+    pub config_hash: String,
 }
 
 /// One line of `metrics.jsonl`, written after every optimizer step.

@@ -131,7 +131,7 @@ impl BarFigure {
                     groups.entry(row_label(kind, run)).or_default().push(run);
                 }
                 let mut order: Vec<String> = groups.keys().cloned().collect();
-                sort_rows(kind, &mut order, baseline);
+                sort_rows(kind, &mut order, baseline, |row| groups.get(row).and_then(|g| g.first().copied()));
                 let rows = order
                     .iter()
                     .map(|label| bar_row(label, &groups[label], &metric))

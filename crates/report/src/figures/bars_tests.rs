@@ -14,14 +14,15 @@ fn row(mean: Option<f64>, std: Option<f64>, n: usize, runs: usize) -> BarRow {
 #[test]
 fn rows_average_ok_runs_per_group_with_sample_std() {
     use crate::load::load_runs;
-    use crate::test_support::{result, write_run};
+    use crate::test_support::{identity, result, with_identity, write_run};
     let grid = tempfile::tempdir().unwrap();
     write_run(grid.path(), &result("b", "t", 0, &[("acc", 0.5)]), &[]);
     write_run(grid.path(), &result("b", "t", 1, &[("acc", 0.7)]), &[]);
     let mut failed = result("b", "t", 2, &[("acc", 0.0)]);
     failed.status = RunStatus::Failed;
     write_run(grid.path(), &failed, &[]);
-    write_run(grid.path(), &result("a", "t", 0, &[("acc", 0.25)]), &[]);
+    let dora = identity("dora", loran_train::identity::QuantMode::None, "sinter");
+    write_run(grid.path(), &with_identity(result("a", "t", 0, &[("acc", 0.25)]), dora), &[]);
     write_run(grid.path(), &result("c", "u", 0, &[("f1", 0.1)]), &[]);
     let runs = load_runs(grid.path()).unwrap();
     let fig = BarFigure::from_runs(&runs, TableKind::Main, None, "title").unwrap();
@@ -29,9 +30,9 @@ fn rows_average_ok_runs_per_group_with_sample_std() {
     assert_eq!(fig.panels.len(), 2);
     let t = &fig.panels[0];
     assert_eq!((t.task.as_str(), t.metric.as_str()), ("t", "acc"));
-    assert_eq!(t.rows[0], row_named("a", Some(0.25), None, 1, 1));
+    assert_eq!(t.rows[0], row_named("dora", Some(0.25), None, 1, 1));
     let b = &t.rows[1];
-    assert_eq!((b.group.as_str(), b.n, b.runs), ("b", 2, 3));
+    assert_eq!((b.group.as_str(), b.n, b.runs), ("lora", 2, 3));
     assert!((b.mean.unwrap() - 0.6).abs() < 1e-12);
     assert!((b.std.unwrap() - 0.02f64.sqrt()).abs() < 1e-12);
     assert_eq!(fig.panels[1].metric, "f1");

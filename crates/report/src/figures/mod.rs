@@ -51,7 +51,7 @@ pub fn write_figures(grid_dir: &Path, runs: &[LoadedRun], spec: &ReportSpec, bas
     if let Some(fig) = rank::RankFigure::from_runs(runs, &rank_title) {
         written.extend(canvas::save_figure(&fig, &dir, rank::STEM)?);
     }
-    if runs.iter().any(|r| r.result.method.starts_with("loran")) {
+    if runs.iter().any(|r| r.result.identity.activation.is_some()) {
         let fig = activations::ActivationFigure::registered(&format!("{grid}: LoRAN activations at their default parameters"))?;
         written.extend(canvas::save_figure(&fig, &dir, activations::STEM)?);
     }

@@ -65,7 +65,7 @@ fn panel(task: &str, metric: &str, runs: &[&LoadedRun]) -> Option<RankPanel> {
     let mut by_point: BTreeMap<(String, Option<usize>), Vec<f64>> = BTreeMap::new();
     for run in runs {
         if let Some(&v) = run.result.metrics.get(metric).filter(|v| v.is_finite()) {
-            by_point.entry((run.result.method.clone(), rank_of(run))).or_default().push(v);
+            by_point.entry((run.result.identity.method_label(), rank_of(run))).or_default().push(v);
         }
     }
     let ranks: Vec<usize> = by_point.keys().filter_map(|(_, r)| *r).collect::<BTreeSet<_>>().into_iter().collect();
@@ -218,7 +218,7 @@ impl RankFigure {
 mod tests {
     use super::*;
     use crate::load::load_runs;
-    use crate::test_support::{result, write_run};
+    use crate::test_support::{identity, result, with_identity, write_run};
 
     #[test]
     fn points_average_seeds_per_rank_and_zero_shot_is_a_level() {
@@ -226,11 +226,11 @@ mod tests {
         for (r, seed, score) in [(4, 0, 0.10), (4, 1, 0.14), (16, 0, 0.20), (16, 1, 0.22), (64, 0, 0.30)] {
             let mut run = result(&format!("lora-r{r}"), "news", seed, &[("rougeL", score), ("test_loss", 3.0 - score)]);
             run.labels.insert("adapter.r".into(), r.to_string());
-            run.method = "lora".into();
+            run.identity.r = r;
             write_run(grid.path(), &run, &[]);
         }
-        let mut zero = result("zero", "news", 0, &[("rougeL", 0.05), ("test_loss", 3.3)]);
-        zero.method = "zero-shot".into();
+        let zero = result("zero", "news", 0, &[("rougeL", 0.05), ("test_loss", 3.3)]);
+        let zero = with_identity(zero, identity("none", loran_train::identity::QuantMode::None, "sinter"));
         write_run(grid.path(), &zero, &[]);
         let runs = load_runs(grid.path()).unwrap();
         let fig = RankFigure::from_runs(&runs, "t").unwrap();

@@ -3,7 +3,8 @@
 
 use crate::load::LoadedRun;
 use crate::settings::{DivergedRuns, TableKind};
-use loran_train::record::RunStatus;
+use loran_train::identity::QuantMode;
+use loran_train::record::{RunIdentity, RunStatus};
 use loran_metrics::{metric_spec, metric_specs, summarize, Direction, MetricSpec, Resample, Summary};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -83,54 +84,53 @@ impl TableData {
     }
 }
 
-/// The row a run belongs to in a table of `kind`.
+/// The row a run belongs to in a table of `kind`, made from its identity fields, never
+/// from its stored label: the method label (main); the activation name for a method with
+/// one (ablation); `r=<rank>` for a run with an adapter (rank). Other runs of an ablation
+/// or rank table keep their method label (the zero-shot floor).
 pub fn row_label(kind: TableKind, run: &LoadedRun) -> String {
-    let method = run.result.method.as_str();
+    let identity = &run.result.identity;
     match kind {
-        TableKind::Main => method.to_string(),
-        TableKind::Ablation => match method.strip_prefix("loran-") {
-            Some(rest) => rest.split('+').next().unwrap_or(rest).to_string(),
-            None => method.to_string(),
-        },
-        TableKind::Rank => match rank_of(run) {
-            Some(r) => format!("r={r}"),
-            None => method.to_string(),
-        },
+        TableKind::Main => identity.method_label(),
+        TableKind::Ablation => identity.activation_name().map_or_else(|| identity.method_label(), str::to_string),
+        TableKind::Rank => rank_of(run).map_or_else(|| identity.method_label(), |r| format!("r={r}")),
     }
 }
 
-/// The adapter rank of a run (none without an adapter): from its resolved config, else
-/// its `adapter.r` label.
+/// The adapter rank of a run (none without an adapter), from its identity.
 pub fn rank_of(run: &LoadedRun) -> Option<usize> {
-    if run.result.method.starts_with("zero-shot") {
-        return None;
-    }
-    let from_label = || run.result.labels.get("adapter.r").and_then(|v| v.parse().ok());
-    run.config.as_ref().map(|c| c.adapter.r).or_else(from_label)
+    run.result.identity.rank()
+}
+
+/// Where a run's row sorts in a table of `kind`: zero-shot rows first (class 0, the
+/// others 2), then by the registry order of the activation (ablation) or by rank (rank).
+fn row_order(kind: TableKind, run: &LoadedRun) -> (u8, usize) {
+    let identity = &run.result.identity;
+    let class = if identity.is_zero_shot() { 0 } else { 2 };
+    let position = |name: &str| loran_adapters::activations::ACTIVATIONS.iter().position(|a| a.name == name);
+    let key = match kind {
+        TableKind::Ablation => identity.activation_name().and_then(position),
+        TableKind::Rank => rank_of(run),
+        TableKind::Main => Some(0),
+    };
+    (class, key.unwrap_or(usize::MAX))
 }
 
 /// Row order: zero-shot rows first, then the baseline, then by `kind` (registry order of
-/// activations for `ablation`, increasing rank for `rank`, else by name).
-pub fn sort_rows(kind: TableKind, rows: &mut [String], baseline: Option<&str>) {
-    let activation_rank = |row: &str| loran_adapters::activations::ACTIVATIONS.iter().position(|a| a.name == row).unwrap_or(usize::MAX);
-    let rank_value = |row: &str| row.strip_prefix("r=").and_then(|r| r.parse::<usize>().ok()).unwrap_or(usize::MAX);
-    rows.sort_by(|a, b| {
-        let class = |row: &str| {
-            if row.starts_with("zero-shot") {
-                0
-            } else if kind != TableKind::Rank && Some(row) == baseline {
-                1
-            } else {
-                2
-            }
-        };
-        let key = |row: &str| match kind {
-            TableKind::Ablation => (activation_rank(row), 0),
-            TableKind::Rank => (rank_value(row), 0),
-            TableKind::Main => (0, 0),
-        };
-        (class(a), key(a), a.as_str()).cmp(&(class(b), key(b), b.as_str()))
+/// activations for `ablation`, increasing rank for `rank`, else by name), each row placed
+/// by the identity of a run of it (`run_of`; a row without one goes last).
+pub fn sort_rows<'a>(kind: TableKind, rows: &mut [String], baseline: Option<&str>, run_of: impl Fn(&str) -> Option<&'a LoadedRun>) {
+    rows.sort_by_cached_key(|row| {
+        let (class, key) = run_of(row).map_or((2, usize::MAX), |run| row_order(kind, run));
+        let class = if class != 0 && kind != TableKind::Rank && Some(row.as_str()) == baseline { 1 } else { class };
+        (class, key, row.clone())
     });
+}
+
+/// A run of row `row`, of any task (the identity fields a table groups by are the same
+/// for all of them); `members` maps (row, task) to indices into `runs`.
+pub fn run_of_row<'a>(members: &BTreeMap<(String, String), Vec<usize>>, runs: &'a [LoadedRun], row: &str) -> Option<&'a LoadedRun> {
+    members.iter().find(|((r, _), _)| r == row).and_then(|(_, idx)| idx.first()).map(|&i| &runs[i])
 }
 
 /// Where a task's kind stands in the scorer registry (summarization first), from the
@@ -139,13 +139,24 @@ fn kind_position(runs: &[&LoadedRun]) -> usize {
     runs.iter().flat_map(|r| r.result.metrics.keys()).filter_map(|m| loran_metrics::scoring::kind_position(m)).min().unwrap_or(usize::MAX)
 }
 
-/// The baseline row of a table: the configured one, or the kind's default when present.
-pub fn default_baseline(kind: TableKind, rows: &[String]) -> Option<String> {
-    let has = |name: &str| rows.iter().any(|r| r == name);
-    match kind {
-        TableKind::Main => ["qlora", "lora"].into_iter().find(|n| has(n)).map(str::to_string),
-        TableKind::Ablation => has("identity").then(|| "identity".to_string()),
-        TableKind::Rank => rows.iter().filter_map(|r| r.strip_prefix("r=")?.parse::<usize>().ok()).max().map(|r| format!("r={r}")),
+/// The default baseline row of `table` over `runs`, chosen by identity fields: for `main`,
+/// LoRA over an NF4 base (`qlora`), else LoRA; for `ablation`, the identity activation; for
+/// `rank`, the largest rank. `None` when no row, or more than one, fits.
+pub fn default_baseline(table: &TableData, runs: &[LoadedRun]) -> Option<String> {
+    let rows_where = |fits: &dyn Fn(&RunIdentity) -> bool| -> Option<String> {
+        let found: Vec<&String> = table.rows.iter().filter(|row| run_of_row(&table.members, runs, row).is_some_and(|run| fits(&run.result.identity))).collect();
+        match found.as_slice() {
+            [row] => Some(row.to_string()),
+            _ => None,
+        }
+    };
+    match table.kind {
+        TableKind::Main => [QuantMode::Nf4, QuantMode::None].into_iter().find_map(|quant| rows_where(&|i| i.method == "lora" && i.quantization == quant)),
+        TableKind::Ablation => rows_where(&|i| i.activation_name() == Some("identity")),
+        TableKind::Rank => {
+            let largest = table.rows.iter().filter_map(|row| run_of_row(&table.members, runs, row)?.result.identity.rank()).max()?;
+            rows_where(&|i| i.rank() == Some(largest))
+        }
     }
 }
 
@@ -194,7 +205,7 @@ pub fn build_table(kind: TableKind, runs: &[LoadedRun], baseline: Option<&str>, 
         })
         .collect();
     let mut rows: Vec<String> = all.keys().map(|(row, _)| row.clone()).collect::<BTreeSet<_>>().into_iter().collect();
-    sort_rows(kind, &mut rows, baseline);
+    sort_rows(kind, &mut rows, baseline, |row| run_of_row(&all, runs, row));
     let tasks: BTreeSet<&str> = all.keys().map(|(_, t)| t.as_str()).collect();
     let mut tasks: Vec<&str> = tasks.into_iter().collect();
     let task_runs = |task: &str| -> Vec<&LoadedRun> { all.iter().filter(|((_, t), _)| t == task).flat_map(|(_, idx)| ok_runs(idx).into_iter().map(|i| &runs[i])).collect() };
@@ -256,7 +267,7 @@ fn mark_best(columns: &[TableColumn], cells: &mut [Vec<Option<TableCell>>]) {
 mod tests {
     use super::*;
     use crate::load::load_runs;
-    use crate::test_support::{result, table_runs, write_run};
+    use crate::test_support::{identity, result, table_runs, with_identity, write_run};
 
     #[test]
     fn columns_follow_the_metric_specs_and_tasks_the_scorer_registry() {
@@ -266,9 +277,7 @@ mod tests {
         let mail = [("test_loss", 1.0), ("unparseable", 0.1), ("macro_f1", 0.4), ("bleu", 0.2), ("accuracy", 0.5)];
         let news = [("rougeLsum", 0.3), ("test_loss", 2.0), ("rouge1", 0.4), ("rougeL", 0.3)];
         for (group, task, metrics) in [("mail-lora", "a-mail", &mail[..]), ("news-lora", "b-news", &news[..])] {
-            let mut run = result(group, task, 0, metrics);
-            run.method = "lora".into();
-            write_run(grid.path(), &run, &[]);
+            write_run(grid.path(), &result(group, task, 0, metrics), &[]);
         }
         let table = build_table(TableKind::Main, &load_runs(grid.path()).unwrap(), None, DivergedRuns::Worst);
         let columns: Vec<(&str, &str)> = table.columns.iter().map(|c| (c.task.as_str(), c.metric.as_str())).collect();
@@ -298,5 +307,37 @@ mod tests {
         assert_eq!(table.row_params("nolora-style (reconstructed)"), Some((258_624, 258_624)));
         assert_eq!(table.row_params("no such row"), None);
         assert_eq!(table.rows[..2], ["zero-shot", "lora"], "zero-shot, then the baseline");
+    }
+
+    #[test]
+    fn rows_come_from_the_identity_fields_not_from_the_stored_label() {
+        let grid = tempfile::tempdir().unwrap();
+        // Each stored label names another row than the run's fields do.
+        let runs = [
+            ("a", "qlora", identity("loran", QuantMode::Nf4, "tanh"), 8),
+            ("b", "loran-identity+nf4", identity("none", QuantMode::Nf4, "sinter"), 64),
+            ("c", "zero-shot", identity("loran", QuantMode::Nf4, "identity"), 16),
+            ("d", "r=2", identity("loran", QuantMode::Nf4, "sinter"), 32),
+        ];
+        for (group, label, identity, r) in runs {
+            let mut run = with_identity(result(group, "news", 0, &[("rougeL", 0.3)]), identity);
+            run.method = label.into();
+            run.identity.r = r;
+            run.labels.insert("adapter.r".into(), "2".into());
+            write_run(grid.path(), &run, &[]);
+        }
+        let runs = load_runs(grid.path()).unwrap();
+        let table = |kind| build_table(kind, &runs, None, DivergedRuns::Worst);
+        let main = table(TableKind::Main);
+        assert_eq!(main.rows, ["zero-shot+nf4", "loran-identity+nf4", "loran-sinter+nf4", "loran-tanh+nf4"]);
+        assert_eq!(default_baseline(&main, &runs), None, "no LoRA row, whatever the labels say");
+        // Activations in registry order (identity, tanh, sinter), not by name.
+        let ablation = table(TableKind::Ablation);
+        assert_eq!(ablation.rows, ["zero-shot+nf4", "identity", "tanh", "sinter"]);
+        assert_eq!(default_baseline(&ablation, &runs).as_deref(), Some("identity"));
+        // Ranks in numeric order, from the field (every `adapter.r` label says 2).
+        let rank = table(TableKind::Rank);
+        assert_eq!(rank.rows, ["zero-shot+nf4", "r=8", "r=16", "r=32"]);
+        assert_eq!(default_baseline(&rank, &runs).as_deref(), Some("r=32"));
     }
 }

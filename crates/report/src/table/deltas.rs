@@ -137,8 +137,8 @@ pub fn equivalence(table: &TableData, runs: &[LoadedRun], controls: &[Control], 
     let mut out = Vec::new();
     for control in controls {
         let Some(against) = control.against.as_deref().or(baseline) else { continue };
-        let row = super::baseline_row(&control.row, &table.rows);
-        let against = super::baseline_row(against, &table.rows);
+        let row = super::baseline_row(&control.row, table, runs);
+        let against = super::baseline_row(against, table, runs);
         let mut columns = Vec::new();
         for col in table.columns.iter().filter(|c| comparable(c)) {
             let spec = column_spec(&col.metric);

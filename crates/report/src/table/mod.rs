@@ -53,14 +53,17 @@ pub struct TableReport {
     pub grid_notes: Vec<String>,
     /// What always answering the most frequent label scores, per classification task.
     pub floors: Vec<String>,
+    /// Whether a row's runs use a method the registry marks reconstructed from its
+    /// paper's abstract (then a note says those rows are not the authors' code).
+    pub reconstructed: bool,
 }
 
 impl TableReport {
     /// Builds the table of `spec.table` over `runs` and its deltas.
     pub fn new(grid: &str, runs: &[LoadedRun], spec: &ReportSpec) -> Self {
         let first = build_table(spec.table, runs, spec.baseline.as_deref(), spec.diverged);
-        let configured = spec.baseline.as_deref().map(|wanted| baseline_row(wanted, &first.rows));
-        let baseline = configured.or_else(|| default_baseline(spec.table, &first.rows)).filter(|b| first.rows.contains(b));
+        let configured = spec.baseline.as_deref().map(|wanted| baseline_row(wanted, &first, runs));
+        let baseline = configured.or_else(|| default_baseline(&first, runs)).filter(|b| first.rows.contains(b));
         // The default baseline is only known after a first pass; it decides the row order.
         let table = if baseline.as_deref() == spec.baseline.as_deref() { first } else { build_table(spec.table, runs, baseline.as_deref(), spec.diverged) };
         let deltas = match &baseline {
@@ -79,7 +82,8 @@ impl TableReport {
         let floors = majority_floors(runs).iter().map(MajorityFloor::sentence).collect();
         let mde = column_mde(&table, &deltas);
         let controls = equivalence(&table, runs, &spec.controls, baseline.as_deref(), spec.resamples, 1.0 - spec.confidence);
-        Self { title: format!("{grid}: {kind}"), table, baseline, deltas, resamples: spec.resamples, confidence: spec.confidence, mde, controls, grid_notes, floors }
+        let reconstructed = table.members.values().flatten().any(|&i| loran_adapters::find_method(&runs[i].result.identity.method).is_ok_and(|m| m.reconstructed));
+        Self { title: format!("{grid}: {kind}"), table, baseline, deltas, resamples: spec.resamples, confidence: spec.confidence, mde, controls, grid_notes, floors, reconstructed }
     }
 
     /// The notes printed under the tables: the grid's, that `(reconstructed)` rows are not
@@ -87,7 +91,7 @@ impl TableReport {
     /// classification task, the runs left out, and why some deltas are missing.
     pub fn notes(&self) -> Vec<String> {
         let mut notes = self.grid_notes.clone();
-        if self.table.rows.iter().any(|row| row.contains("(reconstructed)")) {
+        if self.reconstructed {
             notes.push(format::RECONSTRUCTED_NOTE.to_string());
         }
         notes.extend(self.floors.iter().cloned());
@@ -96,16 +100,21 @@ impl TableReport {
     }
 }
 
-/// The row a configured `baseline:` names: the row of that label, else the row of its
-/// current label (`baseline: nolora` finds `nolora-style (reconstructed)`, see
-/// [`current_method_label`](crate::load::current_method_label)), else `wanted`
-/// itself (no row).
-pub fn baseline_row(wanted: &str, rows: &[String]) -> String {
-    let current = crate::load::current_method_label(wanted);
-    if !rows.iter().any(|r| r == wanted) && rows.contains(&current) {
-        current
-    } else {
-        wanted.to_string()
+/// The row a configured `baseline:` names: the row of that label, else the one row whose
+/// runs' identity has `wanted` as its registry name and quantization
+/// ([`RunIdentity::registry_label`](loran_train::record::RunIdentity::registry_label):
+/// `baseline: nolora` finds `nolora-style (reconstructed)`, `na-lora+nf4` finds
+/// `na-lora-style+nf4 (reconstructed)`), else `wanted` itself (no row).
+pub fn baseline_row(wanted: &str, table: &TableData, runs: &[LoadedRun]) -> String {
+    if table.rows.iter().any(|r| r == wanted) {
+        return wanted.to_string();
+    }
+    let named = |row: &&String| {
+        table.members.iter().filter(|((r, _), _)| r == *row).flat_map(|(_, idx)| idx).any(|&i| runs[i].result.identity.registry_label() == wanted)
+    };
+    match table.rows.iter().filter(named).collect::<Vec<_>>().as_slice() {
+        [row] => row.to_string(),
+        _ => wanted.to_string(),
     }
 }
 
@@ -142,7 +151,7 @@ mod tests {
         let notes = TableReport::new("unit", &runs, &spec).notes();
         assert_eq!(notes[..2], ["one seed", format::RECONSTRUCTED_NOTE]);
         assert_eq!(notes.iter().filter(|n| n.as_str() == format::RECONSTRUCTED_NOTE).count(), 1);
-        let plain: Vec<LoadedRun> = runs.into_iter().filter(|r| !r.result.method.ends_with("(reconstructed)")).collect();
+        let plain: Vec<LoadedRun> = runs.into_iter().filter(|r| !r.result.identity.method_label().ends_with("(reconstructed)")).collect();
         assert!(!TableReport::new("unit", &plain, &spec).notes().iter().any(|n| n.contains("reconstructed")));
     }
 

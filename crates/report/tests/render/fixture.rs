@@ -1,18 +1,31 @@
 //! A generated grid folder and readers for what the report writes.
 
 use loran_report::figures::FIGURES_DIR;
+use loran_train::config::RunConfig;
 use loran_train::record::{
-    RunResult, RunStatus, StepRecord, Timings, TrainSummary, RESULT_SCHEMA,
+    RunIdentity, RunResult, RunStatus, StepRecord, Timings, TrainSummary, RESULT_SCHEMA,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub const NEWS: &str = "news-standfirst";
 pub const TOPICS: &str = "mailing-list-topics";
-pub const METHODS: [&str; 3] = ["lora", "loran", "loran-sinter"];
+/// The method labels of the three groups, as their identities ([`identity`]) make them.
+pub const METHODS: [&str; 3] = ["lora", "loran-tanh", "loran-sinter"];
 pub const FAILED_RUN: &str = "loran-sinter-mailing-list-topics-s1-00000011";
 pub const UNFINISHED_RUN: &str = "lora-news-standfirst-s9-deadbeef";
 pub const FAILURE: &str = "candle: out of memory, at step 3";
+
+/// The identity of the group `METHODS[method_index]`: LoRA, or LoRAN with tanh or Sinter.
+pub fn identity(method_index: usize) -> RunIdentity {
+    let mut cfg = RunConfig::default();
+    if method_index > 0 {
+        let activation = ["tanh", "sinter"][method_index - 1];
+        cfg.adapter.method = "loran".into();
+        cfg.adapter = cfg.adapter.with("activation", loran_adapters::ActivationConfig::named(activation).unwrap()).unwrap();
+    }
+    cfg.identity()
+}
 
 pub fn group(method: &str, task: &str) -> String {
     format!("{method}-{task}")
@@ -76,6 +89,7 @@ pub fn run_result(method_index: usize, task: &str, seed: u64) -> RunResult {
         seed,
         task: task.into(),
         method: method.into(),
+        identity: identity(method_index),
         labels: BTreeMap::from([("adapter.method".to_owned(), method.to_owned())]),
         metrics,
         primary_metric: if task == NEWS { "rougeL" } else { "accuracy" }.into(),

@@ -67,6 +67,12 @@ fn summary_csv_has_one_row_per_finished_run_and_exact_cells() {
             "group",
             "task",
             "method",
+            "adapter_method",
+            "quant",
+            "activation",
+            "r",
+            "alpha",
+            "lr",
             "seed",
             "status",
             "accuracy",
@@ -98,8 +104,12 @@ fn summary_csv_has_one_row_per_finished_run_and_exact_cells() {
     assert_eq!(ids, sorted);
     assert!(!ids.contains(&UNFINISHED_RUN));
 
-    let news = run_id("loran", NEWS, 2);
-    assert_eq!(cell(&rows, &news, "group"), "loran-news-standfirst");
+    let news = run_id("loran-tanh", NEWS, 2);
+    assert_eq!(cell(&rows, &news, "group"), "loran-tanh-news-standfirst");
+    assert_eq!(cell(&rows, &news, "method"), "loran-tanh");
+    let identity = ["adapter_method", "quant", "activation", "r", "alpha", "lr"].map(|c| cell(&rows, &news, c));
+    assert_eq!(identity, ["loran", "none", "tanh", "64", "16.000000", "0.000200"]);
+    assert_eq!(cell(&rows, &run_id("lora", NEWS, 0), "activation"), "", "LoRA has no activation");
     assert_eq!(cell(&rows, &news, "seed"), "2");
     assert_eq!(cell(&rows, &news, "status"), "ok");
     // 0.20 + 0.10 + 0.02

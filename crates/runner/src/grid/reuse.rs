@@ -70,14 +70,15 @@ pub fn find_finished(results_root: &Path, own_grid_dir: &Path, config_hash: &str
     Ok(Found::Nothing { busy })
 }
 
-/// The first run folder under `grid/runs/` with `config_hash` that finished and is intact.
+/// The first run folder under `grid/runs/` with `config_hash` that finished, is intact and
+/// has today's result schema (an older one is redone, not copied).
 fn matching_run(grid: &Path, config_hash: &str) -> Option<PathBuf> {
     let runs = fs::read_dir(grid.join("runs")).ok()?;
     let mut runs: Vec<PathBuf> = runs.filter_map(|e| e.ok().map(|e| e.path())).collect();
     runs.sort();
     runs.into_iter().find(|run| {
         let Ok(text) = fs::read_to_string(run.join("result.json")) else { return false };
-        let Ok(result) = serde_json::from_str::<RunResult>(&text) else { return false };
+        let Ok(result) = damage::parse_result(&text) else { return false };
         result.config_hash == config_hash && result.status != RunStatus::Failed && damage::check(run, &result).is_none()
     })
 }
@@ -107,6 +108,7 @@ pub fn adopt(source: &Path, cell: &Cell, grid_name: &str, grid_dir: &Path) -> Re
     result.group = cell.group.clone();
     result.labels = cell.labels.iter().cloned().collect();
     result.method = cell.config.method_label();
+    result.identity = cell.config.identity();
     result.reused_from = Some(source.display().to_string());
     dir.write_result(&result)?;
     Ok(result)

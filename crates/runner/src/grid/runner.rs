@@ -101,25 +101,33 @@ pub enum CellState {
     ToRun,
     /// Finished (ok or diverged) with the same config hash and intact files: skip it.
     Finished,
-    /// Finished, but its files do not hold what `result.json` says, or an older scorer
-    /// scored it: run it again. Holds how to say so (`is damaged (metrics.jsonl line 7 does
-    /// not parse)`).
+    /// Finished, but its files do not hold what `result.json` says, an older scorer scored
+    /// it, or its `result.json` has an older schema: run it again. Holds how to say so
+    /// (`is damaged (metrics.jsonl line 7 does not parse)`).
     Damaged(String),
 }
 
 /// Whether `cell` already has a finished (ok or diverged) result with the same config
-/// hash, and whether that run's files are intact ([`loran_train::damage`]).
+/// hash, and whether that run's files are intact and current ([`loran_train::damage`]).
 pub fn cell_state(dir: &Path, cell: &Cell) -> CellState {
+    use loran_train::damage::{self, ResultError};
     let run = RunDir::new(dir, &cell.run_id);
     let Ok(text) = std::fs::read_to_string(run.result_path()) else { return CellState::ToRun };
-    let result = match serde_json::from_str::<loran_train::record::RunResult>(&text) {
+    let result = match damage::parse_result(&text) {
         Ok(result) => result,
-        Err(e) => return CellState::Damaged(format!("is damaged (result.json line {} does not parse)", e.line())),
+        Err(ResultError::Older { header, .. }) if header.config_hash != cell.config_hash || header.status == RunStatus::Failed => {
+            return CellState::ToRun;
+        }
+        Err(ResultError::Older { damage, .. }) => return CellState::Damaged(format!("{} ({damage})", damage.state())),
+        Err(ResultError::Newer(schema)) => {
+            return CellState::Damaged(format!("has result schema {schema}, which this build (schema {}) does not know", loran_train::record::RESULT_SCHEMA));
+        }
+        Err(ResultError::Invalid(e)) => return CellState::Damaged(format!("is damaged (result.json line {} does not parse)", e.line())),
     };
     if result.config_hash != cell.config_hash || result.status == RunStatus::Failed {
         return CellState::ToRun;
     }
-    match loran_train::damage::check(run.path(), &result) {
+    match damage::check(run.path(), &result) {
         Some(damage) => CellState::Damaged(format!("{} ({damage})", damage.state())),
         None => CellState::Finished,
     }

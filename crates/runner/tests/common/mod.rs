@@ -19,9 +19,32 @@ pub fn examples() -> Vec<TokenizedExample> {
         .collect()
 }
 
-/// A finished (`ok`) `result.json` of grid `grid` for `task` / `method` at `seed`, with
-/// `metrics`, its `primary` metric and `trainable_params`; ids derive from the group
-/// `<task>-<slug>` and `tag`.
+/// The identity (at the default rank, α and learning rate) whose method label is `label`,
+/// found by trying every registered method, quantization and activation: the fixtures
+/// name their rows by label, and the report reads the fields.
+pub fn identity_labelled(label: &str) -> loran_train::record::RunIdentity {
+    use loran_adapters::activations::ACTIVATIONS;
+    use loran_adapters::ActivationConfig;
+    use loran_model::QuantMode;
+    use loran_train::config::RunConfig;
+    for method in loran_adapters::METHODS {
+        for quant in QuantMode::ALL {
+            for activation in ACTIVATIONS {
+                let mut cfg = RunConfig { quant, ..RunConfig::default() };
+                cfg.adapter.method = method.name.into();
+                cfg.adapter = cfg.adapter.with("activation", ActivationConfig::named(activation.name).unwrap()).unwrap();
+                if cfg.method_label() == label {
+                    return cfg.identity();
+                }
+            }
+        }
+    }
+    panic!("no method, quantization and activation make the label `{label}`")
+}
+
+/// A finished (`ok`) `result.json` of grid `grid` for `task` / `method` (a label, see
+/// [`identity_labelled`]) at `seed`, with `metrics`, its `primary` metric and
+/// `trainable_params`; ids derive from the group `<task>-<slug>` and `tag`.
 #[allow(clippy::too_many_arguments)]
 pub fn ok_result(
     grid: &str,
@@ -46,6 +69,7 @@ pub fn ok_result(
         seed,
         task: task.into(),
         method: method.into(),
+        identity: identity_labelled(method),
         labels: Default::default(),
         metrics,
         primary_metric: primary.into(),
