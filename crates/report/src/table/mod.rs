@@ -177,3 +177,7 @@ mod tests {
         assert!(report.notes().iter().any(|n| n.contains("`na-lora` is not a row")));
     }
 }
+
+#[cfg(test)]
+#[path = "stats_tests.rs"]
+mod stats_tests;
