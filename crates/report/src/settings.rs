@@ -55,7 +55,7 @@ pub struct Control {
 pub struct ReportSpec {
     /// Table layout (default `main`).
     pub table: TableKind,
-    /// The row every other row is compared with by paired bootstrap (default: `qlora`,
+    /// The row every other row is compared with, paired by seed and example (default: `qlora`,
     /// else `lora`, for `main`; `identity` for `ablation`; the largest rank for `rank`).
     /// A reconstructed method's row may be named by its label (`nolora-style
     /// (reconstructed)`) or its registry name (`nolora`).

@@ -44,7 +44,7 @@ pub fn render_markdown(report: &TableReport) -> String {
             out.push_str(&format!("| {row} |"));
             for cell in cells {
                 let text = match cell {
-                    DeltaText::Interval { delta, low, high, mark } if mark.is_empty() => format!("{delta} [{low}, {high}]"),
+                    DeltaText::Interval { delta, low, high, mark: "" } => format!("{delta} [{low}, {high}]"),
                     DeltaText::Interval { delta, low, high, mark } => format!("{delta} [{low}, {high}] {mark}"),
                     DeltaText::Missing => "n/a".to_string(),
                     DeltaText::Empty => "–".to_string(),

@@ -22,6 +22,9 @@ pub const BOOTSTRAP_SEED: u64 = 0;
 /// A run's per-example records by id, or `None` for a diverged run counted as worst.
 type Records<'a> = Option<HashMap<&'a str, &'a PredictionRecord>>;
 
+/// Per seed, a value per example for the row and for the row it is compared with.
+type PerSeed<T> = Vec<(Vec<T>, Vec<T>)>;
+
 /// The runs of one row for one task, by seed (the first run of a seed if several).
 fn by_seed<'a>(table: &TableData, runs: &'a [LoadedRun], row: &str, task: &str) -> BTreeMap<u64, &'a LoadedRun> {
     let mut out = BTreeMap::new();
@@ -95,7 +98,7 @@ fn loss_parts(r: &Records, ids: &[&str], reference: &[&PredictionRecord], worst:
 }
 
 fn loss_delta(pairs: &[(Records, Records)], ids: &[&str], reference: &[&PredictionRecord], worst: f64, resamples: usize) -> Result<(f64, loran_stats::VarianceParts), String> {
-    let parts: Vec<(Vec<(f64, f64)>, Vec<(f64, f64)>)> =
+    let parts: PerSeed<(f64, f64)> =
         pairs.iter().map(|(m, b)| Ok((loss_parts(m, ids, reference, worst)?, loss_parts(b, ids, reference, worst)?))).collect::<Result<_, String>>()?;
     let mean = |run: &[(f64, f64)], idx: &[usize]| {
         let (sum, tokens) = idx.iter().fold((0.0, 0.0), |(s, n), &i| (s + run[i].0, n + run[i].1));
@@ -126,7 +129,7 @@ fn f1_delta(pairs: &[(Records, Records)], ids: &[&str], reference: &[&Prediction
             Some(map) => ids.iter().map(|id| map[id].label.clone()).collect(),
         }
     };
-    let labelled: Vec<(Vec<Option<String>>, Vec<Option<String>>)> = pairs.iter().map(|(m, b)| (labels_of(m), labels_of(b))).collect();
+    let labelled: PerSeed<Option<String>> = pairs.iter().map(|(m, b)| (labels_of(m), labels_of(b))).collect();
     let f1 = |answers: &[Option<String>], idx: &[usize]| {
         let g: Vec<&str> = idx.iter().map(|&i| gold[i]).collect();
         let a: Vec<Option<&str>> = idx.iter().map(|&i| answers[i].as_deref()).collect();
