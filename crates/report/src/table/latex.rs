@@ -3,7 +3,7 @@
 //! row label ([`params_text`]); the deltas table does not repeat it.
 
 use super::build::{column_spec, TableData};
-use super::format::{cell_text, delta_rows, legend, params_text, row_header, DeltaText, PARAMS_HEADER};
+use super::format::{cell_text, delta_rows, legend, params_text, row_header, DeltaText, HOLM_MARK, PARAMS_HEADER};
 use super::{resolve, TableReport};
 
 /// Escapes the characters LaTeX treats specially in text.
@@ -98,7 +98,11 @@ pub fn render_latex(report: &TableReport) -> String {
             for cell in cells {
                 let text = match cell {
                     DeltaText::Interval { delta, low, high, mark } => {
-                        let mark = if mark.is_empty() { String::new() } else { format!("$^{{{}}}$", escape(mark)) };
+                        let mark = match mark {
+                            "" => "",
+                            HOLM_MARK => "$^{*}$",
+                            _ => "$^{\\dagger}$",
+                        };
                         format!("${delta}$ {{\\scriptsize[${low}$, ${high}$]}}{mark}")
                     }
                     DeltaText::Missing => "n/a".to_string(),
