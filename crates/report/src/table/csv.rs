@@ -138,7 +138,7 @@ impl DeltaColumns {
         self.significant_holm.push(e.map(|e| e.p_holm < alpha));
         self.se.push(e.map(|e| e.inference.se()));
         self.seed_share.push(e.map(|e| e.inference.seed_share()));
-        self.mde.push(e.map(|e| e.mde));
+        self.mde.push(e.and_then(|e| e.mde.is_finite().then_some(e.mde)));
         self.seeds.push(e.map(|e| e.inference.seeds as u64));
         self.examples.push(e.map(|e| e.inference.examples as u64));
     }

@@ -13,6 +13,10 @@ use loran_stats::{holm, Inference};
 /// Power at which [`DeltaEstimate::mde`] is computed.
 pub const POWER: f64 = 0.8;
 
+/// A standard error at or below this (on the 0–1 or nats scale) is rounding noise of
+/// runs that scored every example alike by the same margin: no variance, no MDE.
+pub const NO_VARIANCE: f64 = 1e-12;
+
 /// One row's difference from the baseline in one column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeltaEstimate {
@@ -26,7 +30,8 @@ pub struct DeltaEstimate {
     pub p: f64,
     /// Holm-adjusted over every delta of the table.
     pub p_holm: f64,
-    /// The smallest true difference detected with probability [`POWER`] at level α.
+    /// The smallest true difference detected with probability [`POWER`] at level α (NaN
+    /// when the two rows' runs scored every example alike: a zero variance says nothing).
     pub mde: f64,
 }
 
@@ -64,7 +69,8 @@ pub fn compute_deltas(table: &TableData, runs: &[LoadedRun], baseline: &str, res
                     Some(match compare(table, runs, row, baseline, col, resamples) {
                         Ok(inference) => {
                             let (low, high) = inference.interval(confidence);
-                            let mde = inference.min_detectable(alpha, POWER);
+                            // Identical runs give no variance: nothing to say what else they would detect.
+                            let mde = if inference.se() > NO_VARIANCE { inference.min_detectable(alpha, POWER) } else { f64::NAN };
                             Delta::Estimate(DeltaEstimate { inference, low, high, p: inference.p_value(), p_holm: f64::NAN, mde })
                         }
                         Err(why) => Delta::Missing(why),
@@ -88,20 +94,20 @@ pub fn compute_deltas(table: &TableData, runs: &[LoadedRun], baseline: &str, res
     deltas
 }
 
-/// The median detectable difference of each column over its deltas (`None` without any).
+/// The largest detectable difference of each column over its deltas with a variance
+/// (`None` without any): a difference at least this large is detected with [`POWER`] in
+/// every row of the column (rows whose runs barely differ from the baseline's detect far
+/// smaller ones; `table.csv` has each delta's own).
 pub fn column_mde(table: &TableData, deltas: &[Vec<Option<Delta>>]) -> Vec<Option<f64>> {
     (0..table.columns.len())
         .map(|c| {
-            let mut values: Vec<f64> = deltas
+            deltas
                 .iter()
                 .filter_map(|row| match &row[c] {
-                    Some(Delta::Estimate(e)) => Some(e.mde),
+                    Some(Delta::Estimate(e)) if e.mde.is_finite() => Some(e.mde),
                     _ => None,
                 })
-                .collect();
-            values.sort_by(f64::total_cmp);
-            let n = values.len();
-            (n > 0).then(|| if n % 2 == 1 { values[n / 2] } else { 0.5 * (values[n / 2 - 1] + values[n / 2]) })
+                .reduce(f64::max)
         })
         .collect()
 }

@@ -45,7 +45,7 @@ pub struct TableReport {
     pub resamples: usize,
     /// Two-sided confidence of the intervals; α = 1 − confidence.
     pub confidence: f64,
-    /// Per column, the median smallest difference its deltas detect (80 % power, α).
+    /// Per column, the smallest difference each of its deltas detects (80 % power, α).
     pub mde: Vec<Option<f64>>,
     /// The equivalence tests of the grid's control rows.
     pub controls: Vec<ControlResult>,

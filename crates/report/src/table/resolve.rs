@@ -57,7 +57,7 @@ pub fn examples_sentence(report: &TableReport) -> Option<String> {
     ))
 }
 
-/// What the table can resolve: per column, the median smallest detectable difference.
+/// What the table can resolve: per column, the smallest difference every row's delta detects.
 pub fn mde_sentence(report: &TableReport) -> Option<String> {
     let parts: Vec<String> = report
         .table
@@ -66,15 +66,28 @@ pub fn mde_sentence(report: &TableReport) -> Option<String> {
         .zip(&report.mde)
         .filter_map(|(col, mde)| Some(format!("{} {} ≥ {}", col.task, column_spec(&col.metric).header, amount(&col.metric, (*mde)?))))
         .collect();
-    if parts.is_empty() {
-        return None;
+    let has_delta = |c: usize| report.deltas.iter().any(|row| matches!(row[c], Some(Delta::Estimate(_))));
+    let silent: Vec<String> = (0..report.table.columns.len())
+        .filter(|&c| report.mde[c].is_none() && has_delta(c))
+        .map(|c| format!("{} {}", report.table.columns[c].task, column_spec(&report.table.columns[c].metric).header))
+        .collect();
+    let mut text = match parts.is_empty() {
+        true => String::new(),
+        false => format!(
+            "This table resolves differences of {} ({:.0} % power at α = {}, before the Holm correction), in every row whose runs differ from the baseline's. Smaller true differences may be present and unseen.",
+            parts.join(", "),
+            POWER * 100.0,
+            alpha_text(1.0 - report.confidence)
+        ),
+    };
+    if !silent.is_empty() {
+        let sentence = format!(
+            "{}: every row scored each test example exactly as the baseline did, so there is no variance to say what smaller differences these comparisons could detect.",
+            silent.join(", ")
+        );
+        text = if text.is_empty() { sentence } else { format!("{text} {sentence}") };
     }
-    Some(format!(
-        "This table resolves differences of {} ({:.0} % power at α = {}, before the Holm correction; the median over each column's deltas). Smaller true differences may be present and unseen.",
-        parts.join(", "),
-        POWER * 100.0,
-        alpha_text(1.0 - report.confidence)
-    ))
+    (!text.is_empty()).then_some(text)
 }
 
 /// α without float noise (`0.05`, not `0.050000000000000044`).
