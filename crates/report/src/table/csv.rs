@@ -44,11 +44,7 @@ pub fn render_csv(report: &TableReport) -> Result<Vec<u8>> {
             let (lo, hi) = table.params.get(&(row.clone(), col.task.clone())).copied().unwrap_or((0, 0));
             params_min.push(lo);
             params_max.push(hi);
-            let estimate = match &report.deltas[r][c] {
-                Some(Delta::Estimate(e)) => Some(e),
-                _ => None,
-            };
-            d.push(estimate, alpha);
+            d.push(report.deltas[r][c].as_ref().and_then(Delta::estimate), alpha);
         }
     }
     let height = rows.len();

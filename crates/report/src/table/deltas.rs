@@ -44,6 +44,16 @@ pub enum Delta {
     Missing(String),
 }
 
+impl Delta {
+    /// The estimate, when there is one.
+    pub fn estimate(&self) -> Option<&DeltaEstimate> {
+        match self {
+            Delta::Estimate(e) => Some(e),
+            Delta::Missing(_) => None,
+        }
+    }
+}
+
 /// Whether a column's metric has per-example values to compare.
 pub fn comparable(col: &TableColumn) -> bool {
     column_spec(&col.metric).resample != Resample::NotResampled
@@ -101,13 +111,7 @@ pub fn compute_deltas(table: &TableData, runs: &[LoadedRun], baseline: &str, res
 pub fn column_mde(table: &TableData, deltas: &[Vec<Option<Delta>>]) -> Vec<Option<f64>> {
     (0..table.columns.len())
         .map(|c| {
-            deltas
-                .iter()
-                .filter_map(|row| match &row[c] {
-                    Some(Delta::Estimate(e)) if e.mde.is_finite() => Some(e.mde),
-                    _ => None,
-                })
-                .reduce(f64::max)
+            deltas.iter().filter_map(|row| Some(row[c].as_ref()?.estimate()?.mde)).filter(|m| m.is_finite()).reduce(f64::max)
         })
         .collect()
 }
@@ -138,22 +142,25 @@ pub struct ControlResult {
 
 /// TOST for each control: `row − against` per column, equivalent when the `1 − 2α`
 /// interval lies within the margin (points ÷ 100 for metrics shown ×100, `loss_margin`
-/// nats for the test loss; columns without a margin are skipped).
-pub fn equivalence(table: &TableData, runs: &[LoadedRun], controls: &[Control], baseline: Option<&str>, resamples: usize, alpha: f64) -> Vec<ControlResult> {
+/// nats for the test loss; columns without a margin are skipped). A control against the
+/// baseline reuses that row's estimate from `deltas` instead of computing it again.
+pub fn equivalence(table: &TableData, runs: &[LoadedRun], deltas: &[Vec<Option<Delta>>], controls: &[Control], baseline: Option<&str>, resamples: usize, alpha: f64) -> Vec<ControlResult> {
     let mut out = Vec::new();
     for control in controls {
         let Some(against) = control.against.as_deref().or(baseline) else { continue };
         let row = super::baseline_row(&control.row, table, runs);
         let against = super::baseline_row(against, table, runs);
         let mut columns = Vec::new();
-        for col in table.columns.iter().filter(|c| comparable(c)) {
+        let reuse = table.rows.iter().position(|r| *r == row).filter(|_| Some(against.as_str()) == baseline);
+        for (c, col) in table.columns.iter().enumerate().filter(|(_, c)| comparable(c)) {
             let spec = column_spec(&col.metric);
             let margin = if spec.scale == 1.0 { control.loss_margin } else { Some(control.margin / spec.scale) };
             let Some(margin) = margin else { continue };
             let outcome = if !table.rows.contains(&row) || !table.rows.contains(&against) {
                 Err(format!("`{}` or `{against}` is not a row of this table", control.row))
             } else {
-                compare(table, runs, &row, &against, col, resamples).map(|inf| {
+                let known = reuse.and_then(|r| Some(deltas[r][c].as_ref()?.estimate()?.inference));
+                known.map_or_else(|| compare(table, runs, &row, &against, col, resamples), Ok).map(|inf| {
                     let (low, high) = inf.interval(1.0 - 2.0 * alpha);
                     (inf.delta, low, high)
                 })

@@ -81,7 +81,7 @@ impl TableReport {
         }
         let floors = majority_floors(runs).iter().map(MajorityFloor::sentence).collect();
         let mde = column_mde(&table, &deltas);
-        let controls = equivalence(&table, runs, &spec.controls, baseline.as_deref(), spec.resamples, 1.0 - spec.confidence);
+        let controls = equivalence(&table, runs, &deltas, &spec.controls, baseline.as_deref(), spec.resamples, 1.0 - spec.confidence);
         let reconstructed = table.members.values().flatten().any(|&i| loran_adapters::find_method(&runs[i].result.identity.method).is_ok_and(|m| m.reconstructed));
         Self { title: format!("{grid}: {kind}"), table, baseline, deltas, resamples: spec.resamples, confidence: spec.confidence, mde, controls, grid_notes, floors, reconstructed }
     }

@@ -3,16 +3,13 @@
 //! control rows' equivalence tests.
 
 use super::build::column_spec;
-use super::deltas::{Delta, DeltaEstimate, POWER};
+use super::deltas::{DeltaEstimate, POWER};
 use super::TableReport;
 use std::collections::BTreeMap;
 
 fn estimates(report: &TableReport) -> impl Iterator<Item = (usize, &DeltaEstimate)> {
     report.deltas.iter().flat_map(|row| {
-        row.iter().enumerate().filter_map(|(c, d)| match d {
-            Some(Delta::Estimate(e)) => Some((c, e)),
-            _ => None,
-        })
+        row.iter().enumerate().filter_map(|(c, d)| Some((c, d.as_ref()?.estimate()?)))
     })
 }
 
@@ -66,7 +63,7 @@ pub fn mde_sentence(report: &TableReport) -> Option<String> {
         .zip(&report.mde)
         .filter_map(|(col, mde)| Some(format!("{} {} ≥ {}", col.task, column_spec(&col.metric).header, amount(&col.metric, (*mde)?))))
         .collect();
-    let has_delta = |c: usize| report.deltas.iter().any(|row| matches!(row[c], Some(Delta::Estimate(_))));
+    let has_delta = |c: usize| estimates(report).any(|(col, _)| col == c);
     let silent: Vec<String> = (0..report.table.columns.len())
         .filter(|&c| report.mde[c].is_none() && has_delta(c))
         .map(|c| format!("{} {}", report.table.columns[c].task, column_spec(&report.table.columns[c].metric).header))
