@@ -76,7 +76,7 @@ pub fn render_with(grid_dir: &Path, spec: &settings::ReportSpec) -> Result<Rende
     let mixed_revisions = revisions::mixed_revisions_note(&revisions::code_revisions(&scan.runs));
     let mut tables = table::TableReport::new(&grid_name(grid_dir, &scan.runs), &scan.runs, spec);
     tables.grid_notes.extend(mixed_revisions.clone());
-    let figures = figures::write_figures(grid_dir, &scan.runs, spec, tables.baseline.as_deref())?;
+    let figures = figures::write_figures(grid_dir, &scan.runs, spec, &tables)?;
     let tables = table::write_tables(grid_dir, &tables)?;
     remove_unwritten(grid_dir, &tables, &figures)?;
     let count = |status: RunStatus| {

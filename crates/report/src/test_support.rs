@@ -131,3 +131,27 @@ pub fn table_runs(grid: &Path) -> Vec<crate::LoadedRun> {
     }
     crate::load_runs(grid).unwrap()
 }
+
+/// Writes a run of `identity` on `news` at `seed` with per-example ROUGE-L `values` (ids
+/// `ex-00`, …), named by `group`; a `diverged` run has no metrics and no predictions.
+pub fn write_scored_run(grid: &Path, identity: &RunIdentity, group: &str, seed: u64, values: &[f64], diverged: bool) {
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let mut r = with_identity(result(group, "news", seed, &[("rougeL", mean)]), identity.clone());
+    if diverged {
+        r.status = RunStatus::Diverged;
+        r.metrics.clear();
+        write_run(grid, &r, &[]);
+        return;
+    }
+    let dir = write_run(grid, &r, &[]);
+    let lines: String = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let scores = BTreeMap::from([("rougeL".to_string(), v)]);
+            let record = loran_train::record::PredictionRecord { id: format!("ex-{i:02}"), target: "t".into(), prediction: "p".into(), score: v, scores, label: None, loss_sum: None, loss_tokens: None };
+            serde_json::to_string(&record).unwrap() + "\n"
+        })
+        .collect();
+    std::fs::write(dir.join("predictions.jsonl"), lines).unwrap();
+}

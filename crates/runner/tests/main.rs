@@ -15,6 +15,7 @@ mod experiment_grids;
 mod determinism;
 mod fuzz_grids;
 mod kill_resume;
+mod lr_sweep;
 mod na_lora_training;
 mod numeric_ranges;
 mod prefix_cache;

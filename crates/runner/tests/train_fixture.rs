@@ -8,12 +8,12 @@ use loran_train::resources::Resources;
 use loran_train::record::{RunResult, RunStatus, StepRecord};
 use std::path::{Path, PathBuf};
 
-struct Fixture {
-    dir: tempfile::TempDir,
+pub(crate) struct Fixture {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Fixture {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let cfg = tiny_config();
         let mut weights = random_weights(&cfg, 21);
@@ -26,7 +26,7 @@ impl Fixture {
         Self { dir }
     }
 
-    fn grid(&self, name: &str, body: &str) -> PathBuf {
+    pub(crate) fn grid(&self, name: &str, body: &str) -> PathBuf {
         let model = self.dir.path().join("model");
         let text = format!(
             "name: {name}\nbase:\n  model: {}\n  data: {{ max_test_examples: 8 }}\n  adapter: {{ r: 8, alpha: 16, dropout: 0.0, targets: [q_proj, v_proj, o_proj, up_proj, down_proj] }}\n  \
@@ -39,19 +39,19 @@ impl Fixture {
         path
     }
 
-    fn run(&self, grid: &Path, results: &str) -> loran_runner::grid::GridOutcome {
+    pub(crate) fn run(&self, grid: &Path, results: &str) -> loran_runner::grid::GridOutcome {
         let grid = read_grid(grid).unwrap();
         let opts = GridOptions { results_root: self.dir.path().join(results), force: false, only: None };
         let mut resources = Resources::new(loran_assets::Store::new(self.dir.path().join("home")));
         run_grid(&grid, &opts, &mut resources, &mut |_: &str| {}).unwrap()
     }
 
-    fn run_dir(&self, results: &str, grid: &str, run_id: &str) -> PathBuf {
+    pub(crate) fn run_dir(&self, results: &str, grid: &str, run_id: &str) -> PathBuf {
         self.dir.path().join(results).join(grid).join("runs").join(run_id)
     }
 }
 
-fn result(dir: &Path) -> RunResult {
+pub(crate) fn result(dir: &Path) -> RunResult {
     serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap()).unwrap()
 }
 

@@ -17,6 +17,27 @@ pub enum Schedule {
     Cosine,
 }
 
+/// Which held-out split a run is evaluated on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EvalSplit {
+    /// The test split: generation metrics and `test_loss` (what tables report).
+    #[default]
+    Test,
+    /// The validation split: only the teacher-forced `validation_loss`, no generation.
+    /// What a grid's `lr_sweep` selects on, so choosing a learning rate never sees the
+    /// test split.
+    Validation,
+}
+
+impl EvalSplit {
+    /// Whether this is the default (kept out of the serialized config, so configs
+    /// written before the key existed keep their hash).
+    pub fn is_test(&self) -> bool {
+        *self == EvalSplit::Test
+    }
+}
+
 /// Optimisation settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -106,11 +127,15 @@ pub struct EvalConfig {
     /// `bf16` (default: `train.compute_dtype`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compute_dtype: Option<ComputeDtype>,
+    /// `test` (default) or `validation` (only `validation_loss` on the validation split,
+    /// at most `max_examples` of it; for learning-rate selection).
+    #[serde(skip_serializing_if = "EvalSplit::is_test")]
+    pub split: EvalSplit,
 }
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        Self { max_examples: 200, max_new_tokens: 64, rouge_stemmer: true, batch_size: 8, test_loss: true, compute_dtype: None }
+        Self { max_examples: 200, max_new_tokens: 64, rouge_stemmer: true, batch_size: 8, test_loss: true, compute_dtype: None, split: EvalSplit::Test }
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::cell::Cell;
 use crate::dir::RunDir;
 use crate::files::ResultsWriteError;
-use crate::config::RunConfig;
+use crate::config::{EvalSplit, RunConfig};
 use crate::env;
 use crate::progress::CellProgress;
 use crate::resources::{Resources, Split};
@@ -11,7 +11,7 @@ use crate::eval::evaluate;
 use crate::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
 use crate::loss::target_loss_per_example;
 use crate::train::{train, TrainJob};
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use loran_adapters::AdapterSet;
 use loran_datasets::{batches_in_order, tokenize_for_training, LoadedTask};
 use loran_model::{LoadedModel, QuantMode};
@@ -131,9 +131,21 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
 
     let t_eval = Instant::now();
     model.set_compute_dtype(cfg.eval_compute_dtype());
+    if cfg.eval.split == EvalSplit::Validation {
+        log.stage("validation loss");
+        let loss = teacher_forced_loss(&model, &set, &loaded, &task, cfg, eos, resources, Split::Validation)
+            .with_context(|| format!("the validation split of task `{}` (keys `data.validation_fraction`, `eval.split`)", cfg.task))?;
+        log.line(&format!("  validation loss {:.4}", loss.mean));
+        result.metrics.insert(VALIDATION_LOSS.into(), loss.mean);
+        result.primary_metric = VALIDATION_LOSS.into();
+        result.timings.test_loss_s = t_eval.elapsed().as_secs_f64();
+        result.timings.eval_s = result.timings.test_loss_s;
+        result.status = RunStatus::Ok;
+        return Ok(());
+    }
     let teacher_forced = if cfg.eval.test_loss {
         log.stage("test loss");
-        let loss = test_loss(&model, &set, &loaded, &task, cfg, eos, resources)?;
+        let loss = teacher_forced_loss(&model, &set, &loaded, &task, cfg, eos, resources, Split::Test)?;
         log.line(&format!("  test loss {:.4}", loss.mean));
         result.timings.test_loss_s = t_eval.elapsed().as_secs_f64();
         Some(loss)
@@ -203,11 +215,15 @@ fn dequantize_for_eval(model: &mut loran_model::Llama) -> Result<()> {
     Ok(())
 }
 
-/// Mean cross-entropy of the reference answers of the scored test examples under
-/// teacher forcing (dropout off), in the same order as the generation metrics.
-/// The frozen blocks below the adapters come from a test-split prefix cache shared
-/// by the cells of a grid.
-fn test_loss(
+/// The metric a run evaluated on the validation split records (see [`EvalSplit`]).
+pub const VALIDATION_LOSS: &str = "validation_loss";
+
+/// Mean cross-entropy of the reference answers of the first `eval.max_examples` of
+/// `task`'s `split` (test or validation) under teacher forcing (dropout off), in the same order as the
+/// generation metrics. The frozen blocks below the adapters come from a prefix cache of
+/// `split` shared by the cells of a grid.
+#[allow(clippy::too_many_arguments)]
+fn teacher_forced_loss(
     model: &loran_model::Llama,
     set: &AdapterSet,
     loaded: &LoadedModel,
@@ -215,20 +231,23 @@ fn test_loss(
     cfg: &RunConfig,
     eos: u32,
     resources: &mut Resources,
+    split: Split,
 ) -> Result<TestLoss> {
+    let split_examples = if split == Split::Validation { &task.splits.validation } else { &task.splits.test };
+    if split_examples.is_empty() {
+        bail!("the split has no examples");
+    }
     let limits = cfg.train.token_limits();
-    let examples = task
-        .splits
-        .test
+    let examples = split_examples
         .iter()
         .take(cfg.eval.max_examples)
         .map(|ex| tokenize_for_training(&loaded.tokenizer, &task.template, ex, &limits, eos))
         .collect::<Result<Vec<_>, _>>()?;
     let cut = match set.lowest_layer() {
         Some(cut) => cut,
-        None => resources.base_cut(cfg, Split::Test, model.config().num_hidden_layers)?,
+        None => resources.base_cut(cfg, split, model.config().num_hidden_layers)?,
     };
-    let cache = if cut > 0 && cfg.train.cache_frozen_prefix { Some(resources.prefix(cfg, cut, Split::Test)?) } else { None };
+    let cache = if cut > 0 && cfg.train.cache_frozen_prefix { Some(resources.prefix(cfg, cut, split)?) } else { None };
     set.set_training(false);
     let mut per_example = vec![(0.0f64, 0usize); examples.len()];
     for batch in batches_in_order(&examples, cfg.eval.batch_size, eos) {
@@ -238,7 +257,7 @@ fn test_loss(
         crate::faults::point("eval-test-loss")?;
     }
     let (sum, count) = per_example.iter().fold((0.0, 0), |(s, n), (es, en)| (s + es, n + en));
-    let ids = task.splits.test.iter().take(examples.len()).map(|ex| ex.id.clone());
+    let ids = split_examples.iter().take(examples.len()).map(|ex| ex.id.clone());
     Ok(TestLoss { mean: sum / count.max(1) as f64, per_example: ids.zip(per_example).collect() })
 }
 

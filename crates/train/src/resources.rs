@@ -37,6 +37,8 @@ pub enum Split {
     Train,
     /// The scored test examples, teacher-forced (the test loss).
     Test,
+    /// The scored validation examples, teacher-forced (the validation loss).
+    Validation,
     /// The test prompts that generation starts from.
     Prompts,
 }

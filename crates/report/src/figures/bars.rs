@@ -19,7 +19,7 @@ use super::rows::RowAxis;
 use crate::font::font;
 use crate::load::LoadedRun;
 use crate::settings::TableKind;
-use crate::table::build::{row_label, sort_rows};
+use crate::table::build::{row_label_in, sort_rows, LabelContext};
 use crate::table::majority_floors;
 use loran_train::record::RunStatus;
 use anyhow::Result;
@@ -121,6 +121,7 @@ impl BarFigure {
             return None;
         }
         let floors = majority_floors(runs);
+        let context = LabelContext::of(runs);
         let panels = by_task
             .into_iter()
             .map(|(task, mut task_runs)| {
@@ -128,7 +129,7 @@ impl BarFigure {
                 let metric = task_runs[0].result.primary_metric.clone();
                 let mut groups: BTreeMap<String, Vec<&LoadedRun>> = BTreeMap::new();
                 for run in &task_runs {
-                    groups.entry(row_label(kind, run)).or_default().push(run);
+                    groups.entry(row_label_in(kind, run, &context)).or_default().push(run);
                 }
                 let mut order: Vec<String> = groups.keys().cloned().collect();
                 sort_rows(kind, &mut order, baseline, |row| groups.get(row).and_then(|g| g.first().copied()));

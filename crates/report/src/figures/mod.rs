@@ -5,7 +5,9 @@
 //! - [`activations`]: `activation_shapes` — f and f′ of every registered activation and
 //!   Sinter's ripple (written for grids with LoRAN runs);
 //! - [`rank`]: `rank_sweep` — score and test loss against adapter rank with a ±std band
-//!   (written for grids whose runs cover two ranks or more).
+//!   (written for grids whose runs cover two ranks or more);
+//! - [`sinter_map`]: `sinter_map` — Sinter's (A, ω) grid: delta against the baseline and
+//!   divergences per cell (written for tables with Sinter at two A and two ω or more).
 //!
 //! Text uses the bundled DejaVu Sans ([`crate::font`]); colours are per group and
 //! shared by both figures ([`palette::GroupPalette`]).
@@ -18,9 +20,11 @@ pub mod loss;
 pub mod palette;
 pub mod rank;
 pub mod rows;
+pub mod sinter_map;
 
 use super::load::LoadedRun;
 use super::settings::{ReportSpec, TableKind};
+use super::table::TableReport;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
@@ -29,7 +33,8 @@ pub const FIGURES_DIR: &str = "figures";
 
 /// Draws every figure the runs allow into `<grid_dir>/figures/` and returns the written paths
 /// (SVG then PNG for each figure). With no run, or no logged step, a figure is skipped.
-pub fn write_figures(grid_dir: &Path, runs: &[LoadedRun], spec: &ReportSpec, baseline: Option<&str>) -> Result<Vec<PathBuf>> {
+pub fn write_figures(grid_dir: &Path, runs: &[LoadedRun], spec: &ReportSpec, tables: &TableReport) -> Result<Vec<PathBuf>> {
+    let baseline = tables.baseline.as_deref().filter(|b| tables.table.rows.iter().any(|r| r == b));
     let dir = grid_dir.join(FIGURES_DIR);
     let palette = palette::GroupPalette::new(runs.iter().map(|r| r.result.group.as_str()));
     let grid = super::grid_name(grid_dir, runs);
@@ -50,6 +55,9 @@ pub fn write_figures(grid_dir: &Path, runs: &[LoadedRun], spec: &ReportSpec, bas
     let rank_title = format!("{grid}: score against adapter rank (mean ± sample std over seeds)");
     if let Some(fig) = rank::RankFigure::from_runs(runs, &rank_title) {
         written.extend(canvas::save_figure(&fig, &dir, rank::STEM)?);
+    }
+    if let Some(fig) = sinter_map::SinterMap::from_report(tables, runs, &grid) {
+        written.extend(canvas::save_figure(&fig, &dir, sinter_map::STEM)?);
     }
     if runs.iter().any(|r| r.result.identity.activation.is_some()) {
         let fig = activations::ActivationFigure::registered(&format!("{grid}: LoRAN activations at their default parameters"))?;

@@ -89,12 +89,58 @@ impl TableData {
 /// one (ablation); `r=<rank>` for a run with an adapter (rank). Other runs of an ablation
 /// or rank table keep their method label (the zero-shot floor).
 pub fn row_label(kind: TableKind, run: &LoadedRun) -> String {
+    row_label_in(kind, run, &LabelContext::default())
+}
+
+/// What a row label must tell apart beyond the run itself.
+#[derive(Debug, Clone, Default)]
+pub struct LabelContext {
+    /// The adapted runs use several methods: a rank sweep names its rows `<method> r=<rank>`.
+    pub several_methods: bool,
+    /// Activations that run with several parameter values (a Sinter map): an ablation
+    /// names their rows with the values, `sinter(amplitude=0.001, omega=100)`.
+    pub varied_activations: BTreeSet<String>,
+}
+
+impl LabelContext {
+    /// The context of a table over `runs`.
+    pub fn of(runs: &[LoadedRun]) -> Self {
+        let mut params: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        for a in runs.iter().filter_map(|r| r.result.identity.activation.as_ref()) {
+            params.entry(a.name.as_str()).or_default().insert(format!("{:?}", a.params));
+        }
+        let varied_activations = params.into_iter().filter(|(_, p)| p.len() > 1).map(|(n, _)| n.to_string()).collect();
+        Self { several_methods: several_methods(runs), varied_activations }
+    }
+}
+
+/// `name(p=v, …)`: an activation with its parameter values.
+pub fn activation_with_params(a: &loran_train::identity::ActivationIdentity) -> String {
+    let params: Vec<String> = a.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{}({})", a.name, params.join(", "))
+}
+
+/// [`row_label`] in a table whose runs need the distinctions of `context`.
+pub fn row_label_in(kind: TableKind, run: &LoadedRun, context: &LabelContext) -> String {
     let identity = &run.result.identity;
     match kind {
         TableKind::Main => identity.method_label(),
-        TableKind::Ablation => identity.activation_name().map_or_else(|| identity.method_label(), str::to_string),
-        TableKind::Rank => rank_of(run).map_or_else(|| identity.method_label(), |r| format!("r={r}")),
+        TableKind::Ablation => match &identity.activation {
+            Some(a) if context.varied_activations.contains(&a.name) => activation_with_params(a),
+            Some(a) => a.name.clone(),
+            None => identity.method_label(),
+        },
+        TableKind::Rank => match rank_of(run) {
+            Some(r) if context.several_methods => format!("{} r={r}", identity.method_label()),
+            Some(r) => format!("r={r}"),
+            None => identity.method_label(),
+        },
     }
+}
+
+/// Whether the adapted runs (those with a rank) use more than one method label.
+pub fn several_methods(runs: &[LoadedRun]) -> bool {
+    runs.iter().filter(|r| rank_of(r).is_some()).map(|r| r.result.identity.method_label()).collect::<BTreeSet<_>>().len() > 1
 }
 
 /// The adapter rank of a run (none without an adapter), from its identity.
@@ -151,7 +197,7 @@ pub fn default_baseline(table: &TableData, runs: &[LoadedRun]) -> Option<String>
         }
     };
     match table.kind {
-        TableKind::Main => [QuantMode::Nf4, QuantMode::None].into_iter().find_map(|quant| rows_where(&|i| i.method == "lora" && i.quantization == quant)),
+        TableKind::Main => [QuantMode::Nf4, QuantMode::Nf4Dq, QuantMode::None].into_iter().find_map(|quant| rows_where(&|i| i.method == "lora" && i.quantization == quant)),
         TableKind::Ablation => rows_where(&|i| i.activation_name() == Some("identity")),
         TableKind::Rank => {
             let largest = table.rows.iter().filter_map(|row| run_of_row(&table.members, runs, row)?.result.identity.rank()).max()?;
@@ -164,8 +210,9 @@ pub fn default_baseline(table: &TableData, runs: &[LoadedRun]) -> Option<String>
 pub fn build_table(kind: TableKind, runs: &[LoadedRun], baseline: Option<&str>, diverged: DivergedRuns) -> TableData {
     let mut all: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     let mut groups_of: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    let context = LabelContext::of(runs);
     for (i, run) in runs.iter().enumerate() {
-        let key = (row_label(kind, run), run.result.task.clone());
+        let key = (row_label_in(kind, run, &context), run.result.task.clone());
         groups_of.entry(key.clone()).or_default().insert(run.result.group.clone());
         all.entry(key).or_default().push(i);
     }
@@ -335,9 +382,10 @@ mod tests {
         let ablation = table(TableKind::Ablation);
         assert_eq!(ablation.rows, ["zero-shot+nf4", "identity", "tanh", "sinter"]);
         assert_eq!(default_baseline(&ablation, &runs).as_deref(), Some("identity"));
-        // Ranks in numeric order, from the field (every `adapter.r` label says 2).
+        // Ranks in numeric order, from the field (every `adapter.r` label says 2); the
+        // adapted runs use three methods, so each row names its method too.
         let rank = table(TableKind::Rank);
-        assert_eq!(rank.rows, ["zero-shot+nf4", "r=8", "r=16", "r=32"]);
-        assert_eq!(default_baseline(&rank, &runs).as_deref(), Some("r=32"));
+        assert_eq!(rank.rows, ["zero-shot+nf4", "loran-tanh+nf4 r=8", "loran-identity+nf4 r=16", "loran-sinter+nf4 r=32"]);
+        assert_eq!(default_baseline(&rank, &runs).as_deref(), Some("loran-sinter+nf4 r=32"));
     }
 }

@@ -2,7 +2,7 @@
 //! 0–1 (or loss) scale, with the delta against the baseline where there is one.
 //!
 //! Columns: `row`, `task`, `metric`; `mean`, `std`, `n` (runs counted), `runs` (all),
-//! `diverged`, `failed` and `best` of the cell; `baseline`; of its delta (empty without
+//! `diverged`, `failed` and `best` of the cell; `baseline` (the row its delta is against); of its delta (empty without
 //! one) `delta`, `ci_low`, `ci_high` (the raw interval), `ci_excludes_zero`, `p`, `p_holm`
 //! (Holm over the table), `significant_holm`, `se`, `seed_share` (share of the variance
 //! that is seed to seed), `mde` (detectable at 80 % power), `paired_seeds` and
@@ -22,6 +22,7 @@ pub fn render_csv(report: &TableReport) -> Result<Vec<u8>> {
     let table = &report.table;
     let alpha = 1.0 - report.confidence;
     let mut rows: Vec<String> = Vec::new();
+    let mut rows_against: Vec<String> = Vec::new();
     let mut tasks: Vec<String> = Vec::new();
     let mut metrics: Vec<String> = Vec::new();
     let (mut mean, mut std, mut n, mut best) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -32,6 +33,7 @@ pub fn render_csv(report: &TableReport) -> Result<Vec<u8>> {
         for (c, col) in table.columns.iter().enumerate() {
             let Some(cell) = &table.cells[r][c] else { continue };
             rows.push(row.clone());
+            rows_against.push(report.against[r].clone().unwrap_or_else(|| report.baseline.clone().filter(|b| b == row).unwrap_or_default()));
             tasks.push(col.task.clone());
             metrics.push(col.metric.clone());
             mean.push(cell.summary.mean);
@@ -48,7 +50,7 @@ pub fn render_csv(report: &TableReport) -> Result<Vec<u8>> {
         }
     }
     let height = rows.len();
-    let baseline = vec![report.baseline.clone().unwrap_or_default(); height];
+    let baseline: Vec<String> = rows_against;
     let mut columns = vec![
         Column::new("row".into(), rows),
         Column::new("task".into(), tasks),

@@ -59,20 +59,22 @@ pub fn comparable(col: &TableColumn) -> bool {
     column_spec(&col.metric).resample != Resample::NotResampled
 }
 
-/// `deltas[row][column]` against `baseline`, Holm-adjusted over the whole table; `None`
-/// for the baseline row, columns without per-example values, and where either row has
-/// no counted run of the task.
-pub fn compute_deltas(table: &TableData, runs: &[LoadedRun], baseline: &str, resamples: usize, confidence: f64) -> Vec<Vec<Option<Delta>>> {
+/// `deltas[row][column]` against the row `against[row]`, Holm-adjusted over the whole
+/// table; `None` for rows compared with nothing (the baseline), columns without
+/// per-example values, and where either row has no counted run of the task.
+pub fn compute_deltas(table: &TableData, runs: &[LoadedRun], against: &[Option<String>], resamples: usize, confidence: f64) -> Vec<Vec<Option<Delta>>> {
     let alpha = 1.0 - confidence;
     let mut deltas: Vec<Vec<Option<Delta>>> = table
         .rows
         .iter()
-        .map(|row| {
+        .zip(against)
+        .map(|(row, baseline)| {
             table
                 .columns
                 .iter()
                 .map(|col| {
                     let has = |r: &str| table.members.contains_key(&(r.to_string(), col.task.clone()));
+                    let baseline = baseline.as_deref()?;
                     if row == baseline || !comparable(col) || !has(row) || !has(baseline) {
                         return None;
                     }
@@ -143,15 +145,26 @@ pub struct ControlResult {
 /// TOST for each control: `row − against` per column, equivalent when the `1 − 2α`
 /// interval lies within the margin (points ÷ 100 for metrics shown ×100, `loss_margin`
 /// nats for the test loss; columns without a margin are skipped). A control against the
-/// baseline reuses that row's estimate from `deltas` instead of computing it again.
-pub fn equivalence(table: &TableData, runs: &[LoadedRun], deltas: &[Vec<Option<Delta>>], controls: &[Control], baseline: Option<&str>, resamples: usize, alpha: f64) -> Vec<ControlResult> {
+/// baseline reuses that row's estimate from `deltas` instead of computing it again
+/// (`against[row]` is what each row of `deltas` was compared with).
+#[allow(clippy::too_many_arguments)]
+pub fn equivalence(
+    table: &TableData,
+    runs: &[LoadedRun],
+    deltas: &[Vec<Option<Delta>>],
+    against_rows: &[Option<String>],
+    controls: &[Control],
+    baseline: Option<&str>,
+    resamples: usize,
+    alpha: f64,
+) -> Vec<ControlResult> {
     let mut out = Vec::new();
     for control in controls {
         let Some(against) = control.against.as_deref().or(baseline) else { continue };
         let row = super::baseline_row(&control.row, table, runs);
         let against = super::baseline_row(against, table, runs);
         let mut columns = Vec::new();
-        let reuse = table.rows.iter().position(|r| *r == row).filter(|_| Some(against.as_str()) == baseline);
+        let reuse = table.rows.iter().position(|r| *r == row).filter(|&r| against_rows.get(r).and_then(Option::as_deref) == Some(against.as_str()));
         for (c, col) in table.columns.iter().enumerate().filter(|(_, c)| comparable(c)) {
             let spec = column_spec(&col.metric);
             let margin = if spec.scale == 1.0 { control.loss_margin } else { Some(control.margin / spec.scale) };

@@ -118,11 +118,12 @@ pub const HOLM_MARK: &str = "*";
 /// Mark of a delta whose raw interval excludes 0 but that the Holm correction does not keep.
 pub const RAW_MARK: &str = "†";
 
-/// The rows of the deltas table: every row but the baseline, with its cells' text.
-pub fn delta_rows<'a>(report: &'a TableReport, baseline: &'a str) -> impl Iterator<Item = (&'a str, Vec<DeltaText>)> + 'a {
+/// The rows of the deltas table: every row compared with another (all but the baseline's),
+/// with its cells' text.
+pub fn delta_rows(report: &TableReport) -> impl Iterator<Item = (&str, Vec<DeltaText>)> + '_ {
     let table = &report.table;
     let alpha = 1.0 - report.confidence;
-    table.rows.iter().enumerate().filter(move |(_, row)| *row != baseline).map(move |(r, row)| {
+    table.rows.iter().enumerate().filter(move |(r, _)| report.against[*r].is_some()).map(move |(r, row)| {
         let cells = table.columns.iter().enumerate().map(|(c, col)| match &report.deltas[r][c] {
             Some(Delta::Estimate(e)) => {
                 let spec = column_spec(&col.metric);

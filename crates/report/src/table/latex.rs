@@ -93,7 +93,7 @@ pub fn render_latex(report: &TableReport) -> String {
     ));
     if let Some(baseline) = &report.baseline {
         let mut body = String::new();
-        for (row, cells) in delta_rows(report, baseline) {
+        for (row, cells) in delta_rows(report) {
             body.push_str(&escape(row));
             for cell in cells {
                 let text = match cell {

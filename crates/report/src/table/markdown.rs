@@ -40,7 +40,7 @@ pub fn render_markdown(report: &TableReport) -> String {
     if let Some(baseline) = &report.baseline {
         out.push_str(&format!("\n## Against `{baseline}`: paired deltas\n\n"));
         out.push_str(&header(table, false));
-        for (row, cells) in delta_rows(report, baseline) {
+        for (row, cells) in delta_rows(report) {
             out.push_str(&format!("| {row} |"));
             for cell in cells {
                 let text = match cell {

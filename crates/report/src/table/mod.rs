@@ -17,6 +17,7 @@ pub mod format;
 pub mod latex;
 pub mod markdown;
 pub mod paired;
+pub mod per_rank;
 pub mod resolve;
 
 use super::load::LoadedRun;
@@ -39,7 +40,10 @@ pub struct TableReport {
     pub table: TableData,
     /// The baseline row, when the table has one.
     pub baseline: Option<String>,
-    /// `deltas[row][column]` against the baseline (all `None` without one).
+    /// The row each row is compared with: the baseline, or (a rank sweep of several
+    /// methods) the baseline method's row at the same rank; `None` for the baseline rows.
+    pub against: Vec<Option<String>>,
+    /// `deltas[row][column]` against `against[row]` (all `None` without a baseline).
     pub deltas: Vec<Vec<Option<Delta>>>,
     /// Bootstrap resamples (test loss and macro-F1).
     pub resamples: usize,
@@ -62,14 +66,18 @@ impl TableReport {
     /// Builds the table of `spec.table` over `runs` and its deltas.
     pub fn new(grid: &str, runs: &[LoadedRun], spec: &ReportSpec) -> Self {
         let first = build_table(spec.table, runs, spec.baseline.as_deref(), spec.diverged);
-        let configured = spec.baseline.as_deref().map(|wanted| baseline_row(wanted, &first, runs));
-        let baseline = configured.or_else(|| default_baseline(&first, runs)).filter(|b| first.rows.contains(b));
-        // The default baseline is only known after a first pass; it decides the row order.
-        let table = if baseline.as_deref() == spec.baseline.as_deref() { first } else { build_table(spec.table, runs, baseline.as_deref(), spec.diverged) };
-        let deltas = match &baseline {
-            Some(b) => compute_deltas(&table, runs, b, spec.resamples, spec.confidence),
-            None => vec![vec![None; table.columns.len()]; table.rows.len()],
+        let (baseline, against, table) = match per_rank::same_rank_baseline(&first, runs, spec.baseline.as_deref()) {
+            Some((method, against)) => (Some(format!("{method} at the same rank")), against, first),
+            None => {
+                let configured = spec.baseline.as_deref().map(|wanted| baseline_row(wanted, &first, runs));
+                let baseline = configured.or_else(|| default_baseline(&first, runs)).filter(|b| first.rows.contains(b));
+                // The default baseline is only known after a first pass; it decides the row order.
+                let table = if baseline.as_deref() == spec.baseline.as_deref() { first } else { build_table(spec.table, runs, baseline.as_deref(), spec.diverged) };
+                let against = table.rows.iter().map(|r| baseline.clone().filter(|b| b != r)).collect();
+                (baseline, against, table)
+            }
         };
+        let deltas = compute_deltas(&table, runs, &against, spec.resamples, spec.confidence);
         let kind = match spec.table {
             TableKind::Main => "main table",
             TableKind::Ablation => "activation ablation",
@@ -81,9 +89,10 @@ impl TableReport {
         }
         let floors = majority_floors(runs).iter().map(MajorityFloor::sentence).collect();
         let mde = column_mde(&table, &deltas);
-        let controls = equivalence(&table, runs, &deltas, &spec.controls, baseline.as_deref(), spec.resamples, 1.0 - spec.confidence);
+        let plain_baseline = baseline.as_deref().filter(|b| table.rows.iter().any(|r| r == b));
+        let controls = equivalence(&table, runs, &deltas, &against, &spec.controls, plain_baseline, spec.resamples, 1.0 - spec.confidence);
         let reconstructed = table.members.values().flatten().any(|&i| loran_adapters::find_method(&runs[i].result.identity.method).is_ok_and(|m| m.reconstructed));
-        Self { title: format!("{grid}: {kind}"), table, baseline, deltas, resamples: spec.resamples, confidence: spec.confidence, mde, controls, grid_notes, floors, reconstructed }
+        Self { title: format!("{grid}: {kind}"), table, baseline, against, deltas, resamples: spec.resamples, confidence: spec.confidence, mde, controls, grid_notes, floors, reconstructed }
     }
 
     /// The notes printed under the tables: the grid's, that `(reconstructed)` rows are not
@@ -181,3 +190,6 @@ mod tests {
 #[cfg(test)]
 #[path = "stats_tests.rs"]
 mod stats_tests;
+
+#[cfg(test)]
+mod layout_tests;

@@ -69,6 +69,13 @@ pub fn run(args: GridArgs) -> Result<()> {
             check_names(&grids, Path::new("results"))?;
             for grid in grids {
                 let cells = expand(&grid)?;
+                if let Some(lr_sweep) = &grid.spec.lr_sweep {
+                    let tuning = loran_runner::grid::sweep::tuning_cells(lr_sweep, &grid.spec.seeds, &cells);
+                    println!("{} ({}): {} tuning runs on the validation split (in tuning/), then these at the chosen rates:", grid.spec.name, grid.path.display(), tuning.len());
+                    for c in tuning {
+                        println!("  {}  lr={}", c.run_id, c.config.train.lr);
+                    }
+                }
                 println!("{} ({}): {} runs", grid.spec.name, grid.path.display(), cells.len());
                 for c in cells {
                     let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();

@@ -4,7 +4,7 @@
 //! Nothing is deleted; moving a folder back under `runs/` undoes it.
 
 use crate::grid::lock::GridLock;
-use crate::grid::{expand, owner, GridFile};
+use crate::grid::{owner, GridFile};
 use anyhow::{Context, Result};
 use loran_report::manifest::STALE_DIR;
 use loran_report::RenderSummary;
@@ -27,7 +27,7 @@ pub fn clean(grid: &GridFile, results_root: &Path) -> Result<Cleaned> {
     if !dir.join(loran_report::load::RUNS_DIR).is_dir() {
         return Ok(Cleaned::default());
     }
-    let cells = expand(grid)?;
+    let cells = crate::grid::sweep::resolved_cells(grid, &dir)?;
     let _lock = GridLock::acquire(&dir)?;
     owner::check_owner(grid, &dir)?;
     owner::record(grid, &cells, &dir)?;

@@ -6,7 +6,7 @@
 //! `loran` cells their activation); a cell that no bundle entry fits is kept
 //! as the axes made it.
 
-use crate::grid::naming::{label_keys, slug};
+use crate::grid::naming::{axis_labeler, label_keys, slug};
 use crate::grid::spec::GridFile;
 use crate::grid::validate;
 use loran_train::cell::Cell;
@@ -141,6 +141,7 @@ fn expand_cells(grid: &GridFile) -> Result<Vec<Cell>> {
         bail!("{}: every cell is excluded; check `exclude`", grid.locate("exclude"));
     }
     let varying = label_keys(&assignments, spec.axes.keys().cloned().collect());
+    let labeler = |key: &str| spec.axes.get(key).and_then(Value::as_array).map_or(label_text as fn(&Value) -> String, |v| axis_labeler(v));
     let mut cells = Vec::new();
     let mut seen_groups = std::collections::HashSet::new();
     for a in &assignments {
@@ -149,7 +150,7 @@ fn expand_cells(grid: &GridFile) -> Result<Vec<Cell>> {
             set_dotted(&mut value, k, v.clone()).map_err(|e| anyhow!("{}: key `{k}`: {e}", grid.locate(k)))?;
         }
         let labels: Vec<(String, String)> =
-            varying.iter().filter_map(|k| a.iter().find(|(ak, _)| ak == k).map(|(_, v)| (k.clone(), label_text(v)))).collect();
+            varying.iter().filter_map(|k| a.iter().find(|(ak, _)| ak == k).map(|(_, v)| (k.clone(), labeler(k)(v)))).collect();
         let group = slug(&labels);
         if group.len() > MAX_CELL_NAME_BYTES {
             bail!(
@@ -267,6 +268,9 @@ mod tests {
         assert_eq!(cells[1].config.adapter.r, 8);
         assert_eq!(cells[2].config.adapter.dropout, 0.1);
         assert_eq!(label_text(&serde_json::json!({"name": "sinter", "omega": 1.0})), "sinter");
+        // Values of one axis that read alike are written with their entries.
+        let g = grid("name: t\nbase: { adapter: { method: loran } }\naxes:\n  adapter.activation: [identity, { name: sinter, amplitude: 1.0e-3, omega: 10 }, { name: sinter, amplitude: 0.1, omega: 10 }]\n");
+        assert_eq!(groups(&expand(&g).unwrap()), vec!["identity", "sinter-amplitude0.001-omega10", "sinter-amplitude0.1-omega10"]);
     }
 
     #[test]

@@ -65,6 +65,7 @@ struct Layer {
     exclude: Option<Vec<Map<String, Value>>>,
     seeds: Option<Vec<u64>>,
     report: Option<ReportSpec>,
+    lr_sweep: Option<crate::grid::sweep::LrSweep>,
 }
 
 /// The top-level mapping of `text` when it has an `include` key (else the grid is read

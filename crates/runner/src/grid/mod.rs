@@ -14,6 +14,7 @@ pub mod reuse;
 pub mod runner;
 pub mod select;
 pub mod spec;
+pub mod sweep;
 pub mod validate;
 pub mod yaml_path;
 

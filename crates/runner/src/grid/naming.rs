@@ -22,6 +22,32 @@ pub fn label_text(value: &Value) -> String {
     }
 }
 
+/// [`label_text`] with a named mapping's other entries too (`sinter-amplitude0.001-omega100`):
+/// for an axis whose values share a name, so its cells stay apart. Only used on such
+/// collisions, so every other cell keeps its short name.
+pub fn detailed_label_text(value: &Value) -> String {
+    match value {
+        Value::Object(o) if matches!(o.get("name"), Some(Value::String(_))) => {
+            let rest = o.iter().filter(|(k, _)| k.as_str() != "name").map(|(k, v)| format!("{k}{}", detailed_label_text(v)));
+            std::iter::once(label_text(value)).chain(rest).collect::<Vec<_>>().join("-")
+        }
+        Value::Object(o) => o.iter().map(|(_, v)| detailed_label_text(v)).collect::<Vec<_>>().join("-"),
+        Value::Array(items) => items.iter().map(detailed_label_text).collect::<Vec<_>>().join("+"),
+        other => label_text(other),
+    }
+}
+
+/// How each axis's values are written in cell names: [`label_text`], or
+/// [`detailed_label_text`] for an axis two of whose distinct values would read alike.
+pub fn axis_labeler(values: &[Value]) -> fn(&Value) -> String {
+    let short: std::collections::BTreeSet<String> = values.iter().map(label_text).collect();
+    if short.len() < values.len() {
+        detailed_label_text
+    } else {
+        label_text
+    }
+}
+
 /// The cell's name from its label values; a bare number takes its key's last part as a
 /// prefix (`adapter.r: 8` reads `r8`), so numeric axes stay readable.
 pub fn slug(labels: &[(String, String)]) -> String {

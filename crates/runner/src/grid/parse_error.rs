@@ -8,7 +8,7 @@ use serde_saphyr::{DefaultMessageFormatter, Error as YamlError, ExternalMessageS
 use std::path::Path;
 
 /// The top-level keys of a grid file, for errors.
-const GRID_KEYS: &str = "name, base, axes, bundles, exclude, seeds, report, include";
+const GRID_KEYS: &str = "name, base, axes, bundles, exclude, seeds, report, lr_sweep, include";
 
 /// `file:line:column: message` for `error`, an error of parsing `text` (the file at `path`),
 /// naming the key at that position.
@@ -145,7 +145,7 @@ mod tests {
         let e = error("name: g\nbase: []\n");
         assert_eq!(e, "g.yaml:2:7: `base`: expected mapping start; write `base: {}` for all defaults");
         let e = error("name: g\nincludes: x\n");
-        assert!(e.ends_with("expected one of name, base, axes, bundles, exclude, seeds, report, include"), "{e}");
+        assert!(e.ends_with("expected one of name, base, axes, bundles, exclude, seeds, report, lr_sweep, include"), "{e}");
         let e = error("name: g\n");
         assert!(e.starts_with("g.yaml:") && e.contains("missing field `base`; every grid states"), "{e}");
         assert_eq!(missing_field(Path::new("g.yaml"), "name"), "g.yaml: missing field `name`; add `name: <folder name>` (results go to results/<name>/)");

@@ -3,13 +3,14 @@
 
 use crate::grid::progress::{CellEnd, GridProgress};
 use crate::grid::lock::GridLock;
-use crate::grid::{expand, owner, reuse, select, Cell, GridFile};
+use crate::grid::{expand, owner, reuse, select, sweep, Cell, GridFile};
 use loran_train::faults;
 use loran_report::RenderSummary;
 use loran_train::dir::RunDir;
 use loran_train::execute::run_cell;
 use loran_train::resources::Resources;
-use loran_train::record::RunStatus;
+use loran_train::record::{RunResult, RunStatus};
+use std::collections::BTreeMap;
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -145,10 +146,11 @@ pub fn preflight(grid: &GridFile, cells: &[&Cell], resources: &mut Resources) ->
     loran_train::preflight::preflight(cells, resources).map_err(|e| anyhow::anyhow!("{}: {e}", grid.path.display()))
 }
 
-/// Runs the grid's cells in order, then renders its report. A failed cell is recorded
-/// and the grid goes on; a failed write to the results folder stops it (the finished
-/// cells are already on disk). Another process running in the same grid folder is an
-/// error (see [`GridLock`]).
+/// Runs the grid's cells in order, then renders its report. With `lr_sweep:`, the
+/// tuning cells run first (in `tuning/`), then the grid's cells at the chosen rates (see
+/// [`crate::grid::sweep`]). A failed cell is recorded and the grid goes on; a failed write
+/// to the results folder stops it (the finished cells are already on disk). Another
+/// process running in the same grid folder is an error (see [`GridLock`]).
 pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, progress: &mut dyn GridProgress) -> Result<GridOutcome> {
     let all_cells = expand(grid)?;
     let cells = select::select(&all_cells, opts.only.as_deref());
@@ -159,29 +161,84 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
     let dir = grid_dir(grid, opts);
     let _lock = GridLock::acquire(&dir)?;
     owner::check_owner(grid, &dir)?;
-    owner::record(grid, &all_cells, &dir)?;
     // Pin the code revision every cell records to the tree as it is now (see `git_revision`).
     loran_train::env::git_revision();
     let grid_start = Instant::now();
-    let mut time = TimeSplit::default();
-    let states: Vec<CellState> = cells.iter().map(|c| if opts.force { CellState::ToRun } else { cell_state(&dir, c) }).collect();
+    let mut outcome = GridOutcome::default();
+    let mut report = grid.spec.report.clone();
+    let (all_cells, cells) = match &grid.spec.lr_sweep {
+        None => (all_cells.clone(), cells.into_iter().cloned().collect::<Vec<_>>()),
+        Some(lr_sweep) => {
+            let chosen: Vec<Cell> = cells.iter().map(|c| (*c).clone()).collect();
+            let tuning = sweep::tuning_cells(lr_sweep, &grid.spec.seeds, &chosen);
+            let tuning_all = sweep::tuning_cells(lr_sweep, &grid.spec.seeds, &all_cells);
+            let tuning_dir = dir.join(sweep::TUNING_DIR);
+            owner::record(grid, &tuning_all, &tuning_dir)?;
+            progress.line(&format!("{}: tuning the learning rate of {} cell(s) on the validation split ({} run(s))", grid.spec.name, chosen.len(), tuning.len()));
+            let mut tuned = run_cells(grid, opts, &tuning, &tuning_dir, resources, progress, &mut outcome)?;
+            // Groups `--only` left out keep the choice their finished tuning runs make.
+            let others: Vec<&Cell> = tuning_all.iter().filter(|c| !tuned.contains_key(&c.run_id) && cell_state(&tuning_dir, c) == CellState::Finished).collect();
+            for cell in others {
+                if let Some(result) = RunDir::new(&tuning_dir, &cell.run_id).read_result() {
+                    tuned.insert(cell.run_id.clone(), result);
+                }
+            }
+            let outcomes = tuned.iter().map(|(id, r)| (id.clone(), sweep::TuningOutcome::from(r))).collect();
+            let selection = sweep::select(lr_sweep, &all_cells, &tuning_all, &outcomes);
+            sweep::write_selection(&dir, &selection)?;
+            for cell in &chosen {
+                if let Some(why) = selection.undecided.get(&cell.group) {
+                    progress.line(&format!("  {}: no learning rate chosen ({why}); its test run is left out", cell.run_id));
+                    outcome.failed.push((cell.run_id.clone(), why.clone()));
+                }
+            }
+            report.notes.extend(sweep::notes(lr_sweep, &grid.spec.seeds, &all_cells, &selection));
+            (sweep::apply(&all_cells, &selection), sweep::apply(&chosen, &selection))
+        }
+    };
+    owner::record(grid, &all_cells, &dir)?;
+    loran_report::settings::write_report_settings(&dir, &report)?;
+    run_cells(grid, opts, &cells, &dir, resources, progress, &mut outcome)?;
+    let report_start = Instant::now();
+    outcome.report = loran_report::render_with(&dir, &report)?;
+    outcome.time.report_s = report_start.elapsed().as_secs_f64();
+    outcome.time.total_s = grid_start.elapsed().as_secs_f64();
+    progress.line(&format!("{}: {}", grid.spec.name, outcome.time));
+    Ok(outcome)
+}
+
+/// Runs `cells` in `dir` (skipping finished ones and copying runs of the same config
+/// from other grids), adding to `outcome`; returns the result of every cell that has one.
+fn run_cells(
+    grid: &GridFile,
+    opts: &GridOptions,
+    cells: &[Cell],
+    dir: &Path,
+    resources: &mut Resources,
+    progress: &mut dyn GridProgress,
+    outcome: &mut GridOutcome,
+) -> Result<BTreeMap<String, RunResult>> {
+    let mut results = BTreeMap::new();
+    let phase_start = Instant::now();
+    let states: Vec<CellState> = cells.iter().map(|c| if opts.force { CellState::ToRun } else { cell_state(dir, c) }).collect();
     let finished: Vec<bool> = states.iter().map(|s| *s == CellState::Finished).collect();
-    let unfinished: Vec<&Cell> = cells.iter().zip(&finished).filter(|(_, &done)| !done).map(|(c, _)| *c).collect();
+    let unfinished: Vec<&Cell> = cells.iter().zip(&finished).filter(|(_, &done)| !done).map(|(c, _)| c).collect();
     if !unfinished.is_empty() {
         progress.line(&format!("checking the models and data of {} cell(s) to run", unfinished.len()));
         for warning in preflight(grid, &unfinished, resources)? {
             progress.line(&format!("  warning: {warning}"));
         }
     }
-    time.preflight_s = grid_start.elapsed().as_secs_f64();
-    loran_report::settings::write_report_settings(&dir, &grid.spec.report)?;
-    let mut outcome = GridOutcome::default();
+    outcome.time.preflight_s += phase_start.elapsed().as_secs_f64();
     let start = Instant::now();
     progress.grid_started(&grid.spec.name, cells.len());
     for (i, cell) in cells.iter().enumerate() {
         if finished[i] {
             progress.line(&format!("[{}/{}] {} finished earlier, skipped", i + 1, cells.len(), cell.run_id));
             outcome.skipped.push(cell.run_id.clone());
+            if let Some(r) = RunDir::new(dir, &cell.run_id).read_result() {
+                results.insert(cell.run_id.clone(), r);
+            }
             progress.cell_ended(i, CellEnd::Reused);
             continue;
         }
@@ -189,7 +246,7 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
             progress.line(&format!("[{}/{}] {} finished earlier but {state}; running it again", i + 1, cells.len(), cell.run_id));
         }
         if !opts.force {
-            let source = match reuse::find_finished(&opts.results_root, &dir, &cell.config_hash)? {
+            let source = match reuse::find_finished(&opts.results_root, dir, &cell.config_hash)? {
                 reuse::Found::Run(source) => Some(source),
                 reuse::Found::Nothing { busy } => {
                     for other in busy {
@@ -199,13 +256,14 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
                 }
             };
             if let Some(source) = source {
-                let result = reuse::adopt(&source.run, cell, &grid.spec.name, &dir)?;
+                let result = reuse::adopt(&source.run, cell, &grid.spec.name, dir)?;
                 progress.line(&format!("[{}/{}] {} has the config of {}; copied", i + 1, cells.len(), cell.run_id, source.run.display()));
                 drop(source);
                 match result.status {
                     RunStatus::Diverged => outcome.diverged.push(cell.run_id.clone()),
                     _ => outcome.skipped.push(cell.run_id.clone()),
                 }
+                results.insert(cell.run_id.clone(), result);
                 progress.cell_ended(i, CellEnd::Reused);
                 continue;
             }
@@ -215,8 +273,8 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
         for warning in cell.config.adapter.warnings() {
             progress.line(&format!("  warning: {warning}"));
         }
-        let result = run_cell(cell, &grid.spec.name, &dir, resources, progress)?;
-        time.add_cell(&result.timings);
+        let result = run_cell(cell, &grid.spec.name, dir, resources, progress)?;
+        outcome.time.add_cell(&result.timings);
         let summary: Vec<String> = result.metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
         match result.status {
             RunStatus::Ok => {
@@ -233,17 +291,12 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
                 outcome.failed.push((cell.run_id.clone(), error));
             }
         }
+        results.insert(cell.run_id.clone(), result);
         progress.cell_ended(i, CellEnd::Ran);
         faults::point("cell-done")?;
     }
     progress.grid_ended();
-    let report_start = Instant::now();
-    outcome.report = loran_report::render_with(&dir, &grid.spec.report)?;
-    time.report_s = report_start.elapsed().as_secs_f64();
-    time.total_s = grid_start.elapsed().as_secs_f64();
-    progress.line(&format!("{}: {time}", grid.spec.name));
-    outcome.time = time;
-    Ok(outcome)
+    Ok(results)
 }
 
 #[cfg(test)]

@@ -36,6 +36,10 @@ pub struct GridSpec {
     /// Which table and figures to render.
     #[serde(default)]
     pub report: ReportSpec,
+    /// Tune each trained cell's learning rate on the validation split first (default:
+    /// no sweep; see [`crate::grid::sweep`]).
+    #[serde(default)]
+    pub lr_sweep: Option<crate::grid::sweep::LrSweep>,
 }
 
 fn default_seeds() -> Vec<u64> {

@@ -16,6 +16,7 @@ pub fn check_file(grid: &GridFile) -> Result<()> {
     check_bundles(grid)?;
     check_exclude_keys(grid)?;
     check_base_ranges(grid)?;
+    check_sweep(grid)?;
     check_report(grid)
 }
 
@@ -24,6 +25,13 @@ pub fn check_file(grid: &GridFile) -> Result<()> {
 fn check_base_ranges(grid: &GridFile) -> Result<()> {
     if let Err(e) = loran_train::ranges::check_keys(&grid.spec.base, false) {
         bail!("{}: base: {e}", grid.locate_path(&format!("base.{}", e.key)));
+    }
+    Ok(())
+}
+
+fn check_sweep(grid: &GridFile) -> Result<()> {
+    if let Some((key, message)) = grid.spec.lr_sweep.as_ref().and_then(|s| s.problem()) {
+        bail!("{}: {message}", grid.locate_in("lr_sweep", key));
     }
     Ok(())
 }
