@@ -1,5 +1,11 @@
 //! NA-LoRA-style knobs: their declaration (the group `adapter.na_lora:`, with defaults,
 //! ranges and docs) and [`NaLoraConfig`], the typed view the layer and the rules read.
+//!
+//! Gate classes read the EMA of the per-token mean of σ(z) = φ(z)/z ∈ (0, 1): saturated-on
+//! at ≥ `sigma_on` (0.9: a channel whose every token has z ≥ ln 9 ≈ 2.20), closed at ≤
+//! `sigma_closed` (0.1: z ≤ −2.20), transition between (z = 0 gives σ = ½). The earlier
+//! `kappa_on` / `kappa_closed` (mean κ(z) = 1 + z(1 − σ(z))) are refused with a message:
+//! κ ≥ 0.9 for all z ≥ −0.18 and κ is unbounded below (see [`super::stats`]).
 
 use crate::config::AdapterConfig;
 use crate::error::{AdapterError, Result};
@@ -81,9 +87,11 @@ pub struct NaLoraConfig {
     pub warmup: usize,
     /// Steps between mask updates.
     pub every: usize,
-    /// Mean σ(z) at or above which a channel is saturated-on.
+    /// Mean openness σ(z) = φ(z)/z at or above which a channel is saturated-on
+    /// (default 0.9, in (0, 1]; σ is bounded, so one token moves a mean of n by < 1/n).
     pub sigma_on: f64,
-    /// Mean σ(z) at or below which a channel is closed.
+    /// Mean σ(z) at or below which a channel is closed (default 0.1, in [0, 1), below
+    /// `sigma_on`); z ≈ 0 (σ = ½, the half-open gate) falls between: transition.
     pub sigma_closed: f64,
     /// Step multiplier of saturated-on rows.
     pub scale_on: f64,
