@@ -40,7 +40,8 @@ pub trait Adapter: LinearAdapter {
     }
 
     /// Multipliers of the optimizer's update of some parameters, broadcastable to the
-    /// parameter's shape: after a step, `p ← p_old + scale ⊙ (p_new − p_old)`.
+    /// parameter's shape: after a step, `p ← p_old + scale ⊙ (p_new − p_old)`; where the
+    /// multiplier is 0 the element keeps `p_old` exactly (NA-LoRA's masked rows).
     fn step_scales(&self) -> Result<Vec<(Var, Tensor)>> {
         Ok(Vec::new())
     }

@@ -31,6 +31,7 @@ pub mod set;
 pub mod sine_lora;
 pub mod step;
 pub mod targets;
+pub mod valid_tokens;
 
 pub use activations::ActivationConfig;
 pub use adapter::Adapter;
@@ -39,3 +40,4 @@ pub use error::{AdapterError, Result};
 pub use registry::{find_method, METHODS};
 pub use set::AdapterSet;
 pub use step::StepHook;
+pub use valid_tokens::ValidTokens;

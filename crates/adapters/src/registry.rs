@@ -7,6 +7,7 @@ use crate::dropout::{SeededDropout, TrainingFlag};
 use crate::seeding::{kaiming_uniform_a_sqrt5, stream};
 use crate::error::{AdapterError, Result};
 use crate::params::Param;
+use crate::valid_tokens::ValidTokens;
 use candle_core::{DType, Device, Tensor, Var};
 use loran_model::{FrozenLinear, GateActivation};
 use std::sync::Arc;
@@ -26,6 +27,8 @@ pub struct LayerSpec<'a> {
     pub seed: u64,
     /// The set's training switch (for dropout).
     pub training: TrainingFlag,
+    /// The set's record of which positions of the training batch are real tokens.
+    pub valid_tokens: ValidTokens,
     /// Where the parameters live.
     pub device: &'a Device,
     /// The frozen base layer being wrapped (for methods whose init depends on W0, e.g. DoRA).
@@ -56,7 +59,7 @@ pub type BuildFn = fn(&LayerSpec) -> candle_core::Result<Arc<dyn Adapter>>;
 pub type CheckFn = fn(&[(String, Option<GateActivation>)]) -> Result<()>;
 
 /// Checks a config's method parameters beyond each one's declared range (e.g. that
-/// NA-LoRA's `kappa_closed` is below its `kappa_on`).
+/// NA-LoRA's `sigma_closed` is below its `sigma_on`).
 pub type ValidateFn = fn(&AdapterConfig) -> Result<()>;
 
 /// Warnings about traps in a config with this method, for the runner to show.
@@ -84,13 +87,17 @@ pub struct Method {
     pub validate: Option<ValidateFn>,
     /// Traps of a config with this method (e.g. LoRAN's sigmoid, which does not start at the base).
     pub warnings: Option<WarningsFn>,
+    /// Bumped when the same config trains differently (a changed rule or default), so
+    /// that the config hash changes and runs stored before are not reused; 0 is the
+    /// first version and leaves the hash as it was (see `AdapterConfig::hash_form`).
+    pub revision: u32,
 }
 
 impl Method {
     /// A method with only a name and a description; fill the rest with struct update
     /// syntax: `Method { build: Some(build), ..Method::new("lora", "…") }`.
     pub const fn new(name: &'static str, description: &'static str) -> Self {
-        Self { name, build: None, check: None, reconstructed: false, description, params: &[], validate: None, warnings: None }
+        Self { name, build: None, check: None, reconstructed: false, description, params: &[], validate: None, warnings: None, revision: 0 }
     }
 }
 

@@ -7,6 +7,7 @@ use crate::error::{AdapterError, Result};
 use crate::registry::{find_method, LayerSpec};
 use crate::step::StepHook;
 use crate::targets::{check_rank, select};
+use crate::valid_tokens::ValidTokens;
 use candle_core::Var;
 use loran_model::{FrozenLinear, LinearAdapter, Llama};
 use std::sync::Arc;
@@ -17,6 +18,7 @@ pub struct AdapterSet {
     config: AdapterConfig,
     adapters: Vec<(String, Arc<dyn Adapter>)>,
     training: TrainingFlag,
+    valid_tokens: ValidTokens,
     merged_originals: Vec<(String, FrozenLinear)>,
 }
 
@@ -28,6 +30,7 @@ impl AdapterSet {
         cfg.validate()?;
         let method = find_method(&cfg.method)?;
         let training = TrainingFlag::default();
+        let valid_tokens = ValidTokens::default();
         let mut adapters = Vec::new();
         if let Some(build) = method.build {
             let names: Vec<String> = model.linears().iter().map(|l| l.name().to_string()).collect();
@@ -53,6 +56,7 @@ impl AdapterSet {
                     config: cfg,
                     seed,
                     training: training.clone(),
+                    valid_tokens: valid_tokens.clone(),
                     device: &device,
                     base: linear.base(),
                     gate: linear.gate(),
@@ -62,7 +66,7 @@ impl AdapterSet {
                 adapters.push((name, adapter));
             }
         }
-        Ok(Self { config: cfg.clone(), adapters, training, merged_originals: Vec::new() })
+        Ok(Self { config: cfg.clone(), adapters, training, valid_tokens, merged_originals: Vec::new() })
     }
 
     /// The settings the set was built with.
@@ -139,6 +143,12 @@ impl AdapterSet {
     /// Training mode (dropout on) or evaluation.
     pub fn set_training(&self, training: bool) {
         self.training.set(training);
+    }
+
+    /// The handle a trainer sets each batch's real-token positions through before its
+    /// forward ([`ValidTokens::set`]), so that per-token statistics skip padding.
+    pub fn valid_tokens(&self) -> ValidTokens {
+        self.valid_tokens.clone()
     }
 
     /// Whether the updates are currently merged into the base weights.

@@ -25,8 +25,10 @@ impl StepHook {
     /// Runs `update`, the optimizer's step on the adapters' parameters, as optimizer step
     /// number `steps_done` (1 for the first). Each parameter an adapter scales moves by
     /// `p ← p_old + scale ⊙ (p_new − p_old)`, with the multipliers as they stood before
-    /// the step; then every adapter's `after_step(steps_done)` runs. Without multipliers
-    /// the parameters are exactly what `update` left.
+    /// the step, except that an element whose multiplier is 0 keeps its old value bit for
+    /// bit (a frozen element: no `0·step` rounding, no −0 turned to +0); then every
+    /// adapter's `after_step(steps_done)` runs. Without multipliers the parameters are
+    /// exactly what `update` left.
     pub fn run(&self, steps_done: usize, update: impl FnOnce() -> candle_core::Result<()>) -> Result<()> {
         let mut scaled: Vec<(Var, Tensor, Tensor)> = Vec::new();
         for adapter in &self.adapters {
@@ -38,7 +40,9 @@ impl StepHook {
         update()?;
         for (var, before, scale) in scaled {
             let step = (var.as_tensor() - &before)?;
-            var.set(&(before + step.broadcast_mul(&scale)?)?)?;
+            let moved = (&before + step.broadcast_mul(&scale)?)?;
+            let frozen = scale.eq(0.0)?.broadcast_as(before.shape())?.contiguous()?;
+            var.set(&frozen.where_cond(&before, &moved)?)?;
         }
         for adapter in &self.adapters {
             adapter.after_step(steps_done)?;
@@ -109,6 +113,19 @@ mod tests {
         assert_eq!(values(&scaled.p), vec![vec![1.25, 1.5], vec![3.5, 5.5]]);
         assert_eq!(values(&plain.p), vec![vec![1.25, 1.5], vec![4.0, 7.0]]);
         assert_eq!((scaled.log.lock().unwrap().clone(), plain.log.lock().unwrap().clone()), (vec![7], vec![7]));
+    }
+
+    /// A multiplier of 0 keeps the old value exactly, even where `old + 0·step` would
+    /// not (−0 would become +0, an infinite step would give NaN).
+    #[test]
+    fn a_zero_multiplier_keeps_the_old_row_bit_for_bit() {
+        let p = Var::from_tensor(&Tensor::new(&[[1f32, 2.0], [-0.0, 4.0]], &Device::Cpu).unwrap()).unwrap();
+        let frozen = Arc::new(Probe { p, factor: Some(0.0), log: Mutex::new(Vec::new()) });
+        let step = Tensor::new(&[[0.5f32, 0.5], [1.0, f32::INFINITY]], &Device::Cpu).unwrap();
+        StepHook::new(vec![frozen.clone() as Arc<dyn Adapter>]).run(1, || frozen.p.set(&(frozen.p.as_tensor() + &step)?)).unwrap();
+        let rows = values(&frozen.p);
+        assert_eq!(rows[0], vec![1.5, 2.5]);
+        assert_eq!(rows[1].iter().map(|v| v.to_bits()).collect::<Vec<_>>(), vec![(-0.0f32).to_bits(), 4f32.to_bits()]);
     }
 
     #[test]

@@ -51,6 +51,7 @@ fn build_layer(build: BuildFn, cfg: &AdapterConfig, base: &FrozenLinear, trainin
         config: cfg,
         seed: 7,
         training,
+        valid_tokens: Default::default(),
         device: &Device::Cpu,
         base,
         gate: None,

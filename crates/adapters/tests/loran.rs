@@ -209,6 +209,7 @@ fn sigmoid_loran_at_init_is_off_the_base_by_half_s_sum_x() {
         config: &cfg,
         seed: 0,
         training: TrainingFlag::default(),
+        valid_tokens: Default::default(),
         device: &Device::Cpu,
         base: &base,
         gate: None,

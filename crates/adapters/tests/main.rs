@@ -11,5 +11,6 @@ mod lora_reference;
 mod loran;
 mod mlora_files;
 mod na_lora;
+mod na_lora_rules;
 mod peft_files;
 mod qlora_reference;

@@ -5,7 +5,7 @@
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use loran_adapters::dropout::{SeededDropout, TrainingFlag};
-use loran_adapters::na_lora::layer::{COUNTS_KEY, IMPORTANCE_KEY, KAPPA_KEY, MASK_KEY, STEP_SCALE_KEY};
+use loran_adapters::na_lora::layer::{COUNTS_KEY, IMPORTANCE_KEY, MASK_KEY, OPENNESS_KEY, STEP_SCALE_KEY};
 use loran_adapters::na_lora::{MaskKind, NaLoraConfig, NaLoraLinear};
 use loran_adapters::seeding::stream;
 use loran_adapters::{native, Adapter, AdapterConfig, AdapterSet, LayerSelection, StepHook};
@@ -45,9 +45,9 @@ fn silu_slope_fd(z: f64) -> f64 {
     (phi(z + h) - phi(z - h)) / (2.0 * h)
 }
 
-fn silu_kappa_direct(z: f64) -> f64 {
-    let phi = z / (1.0 + (-z).exp());
-    z * silu_slope_fd(z) / phi
+/// The gate's openness φ(z)/z = σ(z), from its definition.
+fn openness_direct(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
 }
 
 /// With W0 = I and B = 0 the gate pre-activation is the input itself, so the
@@ -62,8 +62,8 @@ fn mask_and_classes_follow_the_rule_on_a_hand_made_gate_input() {
     let cfg = NaLoraConfig { ema: 0.5, warmup: 2, every: 2, quantile: 0.5, ..NaLoraConfig::default() };
     let (l, _) = layer(&a, &b, 1.0, cfg);
     // Two tokens per batch; channel values chosen to land in each class.
-    let batch1 = [[3.0f32, -0.5, -4.0, 0.2], [3.0, -0.3, -4.0, 0.2]];
-    let batch2 = [[1.0f32, -0.5, -6.0, 0.4], [3.0, -0.7, -4.0, 0.0]];
+    let batch1 = [[4.0f32, -0.5, -4.0, 0.2], [4.0, -0.3, -4.0, 0.2]];
+    let batch2 = [[3.0f32, -0.5, -6.0, 0.4], [4.0, -0.7, -4.0, 0.0]];
     let mean = |batches: &[[[f32; 4]; 2]], c: usize, f: &dyn Fn(f64) -> f64| -> f64 {
         // EMA with β = 0.5 after two batches: 0.5·mean(batch1) + 0.5·mean(batch2).
         let m = |b: &[[f32; 4]; 2]| (f(b[0][c] as f64) + f(b[1][c] as f64)) / 2.0;
@@ -82,12 +82,12 @@ fn mask_and_classes_follow_the_rule_on_a_hand_made_gate_input() {
         }
     }
     let importance = state(&l, IMPORTANCE_KEY);
-    let kappa = state(&l, KAPPA_KEY);
+    let openness = state(&l, OPENNESS_KEY);
     let want_i: Vec<f64> = (0..4).map(|c| mean(&[batch1, batch2], c, &|z| silu_slope_fd(z).abs())).collect();
-    let want_k: Vec<f64> = (0..4).map(|c| mean(&[batch1, batch2], c, &silu_kappa_direct_or_one)).collect();
+    let want_o: Vec<f64> = (0..4).map(|c| mean(&[batch1, batch2], c, &openness_direct)).collect();
     for c in 0..4 {
         assert!((importance[c] - want_i[c]).abs() < 1e-6, "I[{c}] = {} vs {}", importance[c], want_i[c]);
-        assert!((kappa[c] - want_k[c]).abs() < 1e-6, "κ[{c}] = {} vs {}", kappa[c], want_k[c]);
+        assert!((openness[c] - want_o[c]).abs() < 1e-6, "σ[{c}] = {} vs {}", openness[c], want_o[c]);
     }
     // Median of I (numpy linear interpolation) splits {ch0, ch3} (responsive) from {ch1, ch2}.
     let mut sorted = want_i.clone();
@@ -96,8 +96,10 @@ fn mask_and_classes_follow_the_rule_on_a_hand_made_gate_input() {
     let want_mask: Vec<f64> = want_i.iter().map(|&i| if i >= threshold { 1.0 } else { 0.0 }).collect();
     assert_eq!(want_mask, vec![1.0, 0.0, 0.0, 1.0]);
     assert_eq!(state(&l, MASK_KEY), want_mask);
-    // Classes: ch0 and ch3 saturated-on (κ ≥ 0.9), ch1 transition, ch2 closed (κ ≤ 0).
-    assert_eq!(state(&l, STEP_SCALE_KEY), vec![1.0, 1.5, 0.5, 1.0]);
+    // Classes: ch0 saturated-on (mean σ ≈ 0.97 ≥ 0.9), ch1 and ch3 (z near 0) in
+    // transition, ch2 closed (mean σ ≈ 0.015 ≤ 0.1).
+    assert!(want_o[0] >= 0.9 && want_o[2] <= 0.1 && [1, 3].iter().all(|&c| want_o[c] > 0.1 && want_o[c] < 0.9), "{want_o:?}");
+    assert_eq!(state(&l, STEP_SCALE_KEY), vec![1.0, 1.5, 0.5, 1.5]);
     assert_eq!(state(&l, COUNTS_KEY), vec![2.0, 1.0]);
     // Step 3 is not due (every 2 from step 2); step 4 is.
     for step in [3, 4] {
@@ -111,14 +113,6 @@ fn mask_and_classes_follow_the_rule_on_a_hand_made_gate_input() {
     eval_layer.forward(&Tensor::new(&batch1, &Device::Cpu).unwrap(), &base).unwrap();
     eval_layer.after_step(20).unwrap();
     assert_eq!(state(&eval_layer, COUNTS_KEY), vec![0.0, 0.0]);
-}
-
-fn silu_kappa_direct_or_one(z: f64) -> f64 {
-    if z == 0.0 {
-        1.0
-    } else {
-        silu_kappa_direct(z)
-    }
 }
 
 #[test]
@@ -207,8 +201,8 @@ fn the_step_hook_multiplies_each_rows_step_by_its_class_factor() {
     let b = uniform(&[out, r], 0.5, 9);
     let (l, _) = layer(&a, &b, 1.0, NaLoraConfig::default());
     let l = Arc::new(l);
-    let kappa = [1.2f32, 0.5, -1.0, 0.95]; // on, transition, closed, on
-    l.set_state(KAPPA_KEY, &Tensor::new(&kappa, &Device::Cpu).unwrap()).unwrap();
+    let openness = [0.97f32, 0.5, 0.02, 0.91]; // on, transition, closed, on
+    l.set_state(OPENNESS_KEY, &Tensor::new(&openness, &Device::Cpu).unwrap()).unwrap();
     l.set_state(IMPORTANCE_KEY, &Tensor::new(&[1f32, 1., 1., 1.], &Device::Cpu).unwrap()).unwrap();
     l.set_state(COUNTS_KEY, &Tensor::new(&[1f32, 0.], &Device::Cpu).unwrap()).unwrap();
     l.after_step(10).unwrap(); // the default warm-up: classes set (all-equal importance keeps every row)

@@ -19,12 +19,20 @@ pub struct Batch {
     pub seq_len: usize,
     /// Index of each row's example in the list the batch was drawn from.
     pub example_indices: Vec<usize>,
+    /// Real tokens of each row (the rest of the row is padding). The pad id is the
+    /// eos, which also ends every example, so the ids alone cannot tell padding apart.
+    pub lengths: Vec<usize>,
 }
 
 impl Batch {
     /// Row `i` of the ids.
     pub fn row(&self, i: usize) -> &[u32] {
         &self.input_ids[i * self.seq_len..(i + 1) * self.seq_len]
+    }
+
+    /// Row-major `[batch_size·seq_len]`: true at a real token, false at padding.
+    pub fn valid_tokens(&self) -> Vec<bool> {
+        self.lengths.iter().flat_map(|&len| (0..self.seq_len).map(move |p| p < len)).collect()
     }
 }
 
@@ -49,6 +57,7 @@ pub fn collate(examples: &[&TokenizedExample], pad_id: u32) -> Batch {
         batch_size: examples.len(),
         seq_len,
         example_indices: (0..examples.len()).collect(),
+        lengths: examples.iter().map(|e| e.input_ids.len()).collect(),
     }
 }
 
@@ -169,6 +178,18 @@ mod tests {
             vec![0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0]
         );
         assert_eq!(batch.row(1), &[9, 10, 0, 0]);
+        assert_eq!(batch.lengths, vec![4, 2]);
+        assert_eq!(batch.valid_tokens(), vec![true, true, true, true, true, true, false, false]);
+    }
+
+    /// Padding with the eos, which also ends each example: the lengths, not the ids,
+    /// say where the padding starts.
+    #[test]
+    fn padding_with_the_eos_is_told_apart_by_length() {
+        let (a, b) = (ex(&[5, 6, 2], 1), ex(&[9, 2], 1));
+        let batch = collate(&[&a, &b], 2);
+        assert_eq!(batch.input_ids, vec![5, 6, 2, 9, 2, 2]);
+        assert_eq!(batch.valid_tokens(), vec![true, true, true, true, true, false]);
     }
 
     fn dataset(n: u32) -> Vec<TokenizedExample> {

@@ -9,7 +9,7 @@
 
 use crate::error::DatasetError;
 use crate::task::LoadedTask;
-use crate::tokenize::{check_special_tokens, encode, template_tokens, TokenLimits};
+use crate::tokenize::{check_special_tokens, encode_prompt, target_ids, template_tokens, TokenLimits};
 use tokenizers::Tokenizer;
 
 /// Checks `limits` against `task` with `tok`: the ChatML special tokens
@@ -31,11 +31,14 @@ pub fn check_limits(
     let Some(labels) = task.kind.labels() else {
         return Ok(());
     };
+    // A label's tokens as training sees them: after the prompt (any input ends where
+    // the answer cue does, so the empty one stands for all).
+    let prompt = encode_prompt(tok, &task.template, "", limits, "the template")?;
     let mut lengths = Vec::with_capacity(labels.len());
     for label in labels {
         let text = task.template.render_target(label);
         let what = format!("the label `{label}`");
-        lengths.push(encode(tok, &text, &what)?.get_ids().len());
+        lengths.push(target_ids(tok, &prompt, &text, &what)?.len());
     }
     let too_long = lengths
         .iter()

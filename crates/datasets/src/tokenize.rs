@@ -17,7 +17,18 @@
 //! (see also [`crate::check_limits`], which also refuses limits that would
 //! cut a class label).
 //! Text is encoded with `add_special_tokens = false`: the ChatML markers the
-//! template writes as text map to their special ids.
+//! template writes as text map to their special ids. The prompt then starts with
+//! the special tokens the tokenizer's post-processor puts in front of a text
+//! ([`leading_special_ids`]), as HF's `tokenizer(prompt)` does: Llama-2's
+//! `TemplateProcessing` adds `<s>` (id 1), SmolLM2's byte-level post-processor adds
+//! nothing, and a prompt that already starts with them gets no second copy.
+//!
+//! The target's tokens are the tail of the joint encoding of prompt + target text,
+//! not the target encoded alone: a SentencePiece tokenizer (Llama-2 prepends `▁` to
+//! the text it encodes) turns " Hello" alone into `▁`, `▁Hello`, with a stray `▁`
+//! (id 29871) the model never sees after a prompt. Only if the joint encoding does
+//! not start with the prompt's tokens (a merge across the boundary) is the target
+//! encoded alone.
 
 use crate::error::DatasetError;
 use crate::prompt::PromptTemplate;
@@ -95,7 +106,7 @@ pub fn tokenize_prompt(
     limits: &TokenLimits,
 ) -> Result<Vec<u32>, DatasetError> {
     check_special_tokens(tok, template)?;
-    encode_prompt(tok, template, &ex.input, limits, &ex.id)
+    Ok(encode_prompt(tok, template, &ex.input, limits, &ex.id)?.ids)
 }
 
 /// Prompt + target + eos with a loss mask on the target and the eos.
@@ -106,12 +117,13 @@ pub fn tokenize_for_training(
     limits: &TokenLimits,
     eos_id: u32,
 ) -> Result<TokenizedExample, DatasetError> {
-    let prompt = tokenize_prompt(tok, template, ex, limits)?;
+    check_special_tokens(tok, template)?;
+    let prompt = encode_prompt(tok, template, &ex.input, limits, &ex.id)?;
     let target_text = template.render_target(&ex.target);
-    let mut target = encode(tok, &target_text, &format!("the target of `{}`", ex.id))?
-        .get_ids()
-        .to_vec();
+    let what = format!("the target of `{}`", ex.id);
+    let mut target = target_ids(tok, &prompt, &target_text, &what)?;
     target.truncate(limits.max_target_tokens);
+    let prompt = prompt.ids;
     let prompt_len = prompt.len();
     let mut input_ids = prompt;
     input_ids.extend_from_slice(&target);
@@ -151,34 +163,82 @@ pub(crate) fn encode(
         })
 }
 
-/// The number of tokens of `template` around an empty input.
+/// The special tokens the tokenizer's post-processor puts before a text when HF
+/// adds special tokens (`tokenizer(text)`): `[1]` (`<s>`) for Llama-2's
+/// `TemplateProcessing`, none for SmolLM2's byte-level post-processor.
+pub fn leading_special_ids(tok: &Tokenizer) -> Result<Vec<u32>, DatasetError> {
+    let enc = tok
+        .encode_char_offsets("a", true)
+        .map_err(|e| DatasetError::Tokenizer {
+            what: "a probe text, for the tokenizer's leading special tokens".into(),
+            detail: e.to_string(),
+        })?;
+    let leading = enc.get_special_tokens_mask().iter().take_while(|&&m| m == 1).count();
+    Ok(enc.get_ids()[..leading].to_vec())
+}
+
+/// `ids` after the leading special tokens, unless they already start with them.
+fn with_leading(leading: &[u32], ids: &[u32]) -> Vec<u32> {
+    if ids.starts_with(leading) {
+        ids.to_vec()
+    } else {
+        [leading, ids].concat()
+    }
+}
+
+/// The number of tokens of `template` around an empty input, leading special
+/// tokens included.
 pub(crate) fn template_tokens(
     tok: &Tokenizer,
     template: &PromptTemplate,
 ) -> Result<usize, DatasetError> {
     let text = template.parts("").text();
-    Ok(encode(tok, &text, "the prompt template")?.get_ids().len())
+    let ids = encode(tok, &text, "the prompt template")?.get_ids().to_vec();
+    Ok(with_leading(&leading_special_ids(tok)?, &ids).len())
+}
+
+/// A prompt as the model sees it and as text.
+pub(crate) struct EncodedPrompt {
+    /// The prompt's text (its input possibly cut).
+    pub text: String,
+    /// The text's own tokens, without the leading special tokens.
+    pub text_ids: Vec<u32>,
+    /// The leading special tokens, then the text's tokens.
+    pub ids: Vec<u32>,
+}
+
+/// The tokens of `target_text` as they follow `prompt` in training: the tail of the
+/// joint encoding of prompt and target text (see the module docs).
+pub(crate) fn target_ids(tok: &Tokenizer, prompt: &EncodedPrompt, target_text: &str, what: &str) -> Result<Vec<u32>, DatasetError> {
+    let joint = encode(tok, &format!("{}{target_text}", prompt.text), what)?;
+    match joint.get_ids().strip_prefix(prompt.text_ids.as_slice()) {
+        Some(tail) => Ok(tail.to_vec()),
+        None => Ok(encode(tok, target_text, what)?.get_ids().to_vec()),
+    }
 }
 
 /// Encodes the prompt, cutting the end of the input until the whole prompt
-/// fits the prompt budget of `limits`.
-fn encode_prompt(
+/// (leading special tokens included) fits the prompt budget of `limits`.
+pub(crate) fn encode_prompt(
     tok: &Tokenizer,
     template: &PromptTemplate,
     input: &str,
     limits: &TokenLimits,
     id: &str,
-) -> Result<Vec<u32>, DatasetError> {
+) -> Result<EncodedPrompt, DatasetError> {
     let budget = limits.prompt_budget()?;
+    let leading = leading_special_ids(tok)?;
     let what = format!("the prompt of `{id}`");
     let mut input: Vec<char> = input.chars().collect();
     loop {
         let text: String = input.iter().collect();
         let parts = template.parts(&text);
-        let enc = encode(tok, &parts.text(), &what)?;
-        let total = enc.get_ids().len();
+        let full = parts.text();
+        let enc = encode(tok, &full, &what)?;
+        let ids = with_leading(&leading, enc.get_ids());
+        let total = ids.len();
         if total <= budget {
-            return Ok(enc.get_ids().to_vec());
+            return Ok(EncodedPrompt { text: full, text_ids: enc.get_ids().to_vec(), ids });
         }
         // Char span of the input inside the prompt; sanitizing may have
         // lengthened it, so measure the rendered input, and cut in its terms.

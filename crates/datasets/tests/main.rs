@@ -10,6 +10,7 @@ mod news_standfirst;
 mod newsgroups20;
 mod real_data;
 mod samsum;
+mod sentencepiece;
 mod small_data;
 mod token_limits;
 mod tokenize;

@@ -1,6 +1,6 @@
 //! NA-LoRA-style adapters through the trainer: statistics once per step (also under
-//! activation checkpointing), masks on schedule, and each class's rows of B stepping
-//! by its factor times the optimizer's step.
+//! activation checkpointing) over the real tokens only, masks on schedule, and each
+//! class's rows of B stepping by its factor times the optimizer's step.
 
 use crate::common;
 use common::examples;
@@ -37,6 +37,10 @@ fn train(na: NaLoraConfig, steps: usize, checkpointing: bool) -> (AdapterSet, Ve
     let mut history = Vec::new();
     for _ in 0..steps {
         let StepOutcome::Stepped(_) = trainer.step().unwrap() else { panic!("the step diverged") };
+        // The examples differ in length, so every batch of three has padding, and the
+        // trainer told the adapters where it is.
+        let valid = set.valid_tokens().get().expect("the trainer sets the batch's valid tokens");
+        assert!(valid.contains(&false) && valid.contains(&true));
         history.push(gate_b.as_tensor().to_dtype(DType::F64).unwrap().to_vec2::<f64>().unwrap());
     }
     (set, history)
@@ -66,17 +70,24 @@ fn each_class_steps_by_its_factor_after_the_first_mask() {
     // The same run twice, once with every factor 1: identical until the classes are set
     // at step 3, then step 4 moves each row of B by its class factor times the plain step.
     let uniform = NaLoraConfig { warmup: 3, every: 3, quantile: 0.0, scale_on: 1.0, scale_transition: 1.0, scale_closed: 1.0, ..NaLoraConfig::default() };
-    // Thresholds that put this model's channels into all three classes.
-    let classes = NaLoraConfig { scale_on: 1.0, scale_transition: 2.0, scale_closed: 0.25, kappa_on: 1.0, kappa_closed: 0.95, ..uniform.clone() };
+    // Thresholds that put this model's channels into all three classes: between the
+    // lowest third and the rest, and between the highest third and the rest, of the
+    // mean openness the classes are set from (after step 3).
+    let (at_three, _) = train(uniform.clone(), 3, false);
+    let mut open = state(&at_three, "na_lora_openness");
+    open.sort_by(f64::total_cmp);
+    let (k, n) = (open.len() / 3, open.len());
+    let (sigma_closed, sigma_on) = ((open[k - 1] + open[k]) / 2.0, (open[n - k - 1] + open[n - k]) / 2.0);
+    let classes = NaLoraConfig { scale_on: 1.0, scale_transition: 2.0, scale_closed: 0.25, sigma_on, sigma_closed, ..uniform.clone() };
     let (plain_set, plain) = train(uniform, 4, false);
     let (set, scaled) = train(classes.clone(), 4, false);
     assert_eq!(plain[2], scaled[2], "identical through step 3");
     // The factors set at step 3 (the class rule itself is checked in the adapters crate).
     let factors = state(&set, "na_lora_step_scale");
-    let kappa = state(&set, "na_lora_kappa");
-    assert_eq!(kappa, state(&plain_set, "na_lora_kappa"));
+    let openness = state(&set, "na_lora_openness");
+    assert_eq!(openness, state(&plain_set, "na_lora_openness"));
     for want in [1.0, 2.0, 0.25] {
-        assert!(factors.contains(&want), "no channel with factor {want}: κ = {kappa:?}");
+        assert!(factors.contains(&want), "no channel with factor {want}: σ = {openness:?}");
     }
     let mut checked = 0;
     for (row, f) in factors.iter().enumerate() {

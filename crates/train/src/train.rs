@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use candle_core::backprop::GradStore;
 use candle_core::Var;
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
-use loran_adapters::{AdapterSet, StepHook};
+use loran_adapters::{AdapterSet, StepHook, ValidTokens};
 use loran_datasets::{BatchIter, TokenizedExample};
 use loran_model::{Kernels, Llama};
 use std::time::Instant;
@@ -115,6 +115,7 @@ pub enum StepOutcome {
 pub struct Trainer<'a> {
     model: Llama,
     hook: StepHook,
+    valid: ValidTokens,
     vars: Vec<Var>,
     opt: AdamW,
     batches: BatchIter,
@@ -136,7 +137,7 @@ impl<'a> Trainer<'a> {
         let prefix = prefix.map(|cache| (cache, examples.clone()));
         let batches = BatchIter::new(examples, cfg.batch_size, pad_id, seed);
         set.set_training(true);
-        Ok(Self { model, hook: set.step_hook(), vars, opt, batches, prefix, cfg: cfg.clone(), step: 0 })
+        Ok(Self { model, hook: set.step_hook(), valid: set.valid_tokens(), vars, opt, batches, prefix, cfg: cfg.clone(), step: 0 })
     }
 
     /// Steps taken so far.
@@ -147,6 +148,8 @@ impl<'a> Trainer<'a> {
     /// One optimizer step, or why it diverged.
     pub fn step(&mut self) -> Result<StepOutcome> {
         let batch = self.batches.next().context("the training split is empty")?;
+        // Adapters that average over positions (NA-LoRA's gate statistics) skip the padding.
+        self.valid.set(Some(batch.valid_tokens()));
         let (loss, tokens) = target_loss(&self.model, &batch, self.prefix.as_ref().map(|(c, e)| (*c, e.as_slice())))?;
         let mut loss_value = loss.to_scalar::<f32>()? as f64;
         if let Some(injected) = crate::faults::value("train-loss") {
@@ -217,6 +220,7 @@ pub fn train(job: TrainJob, on_step: &mut dyn FnMut(&StepRecord) -> Result<()>) 
         crate::faults::point("train-step")?;
     }
     set.set_training(false);
+    set.valid_tokens().set(None);
     if !recent.is_empty() {
         outcome.final_loss = recent.iter().sum::<f64>() / recent.len() as f64;
     }

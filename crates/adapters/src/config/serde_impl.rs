@@ -35,6 +35,8 @@ impl AdapterConfig {
     /// as it always was). Runs configured before methods declared their parameters
     /// never wrote those defaults, so their hashes stay valid; and a parameter spelled
     /// out at its default hashes as if it were left out, as the two mean the same run.
+    /// A method whose rules changed since (its `revision` > 0) adds `method_revision`,
+    /// so its stored runs, trained under the old rules, are not taken for new ones.
     pub fn hash_form(&self) -> serde_json::Value {
         serde_json::to_value(Written { cfg: self, with_method_defaults: false }).expect("the adapter config serializes")
     }
@@ -50,7 +52,9 @@ impl Serialize for Written<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let c = self.cfg;
         let listed = c.listed(self.with_method_defaults);
-        let mut map = serializer.serialize_map(Some(SHARED.len() + listed.len()))?;
+        let revision = crate::find_method(&c.method).map_or(0, |m| m.revision);
+        let revised = !self.with_method_defaults && revision > 0;
+        let mut map = serializer.serialize_map(Some(SHARED.len() + listed.len() + usize::from(revised)))?;
         map.serialize_entry("method", &c.method)?;
         map.serialize_entry("r", &c.r)?;
         map.serialize_entry("alpha", &c.alpha)?;
@@ -60,6 +64,9 @@ impl Serialize for Written<'_> {
         map.serialize_entry("rslora", &c.rslora)?;
         for param in listed {
             map.serialize_entry(param.name, &c.params.get(param.name))?;
+        }
+        if revised {
+            map.serialize_entry("method_revision", &revision)?;
         }
         map.end()
     }

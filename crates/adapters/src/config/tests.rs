@@ -169,15 +169,19 @@ fn the_hash_form_is_the_earlier_written_form() {
     let hash = |text: &str| yaml(text).unwrap().hash_form();
     assert_eq!(hash("method: lora"), with(shared("lora"), "activation", sinter_json()));
     assert_eq!(hash("method: sine-lora"), with(shared("sine-lora"), "activation", sinter_json()));
-    assert_eq!(hash("method: na-lora"), with(shared("na-lora"), "activation", sinter_json()));
+    // NA-LoRA's rules changed (revision 1: σ classes, padding left out, masked rows
+    // frozen), so its hash form says so and its earlier runs are not reused.
+    let na_base = with(with(shared("na-lora"), "activation", sinter_json()), "method_revision", json!(1));
+    assert_eq!(hash("method: na-lora"), na_base);
+    assert!(serde_json::to_value(yaml("method: na-lora").unwrap()).unwrap().get("method_revision").is_none(), "not a config key");
     let tanh = json!({"name": "tanh"});
     assert_eq!(hash("method: lora\nactivation: tanh"), with(shared("lora"), "activation", tanh.clone()));
     assert_eq!(hash("method: loran\nactivation: tanh"), with(shared("loran"), "activation", tanh));
     let sine = with(shared("sine-lora"), "activation", sinter_json());
     assert_eq!(hash("method: sine-lora\nsine: { omega: 30 }"), with(sine, "sine", json!({"omega": 30.0, "gain": null})));
-    let na = json!({"ema": 0.9, "mask": "soft", "quantile": 0.25, "warmup": 3, "every": 10, "kappa_on": 0.9, "kappa_closed": 0.0,
+    let na = json!({"ema": 0.9, "mask": "soft", "quantile": 0.25, "warmup": 3, "every": 10, "sigma_on": 0.9, "sigma_closed": 0.1,
                     "scale_on": 1.0, "scale_transition": 1.5, "scale_closed": 0.5});
-    let want = with(with(shared("na-lora"), "activation", sinter_json()), "na_lora", na);
+    let want = with(na_base, "na_lora", na);
     assert_eq!(hash("method: na-lora\nna_lora: { warmup: 3, mask: soft }"), want);
     // Exact JSON text, numbers typed as before (integers stay integers).
     assert!(hash("method: na-lora\nna_lora: { warmup: 3 }").to_string().contains(r#""warmup":3,"#));

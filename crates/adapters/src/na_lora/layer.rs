@@ -1,11 +1,13 @@
 //! The NA-LoRA-style adapter of a gate projection: LoRA whose B rows carry a
 //! neuron-importance mask, whose forward records the gate statistics while
-//! training, and whose B steps are scaled per homogeneity class.
+//! training (real tokens only), and whose B steps are scaled per gate class, masked
+//! rows not stepping at all.
 
 use super::config::NaLoraConfig;
 use super::stats::{channel_means, class_of, ema_update, mask_from_importance, step_scale};
 use crate::adapter::Adapter;
 use crate::dropout::{SeededDropout, TrainingFlag};
+use crate::valid_tokens::ValidTokens;
 use candle_core::{DType, Result, Tensor, Var};
 use loran_model::linear::matmul_t;
 use loran_model::{FrozenLinear, GateActivation, LinearAdapter};
@@ -13,11 +15,11 @@ use std::sync::Mutex;
 
 /// State keys in adapter files (each `[out]` f32, except the counters `[1]`).
 pub const IMPORTANCE_KEY: &str = "na_lora_importance";
-/// EMA of the mean effective homogeneity κ(z) per channel.
-pub const KAPPA_KEY: &str = "na_lora_kappa";
+/// EMA of the mean gate openness σ(z) per channel.
+pub const OPENNESS_KEY: &str = "na_lora_openness";
 /// The mask on B's rows.
 pub const MASK_KEY: &str = "na_lora_mask";
-/// The per-row step multipliers of B.
+/// The per-row step multipliers of B by class (a masked row does not step, whatever its class).
 pub const STEP_SCALE_KEY: &str = "na_lora_step_scale";
 /// `[EMA updates, mask updates]`.
 pub const COUNTS_KEY: &str = "na_lora_counts";
@@ -27,8 +29,8 @@ pub const COUNTS_KEY: &str = "na_lora_counts";
 struct GateState {
     /// EMA of mean |φ′(z)| per channel (the importance I).
     importance: Vec<f64>,
-    /// EMA of mean κ(z) per channel.
-    kappa: Vec<f64>,
+    /// EMA of mean σ(z) per channel.
+    openness: Vec<f64>,
     /// EMA updates so far.
     ema_updates: usize,
     /// Mask on B's rows (all ones until the first mask update).
@@ -37,7 +39,7 @@ struct GateState {
     step_scale: Vec<f64>,
     /// Mask updates so far.
     mask_updates: usize,
-    /// The last training forward's (mean |φ′|, mean κ), folded in by `after_step`.
+    /// The last training forward's (mean |φ′|, mean σ), folded in by `after_step`.
     pending: Option<(Vec<f64>, Vec<f64>)>,
 }
 
@@ -45,7 +47,7 @@ impl GateState {
     fn new(channels: usize) -> Self {
         Self {
             importance: Vec::new(),
-            kappa: Vec::new(),
+            openness: Vec::new(),
             ema_updates: 0,
             mask: vec![1.0; channels],
             step_scale: vec![1.0; channels],
@@ -64,6 +66,7 @@ pub struct NaLoraLinear {
     scale: f64,
     dropout: SeededDropout,
     training: TrainingFlag,
+    valid_tokens: ValidTokens,
     gate: GateActivation,
     cfg: NaLoraConfig,
     state: Mutex<GateState>,
@@ -73,7 +76,13 @@ impl NaLoraLinear {
     /// Wraps A `[r, in]` and B `[out, r]` (f32).
     pub fn new(a: Var, b: Var, scale: f64, dropout: SeededDropout, training: TrainingFlag, gate: GateActivation, cfg: NaLoraConfig) -> Self {
         let channels = b.dim(0).expect("B is [out, r]");
-        Self { a, b, scale, dropout, training, gate, cfg, state: Mutex::new(GateState::new(channels)) }
+        Self { a, b, scale, dropout, training, valid_tokens: ValidTokens::default(), gate, cfg, state: Mutex::new(GateState::new(channels)) }
+    }
+
+    /// Reads which positions are real tokens from `valid` (the set's), so that padding
+    /// stays out of the statistics; without it every position counts.
+    pub fn with_valid_tokens(self, valid: ValidTokens) -> Self {
+        Self { valid_tokens: valid, ..self }
     }
 
     /// The settings.
@@ -105,15 +114,23 @@ impl NaLoraLinear {
     }
 
     /// Records the batch's per-channel gate statistics from the pre-activation `z`
-    /// (`[..., out]`). A checkpointed block's recomputation sees the same `z` and
-    /// overwrites the same values, so each step counts once.
+    /// (`[..., out]`) over its real tokens. A checkpointed block's recomputation sees the
+    /// same `z` and overwrites the same values, so each step counts once. A batch of
+    /// padding only records nothing.
     fn record(&self, z: &Tensor) -> Result<()> {
         let channels = z.dim(z.rank() - 1)?;
+        let rows = z.elem_count() / channels.max(1);
+        let valid = self.valid_tokens.get();
+        if let Some(v) = &valid {
+            if v.len() != rows {
+                candle_core::bail!("NA-LoRA: the batch's valid-token mask has {} positions but the gate forward has {rows}", v.len());
+            }
+        }
         let flat = z.detach().to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
         let means = match self.gate {
-            GateActivation::Silu => channel_means(&flat, channels),
+            GateActivation::Silu => channel_means(&flat, channels, valid.as_deref()),
         };
-        self.lock().pending = Some(means);
+        self.lock().pending = means;
         Ok(())
     }
 
@@ -121,15 +138,15 @@ impl NaLoraLinear {
     /// and the step classes. Public for tests that drive the schedule by hand.
     pub fn advance(&self, steps_done: usize) {
         let mut st = self.lock();
-        if let Some((slope, kappa)) = st.pending.take() {
+        if let Some((slope, openness)) = st.pending.take() {
             let first = st.ema_updates == 0;
             ema_update(&mut st.importance, &slope, self.cfg.ema, first);
-            ema_update(&mut st.kappa, &kappa, self.cfg.ema, first);
+            ema_update(&mut st.openness, &openness, self.cfg.ema, first);
             st.ema_updates += 1;
         }
         if st.ema_updates > 0 && self.cfg.mask_due(steps_done) {
             st.mask = mask_from_importance(&st.importance, &self.cfg);
-            st.step_scale = st.kappa.iter().map(|&k| step_scale(class_of(k, &self.cfg), &self.cfg)).collect();
+            st.step_scale = st.openness.iter().map(|&o| step_scale(class_of(o, &self.cfg), &self.cfg)).collect();
             st.mask_updates += 1;
         }
     }
@@ -166,7 +183,7 @@ impl Adapter for NaLoraLinear {
         let vec1 = |v: &[f64]| Tensor::from_vec(v.iter().map(|&x| x as f32).collect::<Vec<_>>(), v.len(), dev);
         Ok(vec![
             (IMPORTANCE_KEY.into(), vec1(&st.importance)?),
-            (KAPPA_KEY.into(), vec1(&st.kappa)?),
+            (OPENNESS_KEY.into(), vec1(&st.openness)?),
             (MASK_KEY.into(), vec1(&st.mask)?),
             (STEP_SCALE_KEY.into(), vec1(&st.step_scale)?),
             (COUNTS_KEY.into(), vec1(&[st.ema_updates as f64, st.mask_updates as f64])?),
@@ -185,14 +202,14 @@ impl Adapter for NaLoraLinear {
             }
         };
         match key {
-            IMPORTANCE_KEY | KAPPA_KEY => {
+            IMPORTANCE_KEY | OPENNESS_KEY => {
                 if !values.is_empty() {
                     check(channels)?;
                 }
                 if key == IMPORTANCE_KEY {
                     st.importance = values;
                 } else {
-                    st.kappa = values;
+                    st.openness = values;
                 }
             }
             MASK_KEY => {
@@ -213,8 +230,13 @@ impl Adapter for NaLoraLinear {
         Ok(())
     }
 
+    /// Each row's class factor, or 0 for a masked row: the hook then keeps the row as
+    /// it was, so AdamW's momentum and weight decay cannot move it while it is masked
+    /// (its gradient is already 0, as the forward uses m ⊙ B).
     fn step_scales(&self) -> Result<Vec<(Var, Tensor)>> {
-        let scales = self.lock().step_scale.clone();
+        let st = self.lock();
+        let scales: Vec<f64> = st.step_scale.iter().zip(&st.mask).map(|(&s, &m)| if m == 0.0 { 0.0 } else { s }).collect();
+        drop(st);
         if scales.iter().all(|&s| s == 1.0) {
             return Ok(Vec::new());
         }

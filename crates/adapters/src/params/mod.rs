@@ -151,6 +151,11 @@ fn wrong_kind(path: &str, want: &str, got: &Value) -> ! {
 }
 
 fn unknown(path: &str) -> AdapterError {
+    if let Some((group, key)) = path.rsplit_once('.') {
+        if let Some((_, param)) = find_path(group).filter(|(_, p)| p.removed.iter().any(|(k, _)| *k == key)) {
+            return param.unknown_child(group, key);
+        }
+    }
     let keys: Vec<&str> = declared_keys().map(|(_, p)| p.name).collect();
     AdapterError::config(path, format!("no method declares this parameter (method parameters: {})", keys.join(", ")))
 }

@@ -166,11 +166,15 @@ pub struct Param {
     /// `activation` sets it: it was written so before methods declared their parameters,
     /// and dropping it would change the config hash of every earlier run.
     pub listed_for_every_method: bool,
+    /// A group's keys that earlier versions took, each with why it went and what
+    /// replaces it: configs that still use one fail with that message instead of a
+    /// bare "unknown key", as a key whose meaning changed must not be read silently.
+    pub removed: &'static [(&'static str, &'static str)],
 }
 
 impl Param {
     const fn new(name: &'static str, kind: Kind, doc: &'static str) -> Self {
-        Self { name, kind, doc, listed_for_every_method: false }
+        Self { name, kind, doc, listed_for_every_method: false, removed: &[] }
     }
 
     /// A finite real in `range`, `default` when absent.
@@ -282,8 +286,18 @@ impl Param {
         }
     }
 
-    /// The error for a key this group does not declare; it lists the ones it does.
+    /// A group whose earlier keys `removed` are refused with their message.
+    pub const fn with_removed(mut self, removed: &'static [(&'static str, &'static str)]) -> Self {
+        self.removed = removed;
+        self
+    }
+
+    /// The error for a key this group does not declare: a removed key's own message,
+    /// else the list of the keys it does declare.
     pub(crate) fn unknown_child(&self, path: &str, key: &str) -> AdapterError {
+        if let Some((_, why)) = self.removed.iter().find(|(k, _)| *k == key) {
+            return AdapterError::config(&format!("{path}.{key}"), format!("removed: {why}"));
+        }
         let known: Vec<String> = self.children().iter().map(Param::describe).collect();
         AdapterError::config(&format!("{path}.{key}"), format!("`{}` has no parameter `{key}` (it takes {})", self.name, known.join("; ")))
     }
