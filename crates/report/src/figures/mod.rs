@@ -5,7 +5,9 @@
 //! - [`activations`]: `activation_shapes` — f and f′ of every registered activation and
 //!   Sinter's ripple (written for grids with LoRAN runs);
 //! - [`rank`]: `rank_sweep` — score and test loss against adapter rank with a ±std band
-//!   (written for grids whose runs cover two ranks or more).
+//!   (written for grids whose runs cover two ranks or more);
+//! - [`spectrum`]: `spectrum` — rank measures of trained updates, written by `loran analyze`
+//!   next to its `analysis.csv` (not by the report).
 //!
 //! Text uses the bundled DejaVu Sans ([`crate::font`]); colours are per group and
 //! shared by both figures ([`palette::GroupPalette`]).
@@ -18,6 +20,7 @@ pub mod loss;
 pub mod palette;
 pub mod rank;
 pub mod rows;
+pub mod spectrum;
 
 use super::load::LoadedRun;
 use super::settings::{ReportSpec, TableKind};
