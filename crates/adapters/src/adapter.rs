@@ -18,6 +18,13 @@ pub trait Adapter: LinearAdapter {
     /// linear with `W0 + ΔW` in evaluation mode; `None` if the method cannot be merged.
     fn merged_delta(&self, base: &FrozenLinear) -> Result<Option<Tensor>>;
 
+    /// The plain low-rank update `s·B·A [out, in]` (f32) that the method's factors make
+    /// before any nonlinearity, magnitude or mask, so `loran analyze` can set the dense
+    /// update's spectrum against LoRA's rank-r one; `None` for methods without such a pair.
+    fn linear_delta(&self) -> Result<Option<Tensor>> {
+        Ok(None)
+    }
+
     /// Why [`Adapter::merged_delta`] is `None`, for the merge error (one clause).
     fn why_not_mergeable(&self) -> &'static str {
         "the method has no weight-space form"

@@ -127,6 +127,11 @@ impl Adapter for DoraLinear {
         let merged = adapted.broadcast_mul(&k.unsqueeze(1)?)?;
         Ok(Some((merged - w0)?.detach()))
     }
+
+    /// `s·B·A`, the numerator's low-rank part, without the magnitude's row scaling.
+    fn linear_delta(&self) -> Result<Option<Tensor>> {
+        Ok(Some((self.b.as_tensor().matmul(self.a.as_tensor())? * self.scale)?.detach()))
+    }
 }
 
 /// Registry entry: DoRA has no settings beyond the shared ones.

@@ -7,7 +7,8 @@
 //! - [`AdapterSet`]: attach, parameters, train/eval, exact merge and unmerge;
 //! - [`StepHook`]: what the adapters do around each optimizer step;
 //! - [`fused`]: LoRA's and LoRAN's training nodes (a frozen linear with its update);
-//! - [`peft`]: PEFT's file layout.
+//! - [`peft`]: PEFT's file layout;
+//! - [`spectrum`]: rank measures of trained updates (`loran analyze`).
 
 pub mod activations;
 pub mod adapter;
@@ -29,6 +30,7 @@ pub mod registry;
 pub mod seeding;
 pub mod set;
 pub mod sine_lora;
+pub mod spectrum;
 pub mod step;
 pub mod targets;
 pub mod valid_tokens;

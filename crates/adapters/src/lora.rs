@@ -76,6 +76,11 @@ impl Adapter for LoraLinear {
     }
 
     fn merged_delta(&self, _base: &FrozenLinear) -> Result<Option<Tensor>> {
+        self.linear_delta()
+    }
+
+    /// The same tensor as the merge, bit for bit: LoRA's update is its linear one.
+    fn linear_delta(&self) -> Result<Option<Tensor>> {
         Ok(Some((self.b.as_tensor().matmul(self.a.as_tensor())? * self.scale)?))
     }
 }

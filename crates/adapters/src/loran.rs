@@ -125,6 +125,10 @@ impl Adapter for LoranLinear {
     fn merged_delta(&self, _base: &FrozenLinear) -> Result<Option<Tensor>> {
         Ok(Some(self.delta_weight()?.detach()))
     }
+
+    fn linear_delta(&self) -> Result<Option<Tensor>> {
+        Ok(Some((self.b.as_tensor().matmul(self.a.as_tensor())? * self.scale)?.detach()))
+    }
 }
 
 /// LoRAN's settings: the activation f, under `adapter.activation`.

@@ -144,6 +144,11 @@ impl Adapter for SineLoraLinear {
     fn merged_delta(&self, _base: &FrozenLinear) -> candle_core::Result<Option<Tensor>> {
         Ok(Some(self.delta_weight()?.detach()))
     }
+
+    /// `(ω/g)·B·A`, the update linearised at 0 (`s·B·A` with the default g = ω/s).
+    fn linear_delta(&self) -> candle_core::Result<Option<Tensor>> {
+        Ok(Some((self.b.as_tensor().matmul(self.a.as_tensor())? * (self.omega / self.gain))?.detach()))
+    }
 }
 
 /// Builds a fresh layer: LoRA's A and B, ω and g from `adapter.sine` ([`omega`], [`gain`]).

@@ -66,6 +66,7 @@ pub fn result(group: &str, task: &str, seed: u64, metrics: &[(&str, f64)]) -> Ru
         // As today's scorers write them (any version at least theirs).
         scorer_version: Some(u32::MAX),
         task_labels: None,
+        adapter_bytes: None,
     }
 }
 

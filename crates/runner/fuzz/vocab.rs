@@ -82,6 +82,7 @@ pub const FIELDS: &[(&str, Kind)] = &[
     ("train.beta2", Kind::Float),
     ("train.cache_frozen_prefix", Kind::Bool),
     ("train.gradient_checkpointing", Kind::Bool),
+    ("train.save_adapter", Kind::Bool),
     ("eval.max_examples", Kind::Int),
     ("eval.max_new_tokens", Kind::Int),
     ("eval.rouge_stemmer", Kind::Bool),

@@ -29,6 +29,8 @@ enum Command {
     Report(commands::report::ReportArgs),
     /// Compare two results folders of one grid number by number (reruns, thread counts).
     CompareRuns(commands::compare_runs::CompareRunsArgs),
+    /// Spectra of trained adapters: the dense update s·f(B·A) against s·B·A, per module.
+    Analyze(commands::analyze::AnalyzeArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -49,5 +51,6 @@ fn run(command: Command) -> Result<()> {
         Command::Grid(args) => commands::grid::run(args),
         Command::Report(args) => commands::report::run(args),
         Command::CompareRuns(args) => commands::compare_runs::run(args),
+        Command::Analyze(args) => commands::analyze::run(args),
     }
 }

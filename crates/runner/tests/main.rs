@@ -4,6 +4,7 @@
 //! `cargo test -p loran-runner --test integration <file>::`.
 
 mod common;
+mod analyze;
 mod bad_grids;
 mod bad_inputs;
 mod cli;

@@ -81,6 +81,17 @@ pub struct TrainConfig {
     /// so runs recorded before the key existed keep their hash.
     #[serde(skip_serializing_if = "ComputeDtype::is_f32")]
     pub compute_dtype: ComputeDtype,
+    /// Save the trained adapter in the run folder under `adapter/` (loran-lab's native
+    /// layout, read by `loran analyze`; default true). Runs without training (method
+    /// `none`, 0 steps) or that diverged save none. Left out of the config hash when true,
+    /// so runs recorded before the key existed keep their hash; `false` is another config
+    /// (another run id), so a run reused from another grid has an adapter whenever one was asked for.
+    #[serde(skip_serializing_if = "is_true")]
+    pub save_adapter: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Default for TrainConfig {
@@ -101,6 +112,7 @@ impl Default for TrainConfig {
             cache_frozen_prefix: true,
             gradient_checkpointing: false,
             compute_dtype: ComputeDtype::F32,
+            save_adapter: true,
         }
     }
 }
@@ -202,5 +214,15 @@ mod tests {
         assert_eq!(cfg.quant, QuantMode::Nf4Dq);
         let err = serde_saphyr::from_str::<RunConfig>("quant: int8\n").unwrap_err().to_string();
         assert!(err.contains("int8") && err.contains("nf4"), "{err}");
+    }
+
+    #[test]
+    fn save_adapter_defaults_to_true_and_is_serialized_only_when_false() {
+        let cfg: RunConfig = serde_saphyr::from_str("seed: 1\n").unwrap();
+        assert!(cfg.train.save_adapter);
+        let json = serde_json::to_value(&cfg).unwrap();
+        assert!(json["train"].get("save_adapter").is_none(), "{json}");
+        let off: RunConfig = serde_saphyr::from_str("train: { save_adapter: false }\n").unwrap();
+        assert_eq!(serde_json::to_value(&off).unwrap()["train"]["save_adapter"], false);
     }
 }

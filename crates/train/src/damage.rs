@@ -189,6 +189,7 @@ mod tests {
             prediction_records,
             scorer_version: None,
             task_labels: None,
+            adapter_bytes: None,
         }
     }
 

@@ -1,12 +1,20 @@
-//! A run's folder: `config.resolved.yaml`, `metrics.jsonl`, `predictions.jsonl`, and
-//! `result.json` written last and atomically.
+//! A run's folder: `config.resolved.yaml`, `metrics.jsonl`, `predictions.jsonl`, the
+//! trained `adapter/`, and `result.json` written last and atomically.
 
 use crate::files::{append_line, create_dir, recreate_dir, write_atomic, ResultsWriteError};
 use crate::record::{PredictionRecord, RunResult, StepRecord};
 use anyhow::Result;
+use loran_adapters::AdapterSet;
 use serde::Serialize;
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
+
+/// The folder of the trained adapter inside a run folder (`loran_adapters::native` layout).
+pub const ADAPTER_DIR: &str = "adapter";
+/// Where the adapter is written before its rename: the leading dot keeps a crash's
+/// leftover out of a reused run's copy.
+const ADAPTER_TMP: &str = ".adapter.tmp";
 
 /// One run's folder.
 #[derive(Debug, Clone)]
@@ -55,6 +63,34 @@ impl RunDir {
             text.push('\n');
         }
         Ok(write_atomic(&self.path.join("predictions.jsonl"), text.as_bytes())?)
+    }
+
+    /// `adapter/`.
+    pub fn adapter_path(&self) -> PathBuf {
+        self.path.join(ADAPTER_DIR)
+    }
+
+    /// Saves `set` (trained on `base_model`) as `adapter/`: written whole into a temporary
+    /// folder, then renamed, so `adapter/` is complete or absent. Returns its size in bytes.
+    pub fn save_adapter(&self, set: &AdapterSet, base_model: &str) -> Result<u64, ResultsWriteError> {
+        let tmp = self.path.join(ADAPTER_TMP);
+        let target = self.adapter_path();
+        recreate_dir(&tmp)?;
+        loran_adapters::native::save(set, &tmp, Some(base_model))
+            .map_err(|e| ResultsWriteError { path: tmp.clone(), source: io::Error::other(e.to_string()) })?;
+        let at = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ResultsWriteError { path, source }
+        };
+        if target.exists() {
+            fs::remove_dir_all(&target).map_err(at(&target))?;
+        }
+        fs::rename(&tmp, &target).map_err(at(&target))?;
+        let mut bytes = 0;
+        for entry in fs::read_dir(&target).map_err(at(&target))? {
+            bytes += entry.and_then(|e| e.metadata()).map_err(at(&target))?.len();
+        }
+        Ok(bytes)
     }
 
     /// Writes `result.json` last, atomically: the run's completion marker.

@@ -57,6 +57,7 @@ pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut R
         prediction_records: None,
         scorer_version: None,
         task_labels: None,
+        adapter_bytes: None,
     };
     if let Err(e) = execute(cell, &dir, resources, &mut result, log) {
         if e.chain().any(|c| c.is::<ResultsWriteError>()) {
@@ -125,6 +126,10 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
             result.error = Some(why);
             result.timings.train_s = t_train.elapsed().as_secs_f64();
             return Ok(());
+        }
+        if cfg.train.save_adapter {
+            // Before evaluation merges it, and before result.json marks the run finished.
+            result.adapter_bytes = Some(dir.save_adapter(&set, &cfg.model)?);
         }
     }
     result.timings.train_s = t_train.elapsed().as_secs_f64();

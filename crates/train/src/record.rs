@@ -175,6 +175,10 @@ pub struct RunResult {
     /// the report's bootstrap resamples keep (absent for summarization).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_labels: Option<Vec<String>>,
+    /// Bytes of the saved `adapter/` folder (absent when the run saved none, and in runs
+    /// recorded before adapters were saved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapter_bytes: Option<u64>,
 }
 
 /// The fields `result.json` has had in every schema, read on their own so that a run of an

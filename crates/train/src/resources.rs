@@ -106,7 +106,7 @@ impl Resources {
     }
 
     /// The model `name` with its base linears stored as `quant` (loaded and quantized once).
-    pub(crate) fn model(&mut self, name: &str, quant: QuantMode) -> Result<Arc<LoadedModel>> {
+    pub fn model(&mut self, name: &str, quant: QuantMode) -> Result<Arc<LoadedModel>> {
         let key = ModelKey { name: name.to_string(), quant };
         if let Some(m) = self.models.get(&key) {
             return Ok(m.clone());

@@ -177,6 +177,11 @@ impl Adapter for NaLoraLinear {
         Ok(Some((self.masked_b()?.matmul(self.a.as_tensor())? * self.scale)?.detach()))
     }
 
+    /// `s·B·A` without the mask.
+    fn linear_delta(&self) -> Result<Option<Tensor>> {
+        Ok(Some((self.b.as_tensor().matmul(self.a.as_tensor())? * self.scale)?.detach()))
+    }
+
     fn state(&self) -> Result<Vec<(String, Tensor)>> {
         let st = self.lock();
         let dev = self.b.device();

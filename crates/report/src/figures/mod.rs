@@ -8,6 +8,8 @@
 //!   (written for grids whose runs cover two ranks or more);
 //! - [`sinter_map`]: `sinter_map` — Sinter's (A, ω) grid: delta against the baseline and
 //!   divergences per cell (written for tables with Sinter at two A and two ω or more).
+//! - [`spectrum`]: `spectrum` — rank measures of trained updates, written by `loran analyze`
+//!   next to its `analysis.csv` (not by the report).
 //!
 //! Text uses the bundled DejaVu Sans ([`crate::font`]); colours are per group and
 //! shared by both figures ([`palette::GroupPalette`]).
@@ -21,6 +23,7 @@ pub mod palette;
 pub mod rank;
 pub mod rows;
 pub mod sinter_map;
+pub mod spectrum;
 
 use super::load::LoadedRun;
 use super::settings::{ReportSpec, TableKind};

@@ -120,6 +120,7 @@ pub fn run_result(method_index: usize, task: &str, seed: u64) -> RunResult {
         // As today's scorers write them (any version at least theirs).
         scorer_version: Some(u32::MAX),
         task_labels: None,
+        adapter_bytes: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod analyze;
 pub mod assets;
 pub mod compare_runs;
 pub mod generate;

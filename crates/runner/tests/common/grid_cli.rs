@@ -132,9 +132,20 @@ pub fn finished_results(runs: &Path) -> BTreeMap<String, (Vec<u8>, SystemTime)> 
         .collect()
 }
 
+/// A safetensors file (a run's `adapter/`) is whole: its JSON header parses and the
+/// tensors' data ends exactly at the end of the file.
+fn assert_whole_safetensors(path: &Path, bytes: &[u8]) {
+    assert!(bytes.len() >= 8, "{} is truncated", path.display());
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = bytes.get(8..8 + header_len).unwrap_or_else(|| panic!("{} is truncated in its header", path.display()));
+    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(header).unwrap_or_else(|e| panic!("{} has a torn header: {e}", path.display()));
+    let end = header.iter().filter(|(k, _)| *k != "__metadata__").map(|(_, t)| t["data_offsets"][1].as_u64().unwrap()).max().unwrap_or(0);
+    assert_eq!(bytes.len(), 8 + header_len + end as usize, "{} is truncated", path.display());
+}
+
 /// Parses every result file under `dir` by its kind (JSON, JSON lines, CSV, YAML, PNG,
-/// SVG, markdown, LaTeX) and fails on a torn one or a leftover temporary file. Returns
-/// how many files it checked.
+/// SVG, markdown, LaTeX, safetensors) and fails on a torn one or a leftover temporary
+/// file. Returns how many files it checked.
 pub fn assert_nothing_torn(dir: &Path) -> usize {
     let mut checked = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -176,6 +187,7 @@ pub fn assert_nothing_torn(dir: &Path) -> usize {
                 assert!(bytes.len() > 12 && &bytes[bytes.len() - 8..bytes.len() - 4] == b"IEND", "{} is truncated (no IEND)", path.display());
             }
             "svg" => assert!(text().trim_end().ends_with("</svg>"), "{} is truncated", path.display()),
+            "safetensors" => assert_whole_safetensors(&path, &bytes),
             "md" | "tex" => assert!(text().ends_with('\n'), "{} ends mid-line", path.display()),
             _ if name == ".lock" => {}
             _ => panic!("unexpected file {} in a results folder", path.display()),

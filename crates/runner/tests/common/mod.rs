@@ -89,5 +89,6 @@ pub fn ok_result(
         // As today's scorers write them (any version at least theirs).
         scorer_version: Some(u32::MAX),
         task_labels: None,
+        adapter_bytes: None,
     }
 }
