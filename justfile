@@ -18,9 +18,11 @@ default:
 assets:
     {{loran}} assets
 
-# The main job: fetch what is missing, then run the quick grids (finished cells are skipped).
+# The main job: fetch what is missing, then run the quick grids (finished cells are skipped),
+# then measure the rank of the trained updates of the Sinter map (`spectrum.png` there).
 reproduce: assets
     RAYON_NUM_THREADS={{threads}} {{loran}} grid run experiments/quick/*.yaml
+    RAYON_NUM_THREADS={{threads}} {{loran}} analyze results/quick-sinter-map
 
 # The full CPU profile: experiments/cpu/*.yaml (3 seeds; hours on 2 cores; rerun to resume).
 reproduce-cpu: assets

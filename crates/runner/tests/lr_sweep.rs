@@ -38,7 +38,7 @@ fn the_rate_with_the_lowest_validation_loss_trains_the_seeds_and_the_test_split_
     assert!(losses[1].1 < losses[0].1, "the usable rate fits the validation split better: {losses:?}");
 
     let selection = read_selection(&grid_dir).unwrap().unwrap();
-    let choice = &selection.chosen["mailing-list-topics-lora"];
+    let choice = &selection.chosen["lora"];
     assert_eq!(choice.factor, 1000.0);
     assert!((choice.lr - 3e-2).abs() < 1e-12);
     assert_eq!(choice.losses.iter().map(|l| l.1).collect::<Vec<_>>(), vec![losses[0].1, losses[1].1]);
@@ -54,7 +54,7 @@ fn the_rate_with_the_lowest_validation_loss_trains_the_seeds_and_the_test_split_
     }
     let table = std::fs::read_to_string(grid_dir.join("table.md")).unwrap();
     assert!(table.contains("Learning rates tuned per row on the validation split"), "{table}");
-    assert!(table.contains("mailing-list-topics-lora lr 3.00e-2 (×1000)"), "{table}");
+    assert!(table.contains("lora lr 3.00e-2 (×1000)"), "{table}");
 
     // Nothing to redo the second time.
     let again = fx.run(&grid, "r");
