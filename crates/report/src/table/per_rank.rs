@@ -6,6 +6,9 @@ use super::build::{rank_of, run_of_row, TableData};
 use crate::load::LoadedRun;
 use crate::settings::TableKind;
 
+/// A row's (method label, registry label, rank, registry name).
+type RowPoint = (String, String, usize, String);
+
 /// For a rank table whose rows are `<method> r=<rank>`: the baseline method's label and,
 /// per row, the baseline method's row at the same rank (`None` for the baseline's own rows
 /// and ranks it lacks). The baseline method is `configured` (a method label or registry
@@ -19,8 +22,8 @@ pub fn same_rank_baseline(table: &TableData, runs: &[LoadedRun], configured: Opt
         let run = run_of_row(&table.members, runs, row)?;
         Some((run.result.identity.method_label(), run.result.identity.registry_label(), rank_of(run)?, run.result.identity.method.clone()))
     };
-    let points: Vec<Option<(String, String, usize, String)>> = table.rows.iter().map(|r| point(r)).collect();
-    let methods = |fits: &dyn Fn(&(String, String, usize, String)) -> bool| -> Vec<String> {
+    let points: Vec<Option<RowPoint>> = table.rows.iter().map(|r| point(r)).collect();
+    let methods = |fits: &dyn Fn(&RowPoint) -> bool| -> Vec<String> {
         let mut found: Vec<String> = points.iter().flatten().filter(|p| fits(p)).map(|p| p.0.clone()).collect();
         found.sort();
         found.dedup();

@@ -16,11 +16,23 @@ fn estimates(report: &TableReport) -> impl Iterator<Item = (usize, &DeltaEstimat
 /// A value on the metric's display scale with its unit (`4.1 points`, `0.012 nats`).
 pub fn amount(metric: &str, value: f64) -> String {
     let spec = column_spec(metric);
-    if spec.scale == 1.0 {
-        format!("{:.*} nats", spec.decimals, value)
+    let (value, decimals, unit) = if spec.scale == 1.0 { (value, spec.decimals, "nats") } else { (value * spec.scale, spec.decimals.min(2), "points") };
+    // A difference too small for the column's decimals (Sinter's ripple) keeps two
+    // significant digits instead of reading `0.000`.
+    if value != 0.0 && value.abs() < 0.5 * 10f64.powi(-(decimals as i32)) {
+        format!("{value:.1e} {unit}")
     } else {
-        format!("{:.*} points", spec.decimals.min(2), value * spec.scale)
+        format!("{value:.decimals$} {unit}")
     }
+}
+
+#[cfg(test)]
+#[test]
+fn tiny_amounts_keep_two_significant_digits() {
+    assert_eq!(amount("test_loss", 0.0504), "0.050 nats");
+    assert_eq!(amount("test_loss", 0.000026), "2.6e-5 nats");
+    assert_eq!(amount("rougeL", 0.0365), "3.65 points");
+    assert_eq!(amount("rougeL", 0.00001), "1.0e-3 points");
 }
 
 /// How many seeds the deltas pair, and what that means.

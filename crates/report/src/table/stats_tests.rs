@@ -5,11 +5,9 @@ use super::deltas::Delta;
 use super::markdown::render_markdown;
 use super::TableReport;
 use crate::settings::{Control, DivergedRuns, ReportSpec};
-use crate::test_support::{identity, result, with_identity, write_run};
+use crate::test_support::{identity, write_scored_run};
 use loran_stats::holm;
 use loran_train::identity::QuantMode;
-use loran_train::record::{PredictionRecord, RunStatus};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 const EXAMPLES: usize = 40;
@@ -23,34 +21,8 @@ fn score(level: f64, seed: u64, i: usize, wobble: f64) -> f64 {
 /// diverged one (no metrics, no predictions).
 fn run(grid: &Path, method: &str, activation: &str, seed: u64, level: f64, wobble: f64, diverged: bool) {
     let values: Vec<f64> = (0..EXAMPLES).map(|i| score(level, seed, i, wobble)).collect();
-    let mean = values.iter().sum::<f64>() / EXAMPLES as f64;
     let id = identity(method, QuantMode::None, activation);
-    let mut r = with_identity(result(&format!("news-{method}-{activation}"), "news", seed, &[("rougeL", mean)]), id);
-    if diverged {
-        r.status = RunStatus::Diverged;
-        r.metrics.clear();
-        write_run(grid, &r, &[]);
-        return;
-    }
-    let dir = write_run(grid, &r, &[]);
-    let lines: String = values
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| {
-            let record = PredictionRecord {
-                id: format!("ex-{i:02}"),
-                target: "t".into(),
-                prediction: "p".into(),
-                score: v,
-                scores: BTreeMap::from([("rougeL".to_string(), v)]),
-                label: None,
-                loss_sum: None,
-                loss_tokens: None,
-            };
-            serde_json::to_string(&record).unwrap() + "\n"
-        })
-        .collect();
-    std::fs::write(dir.join("predictions.jsonl"), lines).unwrap();
+    write_scored_run(grid, &id, &format!("news-{method}-{activation}"), seed, &values, diverged);
 }
 
 /// LoRA (baseline) and DoRA over 3 seeds; DoRA's seed 2 diverged.
