@@ -248,7 +248,11 @@ pub fn notes(sweep: &LrSweep, grid_seeds: &[u64], finals: &[Cell], selection: &S
     let mut seen = std::collections::BTreeSet::new();
     for cell in finals.iter().filter(|c| swept(c) && seen.insert(c.group.clone())) {
         let text = match (selection.chosen.get(&cell.group), selection.undecided.get(&cell.group)) {
-            (Some(c), _) => format!("{} lr {:.2e} (×{})", cell.group, c.lr, factor_text(c.factor)),
+            (Some(c), _) => {
+                let edge = [sweep.factors.iter().copied().fold(f64::INFINITY, f64::min), sweep.factors.iter().copied().fold(0.0, f64::max)].contains(&c.factor);
+                let edge = if edge { ", at the edge of the sweep: the best rate may lie beyond it" } else { "" };
+                format!("{} lr {:.2e} (×{}{edge})", cell.group, c.lr, factor_text(c.factor))
+            }
             (None, Some(why)) => format!("{} not run ({why})", cell.group),
             _ => continue,
         };

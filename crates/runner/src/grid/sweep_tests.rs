@@ -59,6 +59,9 @@ fn the_lowest_mean_validation_loss_wins_ties_go_near_one_and_divergence_loses() 
     let lora = &selection.chosen["lora"];
     assert_eq!((lora.factor, lora.lr), (2.0, 2e-3));
     assert_eq!(lora.losses, vec![(0.5, 2.0), (1.0, 1.9), (2.0, 1.5)]);
+    let notes = notes(&sweep, &g.spec.seeds, &finals, &selection);
+    assert!(notes[1].contains("lora lr 2.00e-3 (×2, at the edge of the sweep"), "{notes:?}");
+    assert!(notes[1].contains("loran lr 1.00e-3 (×1)."), "an inner choice is not flagged: {notes:?}");
     let loran = &selection.chosen["loran"];
     assert_eq!(loran.factor, 1.0, "a tie between 0.5 and 1 goes to the listed rate");
     assert_eq!(loran.losses[2].1, f64::INFINITY);
