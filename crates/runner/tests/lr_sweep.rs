@@ -54,7 +54,7 @@ fn the_rate_with_the_lowest_validation_loss_trains_the_seeds_and_the_test_split_
     }
     let table = std::fs::read_to_string(grid_dir.join("table.md")).unwrap();
     assert!(table.contains("Learning rates tuned per row on the validation split"), "{table}");
-    assert!(table.contains("lora lr 3.00e-2 (×1000)"), "{table}");
+    assert!(table.contains("lora lr 3.00e-2 (×1000, at the edge of the sweep"), "{table}");
 
     // Nothing to redo the second time.
     let again = fx.run(&grid, "r");
