@@ -87,8 +87,9 @@ impl SinterMap {
     /// frequencies or more.
     pub fn from_report(report: &TableReport, runs: &[LoadedRun], grid: &str) -> Option<Self> {
         let table = &report.table;
+        let context = crate::table::build::LabelContext::of(runs);
         let row_params: Vec<Option<(f64, f64)>> =
-            table.rows.iter().map(|row| crate::table::build::run_of_row(&table.members, runs, row).or_else(|| any_run_of(report, runs, row)).and_then(sinter_params)).collect();
+            table.rows.iter().map(|row| crate::table::build::run_of_row(&table.members, runs, row).or_else(|| any_run_of(report, runs, &context, row)).and_then(sinter_params)).collect();
         let amplitudes = sorted(row_params.iter().flatten().map(|p| p.0));
         let omegas = sorted(row_params.iter().flatten().map(|p| p.1));
         if amplitudes.len() < 2 || omegas.len() < 2 {
@@ -145,9 +146,8 @@ impl SinterMap {
 
 /// A run of `row` of any status (a row whose every run diverged has no counted member
 /// under `leave-out`, but still has parameters).
-fn any_run_of<'a>(report: &TableReport, runs: &'a [LoadedRun], row: &str) -> Option<&'a LoadedRun> {
-    let context = crate::table::build::LabelContext::of(runs);
-    runs.iter().find(|r| crate::table::build::row_label_in(report.table.kind, r, &context) == row)
+fn any_run_of<'a>(report: &TableReport, runs: &'a [LoadedRun], context: &crate::table::build::LabelContext, row: &str) -> Option<&'a LoadedRun> {
+    runs.iter().find(|r| crate::table::build::row_label_in(report.table.kind, r, context) == row)
 }
 
 /// Green for better, red for worse, white at 0; `share` in [−1, 1] is the signed improvement.
