@@ -48,3 +48,47 @@ pub fn set_dotted(root: &mut Value, key: &str, value: Value) -> Result<()> {
     }
     Ok(())
 }
+
+/// Whether `value` still holds at the dotted `key` of `root`: equal, or for a mapping,
+/// every one of its entries holds there. An axis value that a later bundle overwrote
+/// fails this, which would leave the cell's name claiming a value its config lacks.
+pub fn holds(root: &Value, key: &str, value: &Value) -> bool {
+    let mut node = root;
+    for part in key.split('.') {
+        match node.get(part) {
+            Some(next) => node = next,
+            None => return false,
+        }
+    }
+    contains(node, value)
+}
+
+fn contains(have: &Value, want: &Value) -> bool {
+    match (have, want) {
+        (Value::Object(have), Value::Object(want)) => want.iter().all(|(k, w)| have.get(k).is_some_and(|h| contains(h, w))),
+        (have, want) => have == want,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_value_holds_until_something_overwrites_it() {
+        let mut root = json!({ "train": { "steps": 40, "lr": 0.003 } });
+        set_dotted(&mut root, "train.lr", json!(0.03)).unwrap();
+        assert!(holds(&root, "train.lr", &json!(0.03)));
+        assert!(holds(&root, "train", &json!({ "lr": 0.03 })));
+        // A later mapping over the whole section replaces the axis value.
+        set_dotted(&mut root, "train", json!({ "steps": 90, "lr": 0.01 })).unwrap();
+        assert!(!holds(&root, "train.lr", &json!(0.03)));
+        assert!(holds(&root, "train.lr", &json!(0.01)));
+        assert!(!holds(&root, "train.batch_size", &json!(4)));
+        // A renamed registry entry drops the old parameters.
+        let mut root = json!({ "activation": { "name": "sinter", "omega": 100.0 } });
+        set_dotted(&mut root, "activation", json!({ "name": "tanh" })).unwrap();
+        assert!(!holds(&root, "activation", &json!({ "name": "sinter", "omega": 100.0 })));
+    }
+}
