@@ -59,6 +59,12 @@ pub fn render_markdown(report: &TableReport) -> String {
     for sentence in resolved.into_iter().flatten() {
         out.push_str(&format!("\n{sentence}\n"));
     }
+    if !report.setup.is_empty() {
+        out.push_str("\nSetup, read from the counted runs' configs:\n\n");
+        for line in &report.setup {
+            out.push_str(&format!("- {line}\n"));
+        }
+    }
     let controls = resolve::control_lines(report);
     if !controls.is_empty() {
         out.push_str("\n## Controls\n\n");

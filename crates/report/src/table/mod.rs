@@ -19,6 +19,7 @@ pub mod markdown;
 pub mod paired;
 pub mod per_rank;
 pub mod resolve;
+pub mod setup;
 
 use super::load::LoadedRun;
 use super::settings::{ReportSpec, TableKind};
@@ -60,6 +61,8 @@ pub struct TableReport {
     /// Whether a row's runs use a method the registry marks reconstructed from its
     /// paper's abstract (then a note says those rows are not the authors' code).
     pub reconstructed: bool,
+    /// Per task, the setup read from the counted runs' configs ([`setup::setup_lines`]).
+    pub setup: Vec<String>,
 }
 
 impl TableReport {
@@ -92,7 +95,11 @@ impl TableReport {
         let plain_baseline = baseline.as_deref().filter(|b| table.rows.iter().any(|r| r == b));
         let controls = equivalence(&table, runs, &deltas, &against, &spec.controls, plain_baseline, spec.resamples, 1.0 - spec.confidence);
         let reconstructed = table.members.values().flatten().any(|&i| loran_adapters::find_method(&runs[i].result.identity.method).is_ok_and(|m| m.reconstructed));
-        Self { title: format!("{grid}: {kind}"), table, baseline, against, deltas, resamples: spec.resamples, confidence: spec.confidence, mde, controls, grid_notes, floors, reconstructed }
+        let mut counted: Vec<usize> = table.members.values().flatten().copied().collect();
+        counted.sort_unstable();
+        counted.dedup();
+        let setup = setup::setup_lines(&counted.iter().map(|&i| runs[i].clone()).collect::<Vec<_>>());
+        Self { title: format!("{grid}: {kind}"), table, baseline, against, deltas, resamples: spec.resamples, confidence: spec.confidence, mde, controls, grid_notes, floors, reconstructed, setup }
     }
 
     /// The notes printed under the tables: the grid's, that `(reconstructed)` rows are not
