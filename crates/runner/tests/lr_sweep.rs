@@ -17,7 +17,7 @@ fn runs(dir: &Path) -> Vec<std::path::PathBuf> {
 fn the_rate_with_the_lowest_validation_loss_trains_the_seeds_and_the_test_split_stays_unseen() {
     let fx = Fixture::new();
     // A base rate far too small to learn in 30 steps: the sweep must find ×1000.
-    let body = "axes:\n  task: [mailing-list-topics]\n  adapter.method: [none, lora]\nbundles:\n  - { train.lr: 3.0e-5 }\nseeds: [0, 1]\nlr_sweep: { factors: [1, 1000] }\n";
+    let body = "axes:\n  task: [mailing-list-topics]\n  adapter.method: [none, lora]\nbundles:\n  - { adapter.method: lora, train.lr: 3.0e-5 }\nseeds: [0, 1]\nlr_sweep: { factors: [1, 1000] }\n";
     let grid = fx.grid("swept", body);
     let outcome = fx.run(&grid, "r");
     assert!(outcome.failed.is_empty(), "{outcome:?}");
