@@ -214,7 +214,7 @@ fn load_files(dir: &Path, result: RunResult) -> Result<LoadedRun, Damage> {
 }
 
 /// Parses a JSON-lines file (`null` in a record's float fields reads as NaN, see
-/// [`super::json`]); blank lines are ignored, any other bad line is an error that names
+/// [`loran_train::record::nullable_f64`]); blank lines are ignored, any other bad line is an error that names
 /// the file and the 1-based line.
 pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
     let text = read_text(path)?;

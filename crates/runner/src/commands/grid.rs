@@ -71,12 +71,13 @@ pub fn run(args: GridArgs) -> Result<()> {
                 let cells = expand(&grid)?;
                 if let Some(lr_sweep) = &grid.spec.lr_sweep {
                     let tuning = loran_runner::grid::sweep::tuning_cells(lr_sweep, &grid.spec.seeds, &cells);
-                    println!("{} ({}): {} tuning runs on the validation split (in tuning/), then these at the chosen rates:", grid.spec.name, grid.path.display(), tuning.len());
+                    println!("{} ({}): first {} tuning runs, scored on the validation split only (in tuning/):", grid.spec.name, grid.path.display(), tuning.len());
                     for c in tuning {
                         println!("  {}  lr={}", c.run_id, c.config.train.lr);
                     }
                 }
-                println!("{} ({}): {} runs", grid.spec.name, grid.path.display(), cells.len());
+                let rates = if grid.spec.lr_sweep.is_some() { ", each row at the rate its tuning runs choose" } else { "" };
+                println!("{} ({}): {} runs{rates}", grid.spec.name, grid.path.display(), cells.len());
                 for c in cells {
                     let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     println!("  {}  {}", c.run_id, labels.join(" "));
