@@ -151,8 +151,9 @@ pub fn select(sweep: &LrSweep, finals: &[Cell], tuning: &[Cell], results: &BTree
         let mut losses = Vec::new();
         let mut problem = None;
         for &factor in &sweep.factors {
-            let prefix = format!("{}-lrx{}-s", cell.group, factor_text(factor));
-            let runs: Vec<&Cell> = tuning.iter().filter(|t| t.run_id.starts_with(&prefix)).collect();
+            // The tuning cells of this group and factor, matched by their whole group name.
+            let group = format!("{}-lrx{}", cell.group, factor_text(factor));
+            let runs: Vec<&Cell> = tuning.iter().filter(|t| t.group == group).collect();
             let mut values = Vec::new();
             for run in runs {
                 match results.get(&run.run_id) {
