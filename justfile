@@ -24,7 +24,7 @@ reproduce: assets
     RAYON_NUM_THREADS={{threads}} {{loran}} grid run experiments/quick/*.yaml
     RAYON_NUM_THREADS={{threads}} {{loran}} analyze results/quick-sinter-map
 
-# The full CPU profile: experiments/cpu/*.yaml (3 seeds; hours on 2 cores; rerun to resume).
+# The full CPU profile: experiments/cpu/*.yaml (5 seeds; hours on 2 cores; rerun to resume).
 reproduce-cpu: assets
     RAYON_NUM_THREADS={{threads}} {{loran}} grid run experiments/cpu/*.yaml
 
