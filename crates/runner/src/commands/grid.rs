@@ -117,8 +117,12 @@ pub fn run(args: GridArgs) -> Result<()> {
                 progress.line(&format!("== grid {} ({})", grid.spec.name, grid.path.display()));
                 let outcome = run_grid(grid, &opts, &mut resources, progress.as_mut())?;
                 let dir = opts.results_root.join(&grid.spec.name);
+                let elsewhere = match outcome.elsewhere.len() {
+                    0 => String::new(),
+                    n => format!(", {n} left to other processes running them"),
+                };
                 eprintln!(
-                    "== {}: {} ok, {} skipped, {} diverged, {} failed; report in {}",
+                    "== {}: {} ok, {} skipped, {} diverged, {} failed{elsewhere}; report in {}",
                     grid.spec.name,
                     outcome.ok.len(),
                     outcome.skipped.len(),
