@@ -48,13 +48,24 @@ pub fn prepare_process() {
     loran_train::env::default_elementwise_threads();
 }
 
-/// Success, or the error printed and a failure code: see [`error_text`].
+/// An error that ends the process with its own exit code rather than 1 (`grid run-cell`
+/// exits 3 for a diverged cell, so a scheduler's accounting tells it from a failure).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ExitWith {
+    /// The process's exit code.
+    pub code: u8,
+    /// The `error:` line's text.
+    pub message: String,
+}
+
+/// Success, or the error printed and a failure code (1, or an [`ExitWith`]'s): see [`error_text`].
 pub fn exit_code(outcome: Result<()>, errors: &ErrorArgs) -> std::process::ExitCode {
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{}", error_text(&e, errors.verbose));
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(e.downcast_ref::<ExitWith>().map_or(1, |x| x.code))
         }
     }
 }

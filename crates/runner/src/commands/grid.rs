@@ -1,5 +1,5 @@
-//! `loran grid plan|check|run|clean FILE...`: list, check or run the cells of experiment
-//! grids, or move their stale runs away.
+//! `loran grid plan|check|run|run-cell|clean FILE...`: list, check or run the cells of
+//! experiment grids, or move their stale runs away.
 
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
@@ -49,6 +49,9 @@ enum GridAction {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Run one cell of a grid file and exit with its status: 0 ok (or finished earlier),
+    /// 3 diverged, 1 failed or another process runs it (one Slurm array task each).
+    RunCell(super::grid_cell::RunCellArgs),
     /// Move the runs that match no cell of the grid files (left from earlier versions of
     /// the grids, and left out of their tables) to `<grid>/stale/`, then re-render.
     Clean {
@@ -142,6 +145,7 @@ pub fn run(args: GridArgs) -> Result<()> {
             }
             Ok(())
         }
+        GridAction::RunCell(args) => super::grid_cell::run(args),
         GridAction::Clean { files, results } => {
             let grids = files.iter().map(|f| read_grid(f)).collect::<Result<Vec<_>>>()?;
             check_all(&grids, &results)?;
