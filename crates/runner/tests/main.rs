@@ -22,6 +22,7 @@ mod numeric_ranges;
 mod prefix_cache;
 mod repo_paths;
 mod run_cell;
+mod slurm;
 mod report_reconstructed;
 mod stale_runs;
 mod tables;

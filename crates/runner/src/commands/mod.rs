@@ -7,5 +7,6 @@ pub mod generate;
 pub mod grid;
 pub mod grid_cell;
 pub mod grid_progress;
+pub mod grid_slurm;
 pub mod perplexity;
 pub mod report;

@@ -16,6 +16,7 @@ pub mod runner;
 pub mod select;
 pub mod slurm;
 pub mod spec;
+pub mod status;
 pub mod sweep;
 pub mod validate;
 pub mod yaml_path;
