@@ -163,3 +163,38 @@ fn a_grid_runs_as_a_slurm_array_and_a_cancelled_task_is_redone_alone() {
 fn task_log(grid_dir: &Path, array: &str, index: usize) -> String {
     std::fs::read_to_string(grid_dir.join("slurm").join(format!("{array}_{index}.log"))).unwrap_or_else(|e| format!("(no task log: {e})"))
 }
+
+#[test]
+fn a_dry_run_writes_the_scripts_and_a_missing_model_is_one_line_before_submitting() {
+    let fx = GridFixture::new("dry", 2, 4, &[2, 4]);
+    let results = fx.results("results");
+    let slurm_dir = results.join("dry").join("slurm");
+    let out = loran(&fx.home)
+        .args(["grid", "submit"])
+        .arg(&fx.grid)
+        .args(["--slurm", "--dry-run", "--array-parallelism", "3", "--cpus-per-task", "2", "--mem", "4G", "--sbatch-arg=--qos=low", "--results"])
+        .arg(&results)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let array = slurm_dir.join("array.sbatch");
+    assert!(stdout.contains(&format!("  sbatch --parsable --qos=low {}\n", array.display())), "{stdout}");
+    assert!(stdout.contains("--dependency=afterany:ARRAY_JOB_ID"), "{stdout}");
+    let script = std::fs::read_to_string(&array).unwrap();
+    for line in ["#SBATCH --array=0-1%3", "#SBATCH --cpus-per-task=2", "#SBATCH --mem=4G", "export RAYON_NUM_THREADS=2"] {
+        assert!(script.lines().any(|l| l == line), "no `{line}` in:\n{script}");
+    }
+    let ids = fx.planned_ids();
+    assert_eq!(std::fs::read_to_string(slurm_dir.join("cells.txt")).unwrap(), format!("{}\n{}\n", ids[0], ids[1]));
+    assert!(!slurm_dir.join("jobs.jsonl").exists(), "a dry run submitted something");
+
+    // The model is gone: refused on the submitting machine, in one line, before any script.
+    std::fs::remove_dir_all(fx.dir.path().join("model")).unwrap();
+    let gone = fx.variant("gone", &[]);
+    let out = loran(&fx.home).args(["grid", "submit"]).arg(&gone).args(["--slurm", "--dry-run", "--results"]).arg(&results).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.lines().count() == 1, "{err}");
+    assert!(err.contains("fetch the assets before submitting"), "{err}");
+    assert!(!results.join("gone").join("slurm").exists(), "scripts written for a grid that cannot run");
+}

@@ -74,8 +74,11 @@ pub fn submit(args: SubmitArgs) -> Result<()> {
     }
     let grids = args.files.iter().map(|f| read_grid(f)).collect::<Result<Vec<_>>>()?;
     check_all(&grids, &args.results)?;
-    if let Some(grid) = grids.iter().find(|g| g.spec.lr_sweep.is_some()) {
-        bail!("{} has `lr_sweep:`, whose cells take their learning rate from tuning runs of the whole grid; run it with `loran grid run` (not yet as a Slurm array)", grid.path.display());
+    // Not yet as an array: a sweep's cells take their learning rate from tuning runs of the
+    // whole grid. Said once per grid, and the other grids are submitted.
+    let sweep_note = |g: &GridFile| format!("{} has `lr_sweep:`, whose cells take their learning rate from tuning runs of the whole grid; run it with `loran grid run`", g.path.display());
+    if grids.iter().all(|g| g.spec.lr_sweep.is_some()) {
+        bail!(sweep_note(&grids[0]));
     }
     if !args.dry_run && Command::new("sbatch").arg("--version").output().is_err() {
         bail!("no `sbatch` on PATH: run `loran grid submit` on a Slurm login node, or pass --dry-run to write the scripts only");
@@ -96,6 +99,10 @@ pub fn submit(args: SubmitArgs) -> Result<()> {
     let mut resources = Resources::new(store);
     let queue = squeue().unwrap_or_default();
     for grid in &grids {
+        if grid.spec.lr_sweep.is_some() {
+            eprintln!("warning: {}; not submitted", sweep_note(grid));
+            continue;
+        }
         submit_grid(grid, &results_root, &home, &opts, args.dry_run, &queue, &mut resources)?;
     }
     Ok(())
