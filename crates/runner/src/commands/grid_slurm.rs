@@ -136,7 +136,7 @@ fn submit_grid(
         loran_report::settings::write_report_settings(&dir, &grid.spec.report)
     })?;
     let paths = Paths {
-        loran: std::env::current_exe().context("locating the loran binary for the tasks")?,
+        loran: loran_binary()?,
         grid_file: std::fs::canonicalize(&grid.path)?,
         results_root: results_root.to_path_buf(),
         loran_home: home.to_path_buf(),
@@ -159,6 +159,17 @@ fn submit_grid(
     let throttle = opts.array_parallelism.map(|k| format!(", at most {k} at once")).unwrap_or_default();
     println!("{name}: submitted array job {array_job} ({} cell(s){throttle}) and report job {report_job}; logs in {}", todo.len(), slurm_dir.display());
     Ok(())
+}
+
+/// This `loran` binary's path, for the tasks. Linux names a binary replaced since it
+/// started (a rebuild) `PATH (deleted)`; the tasks then run the new binary at PATH.
+fn loran_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating the loran binary for the tasks")?;
+    let text = exe.to_string_lossy();
+    Ok(match text.strip_suffix(" (deleted)") {
+        Some(path) if Path::new(path).is_file() => PathBuf::from(path),
+        _ => exe,
+    })
 }
 
 /// Runs `sbatch ARGS` and returns the job id it printed.
