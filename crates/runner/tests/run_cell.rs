@@ -73,3 +73,50 @@ fn sigterm_stops_a_cell_cleanly_and_the_next_run_redoes_it() {
     assert_eq!(result(&run)["status"], "ok");
     assert_eq!(steps_logged(&run), STEPS, "the redone cell starts from a clean folder");
 }
+
+#[test]
+fn a_sweep_run_cell_by_cell_gives_the_numbers_of_grid_run() {
+    let base = GridFixture::new("sweep", 2, 4, &[2, 4]);
+    let grid = base.variant("sweep", &[("axes:\n", "lr_sweep: { factors: [0.5, 2.0] }\naxes:\n")]);
+    let local = base.results("local");
+    let out = base.run_file(&grid, &local, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let results = base.results("cells");
+    let cell = |args: &[&str]| loran(&base.home).args(["grid", "run-cell"]).arg(&grid).args(args).arg("--results").arg(&results).output().unwrap();
+    let early = cell(&["--index", "0"]);
+    let err = String::from_utf8_lossy(&early.stderr);
+    assert!(!early.status.success() && err.contains("no learning rate is chosen yet") && err.contains("`--tuning`"), "{err}");
+
+    // A submission's dry run: the tuning array first, the cells by index after it.
+    let dry = loran(&base.home).args(["grid", "submit"]).arg(&grid).args(["--slurm", "--dry-run", "--results"]).arg(&results).output().unwrap();
+    let text = String::from_utf8_lossy(&dry.stdout);
+    assert!(dry.status.success() && text.contains("2 cell(s) to run, after 4 tuning run(s)") && text.contains("--dependency=afterany:TUNING_JOB_ID"), "{text}");
+    let tuning_script = std::fs::read_to_string(results.join("sweep/slurm/tuning.sbatch")).unwrap();
+    assert!(tuning_script.contains("#SBATCH --array=0-3\n") && tuning_script.contains(" --tuning --cell "), "{tuning_script}");
+    assert!(std::fs::read_to_string(results.join("sweep/slurm/array.sbatch")).unwrap().contains("cells=('0' '1')\n"));
+
+    let mut tuned = 0;
+    loop {
+        let out = cell(&["--tuning", "--index", &tuned.to_string()]);
+        if !out.status.success() {
+            assert!(String::from_utf8_lossy(&out.stderr).contains("names none"), "{}", String::from_utf8_lossy(&out.stderr));
+            break;
+        }
+        tuned += 1;
+    }
+    assert_eq!(tuned, 4, "two factors for each of two cells");
+    for i in ["0", "1"] {
+        let out = cell(&["--index", i]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let report = loran(&base.home).arg("report").arg(results.join("sweep")).output().unwrap();
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    for sub in ["sweep", "sweep/tuning"] {
+        let cmp = loran(&base.home).arg("compare-runs").arg(local.join(sub)).arg(results.join(sub)).output().unwrap();
+        assert!(cmp.status.success(), "{sub}: {}{}", String::from_utf8_lossy(&cmp.stdout), String::from_utf8_lossy(&cmp.stderr));
+    }
+    let status = loran(&base.home).args(["grid", "status"]).arg(&grid).arg("--results").arg(&results).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("2 done, 0 running, 0 failed, 0 diverged, 0 pending") && status.contains("tuning runs: 4 done"), "{status}");
+}

@@ -21,6 +21,10 @@ pub struct RunCellArgs {
     /// The cell's run id, as `loran grid plan FILE` lists it.
     #[arg(long)]
     cell: Option<String>,
+    /// Pick among the tuning runs of a grid with `lr_sweep:` (`loran grid plan` lists them
+    /// first), not its cells.
+    #[arg(long)]
+    tuning: bool,
     /// Where `<grid>/` folders go.
     #[arg(long, default_value = "results")]
     results: PathBuf,
@@ -40,7 +44,7 @@ pub fn run(args: RunCellArgs) -> Result<()> {
     let opts = GridOptions { results_root: args.results, force: args.force, only: None };
     let mut resources = Resources::new(loran_assets::Store::from_env());
     let mut progress = super::grid_progress::for_stderr();
-    let result = match run_one(&grid, &which, &opts, &mut resources, progress.as_mut())? {
+    let result = match run_one(&grid, &which, args.tuning, &opts, &mut resources, progress.as_mut())? {
         CellRun::Busy(holder) => bail!("{}: this cell is being run by another process ({holder}); nothing to do here", grid.path.display()),
         CellRun::Finished(r) => {
             eprintln!("{} finished earlier ({}), skipped", r.run_id, status_word(r.status));

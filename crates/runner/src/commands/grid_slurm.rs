@@ -5,9 +5,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use loran_runner::grid::owner::{self, check_all};
 use loran_runner::grid::runner::{locked, preflight};
-use loran_runner::grid::slurm::{self, Paths, SlurmOptions, Submission, SLURM_DIR};
+use loran_runner::grid::slurm::{self, Paths, SlurmOptions, Submission, Tasks, SLURM_DIR};
 use loran_runner::grid::status::{queued_cells, squeue, statuses, CellStatus};
-use loran_runner::grid::{expand, read_grid, GridFile};
+use loran_runner::grid::submit_plan::plan;
+use loran_runner::grid::{expand, read_grid, sweep, Cell, GridFile};
 use loran_train::resources::Resources;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -74,12 +75,6 @@ pub fn submit(args: SubmitArgs) -> Result<()> {
     }
     let grids = args.files.iter().map(|f| read_grid(f)).collect::<Result<Vec<_>>>()?;
     check_all(&grids, &args.results)?;
-    // Not yet as an array: a sweep's cells take their learning rate from tuning runs of the
-    // whole grid. Said once per grid, and the other grids are submitted.
-    let sweep_note = |g: &GridFile| format!("{} has `lr_sweep:`, whose cells take their learning rate from tuning runs of the whole grid; run it with `loran grid run`", g.path.display());
-    if grids.iter().all(|g| g.spec.lr_sweep.is_some()) {
-        bail!(sweep_note(&grids[0]));
-    }
     if !args.dry_run && Command::new("sbatch").arg("--version").output().is_err() {
         bail!("no `sbatch` on PATH: run `loran grid submit` on a Slurm login node, or pass --dry-run to write the scripts only");
     }
@@ -99,10 +94,6 @@ pub fn submit(args: SubmitArgs) -> Result<()> {
     let mut resources = Resources::new(store);
     let queue = squeue().unwrap_or_default();
     for grid in &grids {
-        if grid.spec.lr_sweep.is_some() {
-            eprintln!("warning: {}; not submitted", sweep_note(grid));
-            continue;
-        }
         submit_grid(grid, &results_root, &home, &opts, args.dry_run, &queue, &mut resources)?;
     }
     Ok(())
@@ -118,22 +109,26 @@ fn submit_grid(
     resources: &mut Resources,
 ) -> Result<()> {
     let name = &grid.spec.name;
-    let cells = expand(grid)?;
     let dir = results_root.join(name);
     let slurm_dir = dir.join(SLURM_DIR);
-    let states = statuses(&dir, &cells, &queued_cells(&slurm::submissions(&slurm_dir), queue));
-    let todo: Vec<_> = cells.iter().zip(&states).filter(|(_, s)| s.to_run()).map(|(c, _)| c).collect();
-    if todo.is_empty() {
-        println!("{name}: nothing to submit: {}", counts(&states));
+    let plan = plan(grid, &dir, &queued_cells(&slurm::submissions(&slurm_dir), queue))?;
+    if let Some(why) = &plan.nothing {
+        println!("{name}: nothing to submit: {why} ({})", counts(&plan.states));
         return Ok(());
     }
     // Once, here: compute nodes are often offline, so every asset must already be on disk.
-    preflight(grid, &todo, resources)
+    let check: Vec<&Cell> = plan.tuning.iter().chain(&plan.cells).collect();
+    preflight(grid, &check, resources)
         .map_err(|e| anyhow!("{e}; compute nodes are often offline, so fetch the assets before submitting (`loran assets`, into {})", home.display()))?;
+    let mut report = grid.spec.report.clone();
     locked(&dir, || {
         owner::check_owner(grid, &dir)?;
-        owner::record(grid, &cells, &dir)?;
-        loran_report::settings::write_report_settings(&dir, &grid.spec.report)
+        if let (Some(selection), Some(lr_sweep)) = (&plan.selection, &grid.spec.lr_sweep) {
+            sweep::write_selection(&dir, selection)?;
+            report.notes.extend(sweep::notes(lr_sweep, &grid.spec.seeds, &expand(grid)?, selection));
+        }
+        owner::record(grid, &plan.manifest, &dir)?;
+        loran_report::settings::write_report_settings(&dir, &report)
     })?;
     let paths = Paths {
         loran: loran_binary()?,
@@ -142,22 +137,48 @@ fn submit_grid(
         loran_home: home.to_path_buf(),
         workdir: std::env::current_dir()?,
     };
-    let run_ids: Vec<String> = todo.iter().map(|c| c.run_id.clone()).collect();
-    let array = slurm::array_script(name, &run_ids, &slurm_dir, &paths, opts);
-    let report = slurm::report_script(name, &dir, &slurm_dir, &paths, opts);
-    slurm::write_scripts(&slurm_dir, &array, &report, &run_ids)?;
-    let array_args = slurm::array_command(&slurm_dir, opts);
+    let tuning_ids: Vec<String> = plan.tuning.iter().map(|c| c.run_id.clone()).collect();
+    let tuning_script = match tuning_ids.is_empty() {
+        true => None,
+        false => {
+            let script = slurm::array_script(name, Tasks::Tuning, &tuning_ids, &slurm_dir, &paths, opts);
+            Some(slurm::write_script(&slurm_dir, slurm::TUNING_SCRIPT, &script, Some((slurm::TUNING_CELLS_FILE, &tuning_ids)))?)
+        }
+    };
+    let run_ids: Vec<String> = plan.cells.iter().map(|c| c.run_id.clone()).collect();
+    let array = slurm::array_script(name, plan.tasks, &plan.values, &slurm_dir, &paths, opts);
+    let array_path = slurm::write_script(&slurm_dir, slurm::ARRAY_SCRIPT, &array, Some((slurm::CELLS_FILE, &run_ids)))?;
+    slurm::write_script(&slurm_dir, slurm::REPORT_SCRIPT, &slurm::report_script(name, &dir, &slurm_dir, &paths, opts), None)?;
+    let tuning_note = match tuning_ids.len() {
+        0 => String::new(),
+        n => format!(", after {n} tuning run(s)"),
+    };
     if dry_run {
-        println!("{name}: {} cell(s) to run ({}); wrote {} (dry run, nothing submitted):", todo.len(), counts(&states), slurm_dir.join(slurm::ARRAY_SCRIPT).display());
-        println!("  sbatch {}", quoted(&array_args));
+        println!("{name}: {} cell(s) to run{tuning_note} ({}); wrote {} (dry run, nothing submitted):", plan.values.len(), counts(&plan.states), array_path.display());
+        if let Some(script) = &tuning_script {
+            println!("  sbatch {}", quoted(&slurm::array_command(script, None, opts)));
+        }
+        let after = tuning_script.as_ref().map(|_| "TUNING_JOB_ID");
+        println!("  sbatch {}", quoted(&slurm::array_command(&array_path, after, opts)));
         println!("  sbatch {}", quoted(&slurm::report_command(&slurm_dir, "ARRAY_JOB_ID")));
         return Ok(());
     }
-    let array_job = sbatch(&array_args)?;
+    let now = loran_train::env::now_rfc3339();
+    let tuning_job = match &tuning_script {
+        Some(script) => {
+            let job = sbatch(&slurm::array_command(script, None, opts))?;
+            let cells = tuning_ids.clone();
+            slurm::record(&slurm_dir, &Submission { array_job: job.clone(), report_job: String::new(), cells, submitted_at: now.clone(), tuning_job: None })?;
+            Some(job)
+        }
+        None => None,
+    };
+    let array_job = sbatch(&slurm::array_command(&array_path, tuning_job.as_deref(), opts))?;
     let report_job = sbatch(&slurm::report_command(&slurm_dir, &array_job))?;
-    slurm::record(&slurm_dir, &Submission { array_job: array_job.clone(), report_job: report_job.clone(), cells: run_ids, submitted_at: loran_train::env::now_rfc3339() })?;
+    slurm::record(&slurm_dir, &Submission { array_job: array_job.clone(), report_job: report_job.clone(), cells: run_ids, submitted_at: now, tuning_job: tuning_job.clone() })?;
     let throttle = opts.array_parallelism.map(|k| format!(", at most {k} at once")).unwrap_or_default();
-    println!("{name}: submitted array job {array_job} ({} cell(s){throttle}) and report job {report_job}; logs in {}", todo.len(), slurm_dir.display());
+    let tuning = tuning_job.map(|job| format!("tuning array job {job} ({} run(s)), then ", tuning_ids.len())).unwrap_or_default();
+    println!("{name}: submitted {tuning}array job {array_job} ({} cell(s){throttle}) and report job {report_job}; logs in {}", plan.values.len(), slurm_dir.display());
     Ok(())
 }
 
@@ -198,13 +219,27 @@ pub fn status(args: StatusArgs) -> Result<()> {
     let grids = args.files.iter().map(|f| read_grid(f)).collect::<Result<Vec<_>>>()?;
     let queue = squeue();
     for grid in &grids {
-        let cells = expand(grid)?;
         let dir = args.results.join(&grid.spec.name);
         let slurm_dir = dir.join(SLURM_DIR);
         let submissions = slurm::submissions(&slurm_dir);
         let queued = queue.as_ref().map(|q| queued_cells(&submissions, q)).unwrap_or_default();
+        let all = expand(grid)?;
+        // A sweep's cells at the rates its finished tuning runs choose; the others wait.
+        let (cells, tuning_line) = match &grid.spec.lr_sweep {
+            None => (all, None),
+            Some(lr_sweep) => {
+                let (tuning, selection) = sweep::selection_now(lr_sweep, &grid.spec.seeds, &all, &dir);
+                let tuning_states = statuses(&dir.join(sweep::TUNING_DIR), &tuning, &queued);
+                let finals = sweep::apply(&all, &selection);
+                let waiting = all.len() - finals.len();
+                (finals, Some(format!("  tuning runs: {}; {waiting} cell(s) wait for their learning rate", counts(&tuning_states))))
+            }
+        };
         let states = statuses(&dir, &cells, &queued);
         println!("{} ({}): {}", grid.spec.name, grid.path.display(), counts(&states));
+        if let Some(line) = tuning_line {
+            println!("{line}");
+        }
         if let Some(last) = submissions.last() {
             println!("  last submission: array job {} ({} cells), report job {}, at {}; logs in {}", last.array_job, last.cells.len(), last.report_job, last.submitted_at, slurm_dir.display());
             if queue.is_none() {

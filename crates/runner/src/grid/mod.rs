@@ -17,6 +17,7 @@ pub mod select;
 pub mod slurm;
 pub mod spec;
 pub mod status;
+pub mod submit_plan;
 pub mod sweep;
 pub mod validate;
 pub mod yaml_path;

@@ -1,12 +1,15 @@
 //! One cell of a grid on its own (`loran grid run-cell`), as one Slurm array task runs
-//! it: the cell's lock, the grid's manifest and report settings, then the cell, skipped
+//! it: the grid's manifest and report settings, then the cell under its lock, skipped
 //! when finished and copied when another grid has its config. The report is rendered
 //! by whoever runs the grid-wide step (`loran report`, or the report job of a submission).
+//! In a grid with `lr_sweep:`, the tuning runs are cells of their own (`tuning/`), and a
+//! final cell takes the rate its group's finished tuning runs choose.
 
 use crate::grid::lock::CellLock;
 use crate::grid::progress::GridProgress;
 use crate::grid::runner::{cell_state, grid_dir, locked, CellState, GridOptions};
-use crate::grid::{expand, owner, reuse, Cell, GridFile};
+use crate::grid::{expand, owner, reuse, sweep, Cell, GridFile};
+use std::path::Path;
 use anyhow::{bail, Result};
 use loran_train::dir::RunDir;
 use loran_train::execute::run_cell;
@@ -50,27 +53,70 @@ pub fn pick<'a>(grid: &GridFile, cells: &'a [Cell], pick: &CellPick) -> Result<&
     }
 }
 
-/// Runs the cell `which` of `grid` (see the module doc). A grid with `lr_sweep:` is
-/// refused: its cells' learning rates come from tuning runs of the whole grid.
-pub fn run_one(grid: &GridFile, which: &CellPick, opts: &GridOptions, resources: &mut Resources, progress: &mut dyn GridProgress) -> Result<CellRun> {
-    if grid.spec.lr_sweep.is_some() {
-        bail!("{} has `lr_sweep:`, whose cells take their learning rate from tuning runs of the whole grid; run it with `loran grid run`", grid.path.display());
-    }
+/// Runs the cell `which` of `grid` (see the module doc). In a grid with `lr_sweep:`,
+/// `tuning` picks among its tuning runs (in `tuning/`); otherwise a cell is picked by its
+/// index before the sweep (its learning rate not yet chosen) or by its run id at the
+/// chosen rate, and runs once its group's tuning runs have all finished.
+pub fn run_one(grid: &GridFile, which: &CellPick, tuning: bool, opts: &GridOptions, resources: &mut Resources, progress: &mut dyn GridProgress) -> Result<CellRun> {
     let cells = expand(grid)?;
-    let cell = pick(grid, &cells, which)?;
     let dir = grid_dir(grid, opts);
-    locked(&dir, || {
-        owner::check_owner(grid, &dir)?;
-        owner::record(grid, &cells, &dir)?;
-        loran_report::settings::write_report_settings(&dir, &grid.spec.report)
-    })?;
-    let _lock = match CellLock::try_acquire(&dir, &cell.run_id)? {
+    let (cell, cell_dir) = match &grid.spec.lr_sweep {
+        None if tuning => bail!("{} has no `lr_sweep:`, so no tuning runs; drop --tuning", grid.path.display()),
+        None => {
+            let cell = pick(grid, &cells, which)?.clone();
+            locked(&dir, || {
+                owner::check_owner(grid, &dir)?;
+                owner::record(grid, &cells, &dir)?;
+                loran_report::settings::write_report_settings(&dir, &grid.spec.report)
+            })?;
+            (cell, dir.clone())
+        }
+        Some(lr_sweep) => {
+            let (tuning_cells, selection) = sweep::selection_now(lr_sweep, &grid.spec.seeds, &cells, &dir);
+            if tuning {
+                let cell = pick(grid, &tuning_cells, which)?.clone();
+                let tuning_dir = dir.join(sweep::TUNING_DIR);
+                locked(&dir, || {
+                    owner::check_owner(grid, &dir)?;
+                    owner::record(grid, &tuning_cells, &tuning_dir)
+                })?;
+                (cell, tuning_dir)
+            } else {
+                let cell = match which {
+                    CellPick::Index(_) => {
+                        let before = pick(grid, &cells, which)?;
+                        if let Some(why) = selection.undecided.get(&before.group) {
+                            bail!("{}: no learning rate is chosen yet for {} ({why}); run its tuning runs first (`--tuning`)", grid.path.display(), before.run_id);
+                        }
+                        sweep::apply(std::slice::from_ref(before), &selection).remove(0)
+                    }
+                    CellPick::Name(_) => pick(grid, &sweep::apply(&cells, &selection), which)?.clone(),
+                };
+                let mut report = grid.spec.report.clone();
+                report.notes.extend(sweep::notes(lr_sweep, &grid.spec.seeds, &cells, &selection));
+                locked(&dir, || {
+                    owner::check_owner(grid, &dir)?;
+                    sweep::write_selection(&dir, &selection)?;
+                    owner::record(grid, &sweep::apply(&cells, &selection), &dir)?;
+                    loran_report::settings::write_report_settings(&dir, &report)
+                })?;
+                (cell, dir.clone())
+            }
+        }
+    };
+    run_locked(grid, &cell, &cell_dir, opts, resources, progress)
+}
+
+/// `cell` in `dir` under its lock: skipped when finished, copied from another grid when
+/// one has its config, else run.
+fn run_locked(grid: &GridFile, cell: &Cell, dir: &Path, opts: &GridOptions, resources: &mut Resources, progress: &mut dyn GridProgress) -> Result<CellRun> {
+    let _lock = match CellLock::try_acquire(dir, &cell.run_id)? {
         Ok(lock) => lock,
         Err(holder) => return Ok(CellRun::Busy(holder)),
     };
-    let run = RunDir::new(&dir, &cell.run_id);
+    let run = RunDir::new(dir, &cell.run_id);
     if !opts.force {
-        match cell_state(&dir, cell) {
+        match cell_state(dir, cell) {
             CellState::Finished => {
                 if let Some(result) = run.read_result() {
                     return Ok(CellRun::Finished(result));
@@ -79,8 +125,8 @@ pub fn run_one(grid: &GridFile, which: &CellPick, opts: &GridOptions, resources:
             CellState::Damaged(state) => progress.line(&format!("{} finished earlier but {state}; running it again", cell.run_id)),
             CellState::ToRun => {}
         }
-        if let reuse::Found::Run(source) = reuse::find_finished(&opts.results_root, &dir, &cell.config_hash)? {
-            let result = reuse::adopt(&source.run, cell, &grid.spec.name, &dir)?;
+        if let reuse::Found::Run(source) = reuse::find_finished(&opts.results_root, dir, &cell.config_hash)? {
+            let result = reuse::adopt(&source.run, cell, &grid.spec.name, dir)?;
             progress.line(&format!("{} has the config of {}; copied", cell.run_id, source.run.display()));
             return Ok(CellRun::Copied(result));
         }
@@ -90,7 +136,7 @@ pub fn run_one(grid: &GridFile, which: &CellPick, opts: &GridOptions, resources:
     for warning in cell.config.adapter.warnings() {
         progress.line(&format!("  warning: {warning}"));
     }
-    Ok(CellRun::Ran(run_cell(cell, &grid.spec.name, &dir, resources, progress)?))
+    Ok(CellRun::Ran(run_cell(cell, &grid.spec.name, dir, resources, progress)?))
 }
 
 #[cfg(test)]

@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 pub const SLURM_DIR: &str = "slurm";
 /// The array job's script.
 pub const ARRAY_SCRIPT: &str = "array.sbatch";
+/// The tuning runs' array job's script (grids with `lr_sweep:`).
+pub const TUNING_SCRIPT: &str = "tuning.sbatch";
+/// Array index → tuning run id, as [`CELLS_FILE`].
+pub const TUNING_CELLS_FILE: &str = "tuning-cells.txt";
 /// The dependent report job's script.
 pub const REPORT_SCRIPT: &str = "report.sbatch";
 /// Array index → run id, one run id a line (line 1 is index 0).
@@ -65,8 +69,12 @@ pub struct Submission {
     pub array_job: String,
     /// The report job's id.
     pub report_job: String,
-    /// The run id of each array index.
+    /// The run id of each array index (for a sweep's cells by index, their run ids
+    /// before the sweep).
     pub cells: Vec<String>,
+    /// The tuning runs' array job, for a grid with `lr_sweep:` whose tuning was unfinished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning_job: Option<String>,
     /// When it was submitted (RFC 3339).
     pub submitted_at: String,
 }
@@ -85,29 +93,56 @@ fn directives(out: &mut String, opts: &SlurmOptions) {
     }
 }
 
-/// The array job's script for `grid` over `cells` (run ids; task `i` runs `cells[i]`),
-/// its logs in `slurm_dir` as `<array job>_<index>.log`.
-pub fn array_script(grid: &str, cells: &[String], slurm_dir: &Path, paths: &Paths, opts: &SlurmOptions) -> String {
+/// What the tasks of an array run: `loran grid run-cell FILE <selector> <value of the task>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tasks {
+    /// Cells by run id (`--cell`).
+    Cells,
+    /// Tuning runs of a sweep by run id (`--tuning --cell`).
+    Tuning,
+    /// A sweep's cells by index before the sweep (`--index`): their run ids depend on the
+    /// rates the tuning runs will choose.
+    Indices,
+}
+
+impl Tasks {
+    fn selector(self) -> &'static str {
+        match self {
+            Self::Cells => "--cell",
+            Self::Tuning => "--tuning --cell",
+            Self::Indices => "--index",
+        }
+    }
+}
+
+/// The array job's script for `grid`: task `i` runs `values[i]` (see [`Tasks`]), its log
+/// in `slurm_dir` as `<array job>_<index>.log`.
+pub fn array_script(grid: &str, tasks: Tasks, values: &[String], slurm_dir: &Path, paths: &Paths, opts: &SlurmOptions) -> String {
     let throttle = opts.array_parallelism.map(|k| format!("%{k}")).unwrap_or_default();
+    let (name, what) = match tasks {
+        Tasks::Tuning => (format!("{grid}-tuning"), "tuning run"),
+        _ => (grid.to_string(), "unfinished cell"),
+    };
     let mut s = format!(
-        "#!/bin/bash\n# Written by `loran grid submit --slurm` for grid {grid}: one array task per unfinished cell.\n\
-         #SBATCH --job-name=loran-{grid}\n#SBATCH --array=0-{}{throttle}\n#SBATCH --output={}/%A_%a.log\n#SBATCH --cpus-per-task={}\n",
-        cells.len().saturating_sub(1),
+        "#!/bin/bash\n# Written by `loran grid submit --slurm` for grid {grid}: one array task per {what}.\n\
+         #SBATCH --job-name=loran-{name}\n#SBATCH --array=0-{}{throttle}\n#SBATCH --output={}/%A_%a.log\n#SBATCH --cpus-per-task={}\n",
+        values.len().saturating_sub(1),
         slurm_dir.display(),
         opts.cpus_per_task
     );
     directives(&mut s, opts);
-    let quoted: Vec<String> = cells.iter().map(|c| shell_quote(c)).collect();
+    let quoted: Vec<String> = values.iter().map(|c| shell_quote(c)).collect();
     s.push_str(&format!(
         "set -euo pipefail\ncells=({})\nexport RAYON_NUM_THREADS={}\nexport LORAN_HOME={}\ncd {}\n\
          # exec: Slurm's SIGTERM (scancel, time limit) reaches loran, which stops cleanly.\n\
-         exec {} grid run-cell {} --cell \"${{cells[$SLURM_ARRAY_TASK_ID]}}\" --results {}\n",
+         exec {} grid run-cell {} {} \"${{cells[$SLURM_ARRAY_TASK_ID]}}\" --results {}\n",
         quoted.join(" "),
         opts.cpus_per_task,
         shell_quote(&paths.loran_home.display().to_string()),
         shell_quote(&paths.workdir.display().to_string()),
         shell_quote(&paths.loran.display().to_string()),
         shell_quote(&paths.grid_file.display().to_string()),
+        tasks.selector(),
         shell_quote(&paths.results_root.display().to_string()),
     ));
     s
@@ -132,11 +167,13 @@ pub fn report_script(grid: &str, grid_dir: &Path, slurm_dir: &Path, paths: &Path
     s
 }
 
-/// The `sbatch` arguments that submit the array script.
-pub fn array_command(slurm_dir: &Path, opts: &SlurmOptions) -> Vec<String> {
+/// The `sbatch` arguments that submit the array script `script`, after job `after` ends
+/// when given.
+pub fn array_command(script: &Path, after: Option<&str>, opts: &SlurmOptions) -> Vec<String> {
     let mut args = vec!["--parsable".to_string()];
+    args.extend(after.map(|job| format!("--dependency=afterany:{job}")));
     args.extend(opts.sbatch_args.iter().cloned());
-    args.push(slurm_dir.join(ARRAY_SCRIPT).display().to_string());
+    args.push(script.display().to_string());
     args
 }
 
@@ -151,14 +188,17 @@ pub fn parse_job_id(stdout: &str) -> Option<String> {
     (!id.is_empty() && id.chars().all(|c| c.is_ascii_digit())).then(|| id.to_string())
 }
 
-/// Writes the two scripts and `cells.txt` into `slurm_dir`.
-pub fn write_scripts(slurm_dir: &Path, array: &str, report: &str, cells: &[String]) -> Result<(), ResultsWriteError> {
+/// Writes `script` as `slurm_dir/name` and its index map `values` as `slurm_dir/map`.
+pub fn write_script(slurm_dir: &Path, name: &str, script: &str, map: Option<(&str, &[String])>) -> Result<PathBuf, ResultsWriteError> {
     create_dir(slurm_dir)?;
-    write_atomic(&slurm_dir.join(ARRAY_SCRIPT), array.as_bytes())?;
-    write_atomic(&slurm_dir.join(REPORT_SCRIPT), report.as_bytes())?;
-    let mut map = cells.join("\n");
-    map.push('\n');
-    write_atomic(&slurm_dir.join(CELLS_FILE), map.as_bytes())
+    let path = slurm_dir.join(name);
+    write_atomic(&path, script.as_bytes())?;
+    if let Some((map, values)) = map {
+        let mut text = values.join("\n");
+        text.push('\n');
+        write_atomic(&slurm_dir.join(map), text.as_bytes())?;
+    }
+    Ok(path)
 }
 
 /// Appends `submission` to `slurm_dir/jobs.jsonl`.
@@ -190,7 +230,7 @@ mod tests {
     fn the_array_script_runs_one_cell_per_index_with_the_asked_resources() {
         let opts = SlurmOptions { cpus_per_task: 4, array_parallelism: Some(2), partition: Some("cpu".into()), time: Some("1:00:00".into()), ..SlurmOptions::default() };
         let cells = vec!["a-s0".to_string(), "it's".to_string(), "c".to_string()];
-        let s = array_script("g", &cells, Path::new("/w/results/g/slurm"), &paths(), &opts);
+        let s = array_script("g", Tasks::Cells, &cells, Path::new("/w/results/g/slurm"), &paths(), &opts);
         for line in [
             "#SBATCH --array=0-2%2",
             "#SBATCH --output=/w/results/g/slurm/%A_%a.log",
@@ -204,8 +244,11 @@ mod tests {
             assert!(s.lines().any(|l| l == line), "no line `{line}` in:\n{s}");
         }
         assert!(!s.contains("--mem") && !s.contains("--account"), "{s}");
-        let unthrottled = array_script("g", &cells, Path::new("/s"), &paths(), &SlurmOptions { cpus_per_task: 1, ..SlurmOptions::default() });
+        let unthrottled = array_script("g", Tasks::Tuning, &cells, Path::new("/s"), &paths(), &SlurmOptions { cpus_per_task: 1, ..SlurmOptions::default() });
         assert!(unthrottled.lines().any(|l| l == "#SBATCH --array=0-2"), "{unthrottled}");
+        assert!(unthrottled.contains("#SBATCH --job-name=loran-g-tuning\n") && unthrottled.contains(" --tuning --cell \"${cells[$SLURM_ARRAY_TASK_ID]}\" "), "{unthrottled}");
+        let by_index = array_script("g", Tasks::Indices, &["0".into(), "2".into()], Path::new("/s"), &paths(), &opts);
+        assert!(by_index.contains("cells=('0' '2')\n") && by_index.contains(" --index \"${cells[$SLURM_ARRAY_TASK_ID]}\" "), "{by_index}");
     }
 
     #[test]
@@ -214,7 +257,8 @@ mod tests {
         let s = report_script("g", Path::new("/w/results/g"), Path::new("/w/results/g/slurm"), &paths(), &opts);
         assert!(s.contains("#SBATCH --account=lab\n") && !s.contains("gres") && s.ends_with("exec '/opt/loran' report '/w/results/g'\n"), "{s}");
         assert_eq!(report_command(Path::new("/s"), "41"), ["--parsable", "--dependency=afterany:41", "/s/report.sbatch"]);
-        assert_eq!(array_command(Path::new("/s"), &opts), ["--parsable", "--qos=low", "/s/array.sbatch"]);
+        assert_eq!(array_command(Path::new("/s/array.sbatch"), None, &opts), ["--parsable", "--qos=low", "/s/array.sbatch"]);
+        assert_eq!(array_command(Path::new("/s/array.sbatch"), Some("9"), &opts), ["--parsable", "--dependency=afterany:9", "--qos=low", "/s/array.sbatch"]);
     }
 
     #[test]
@@ -224,7 +268,7 @@ mod tests {
         assert_eq!(parse_job_id("sbatch: error: x"), None);
         assert_eq!(parse_job_id(""), None);
         let dir = tempfile::tempdir().unwrap();
-        let one = Submission { array_job: "5".into(), report_job: "6".into(), cells: vec!["a".into()], submitted_at: "t".into() };
+        let one = Submission { array_job: "5".into(), report_job: "6".into(), cells: vec!["a".into()], submitted_at: "t".into(), tuning_job: None };
         record(dir.path(), &one).unwrap();
         record(dir.path(), &Submission { array_job: "7".into(), ..one.clone() }).unwrap();
         let got = submissions(dir.path());

@@ -125,8 +125,8 @@ mod tests {
         let queue = parse_squeue("12_0 RUNNING\n12_2 PENDING\n15_0 PENDING\n99 RUNNING\n");
         assert_eq!(queue.get("12_2").map(String::as_str), Some("PENDING"));
         let subs = vec![
-            Submission { array_job: "12".into(), report_job: "13".into(), cells: vec!["a".into(), "b".into(), "c".into()], submitted_at: String::new() },
-            Submission { array_job: "15".into(), report_job: "16".into(), cells: vec!["b".into()], submitted_at: String::new() },
+            Submission { array_job: "12".into(), report_job: "13".into(), cells: vec!["a".into(), "b".into(), "c".into()], submitted_at: String::new(), tuning_job: None },
+            Submission { array_job: "15".into(), report_job: "16".into(), cells: vec!["b".into()], submitted_at: String::new(), tuning_job: None },
         ];
         let cells = queued_cells(&subs, &queue);
         assert_eq!(cells["a"], ("12_0".to_string(), "RUNNING".to_string()));
