@@ -32,6 +32,13 @@ fn no_slurm() -> Option<String> {
 
 /// `loran grid submit <grid> --slurm ...`; returns (array job, report job).
 fn submit(fx: &GridFixture, grid: &Path, results: &Path, env: &[(&str, &str)]) -> (String, String) {
+    let (arrays, report) = submit_all(fx, grid, results, env);
+    assert_eq!(arrays.len(), 1, "{arrays:?}");
+    (arrays[0].clone(), report)
+}
+
+/// [`submit`] for a grid that may get a tuning array first: (array jobs in order, report job).
+fn submit_all(fx: &GridFixture, grid: &Path, results: &Path, env: &[(&str, &str)]) -> (Vec<String>, String) {
     let mut cmd = loran(&fx.home);
     cmd.args(["grid", "submit"]).arg(grid).args(["--slurm", "--array-parallelism", "2", "--cpus-per-task", "1", "--time", "10:00", "--results"]).arg(results);
     for (k, v) in env {
@@ -42,8 +49,9 @@ fn submit(fx: &GridFixture, grid: &Path, results: &Path, env: &[(&str, &str)]) -
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     eprintln!("{}", stdout.trim());
     let words: Vec<&str> = stdout.split_whitespace().collect();
-    let after = |w: &str| words.windows(3).find(|x| x[0] == w && x[1] == "job").map(|x| x[2].trim_end_matches(';').to_string()).unwrap_or_else(|| panic!("no `{w} job ID` in: {stdout}"));
-    (after("array"), after("report"))
+    let ids = |w: &str| -> Vec<String> { words.windows(3).filter(|x| x[0] == w && x[1] == "job").map(|x| x[2].trim_end_matches(';').to_string()).collect() };
+    let report = ids("report").pop().unwrap_or_else(|| panic!("no `report job ID` in: {stdout}"));
+    (ids("array"), report)
 }
 
 /// Waits until every task of `jobs` has ended, and returns each job's final states
@@ -197,4 +205,34 @@ fn a_dry_run_writes_the_scripts_and_a_missing_model_is_one_line_before_submittin
     assert!(!out.status.success() && err.lines().count() == 1, "{err}");
     assert!(err.contains("fetch the assets before submitting"), "{err}");
     assert!(!results.join("gone").join("slurm").exists(), "scripts written for a grid that cannot run");
+}
+
+#[test]
+fn a_sweep_runs_as_a_tuning_array_then_its_cells_and_matches_a_local_run() {
+    if let Some(why) = no_slurm() {
+        assert!(std::env::var_os("LORAN_REQUIRE_SLURM").is_none(), "LORAN_REQUIRE_SLURM is set but {why}");
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let fx = GridFixture::new("sweep", 3, 4, &[2, 4]);
+    let grid = fx.variant("sweep", &[("axes:\n", "lr_sweep: { factors: [0.5, 2.0] }\naxes:\n")]);
+    let local = fx.results("local");
+    let out = loran(&fx.home).args(["grid", "run"]).arg(&grid).arg("--results").arg(&local).env("RAYON_NUM_THREADS", "1").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let cluster = fx.results("cluster");
+    let dir = cluster.join("sweep");
+    let (arrays, report) = submit_all(&fx, &grid, &cluster, &[]);
+    assert_eq!(arrays.len(), 2, "a tuning array, then the cells: {arrays:?}");
+    let tuning = wait_for(&[&arrays[0]]);
+    assert!(tuning.len() == 4 && tuning.iter().all(|s| s == "COMPLETED"), "{tuning:?}");
+    let cells = wait_for(&[&arrays[1]]);
+    assert!(cells.len() == 2 && cells.iter().all(|s| s == "COMPLETED"), "{cells:?}: {}", task_log(&dir, &arrays[1], 0));
+    wait_for_report(&report);
+    compare(&fx, &local.join("sweep"), &dir);
+    compare(&fx, &local.join("sweep/tuning"), &dir.join("tuning"));
+
+    let again = loran(&fx.home).args(["grid", "submit"]).arg(&grid).args(["--slurm", "--results"]).arg(&cluster).output().unwrap();
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success() && text.contains("nothing to submit: every cell is finished, running or queued (2 done,"), "{text}");
 }
