@@ -45,6 +45,11 @@ fn two_processes_on_one_grid_folder_share_its_cells_and_run_none_twice() {
         .unwrap();
     wait_for_holder(&CellLock::path(&grid_dir, &ids[0]), first.id(), &mut first);
 
+    // `grid status` sees the held cell as running, by the first process.
+    let status = loran(&fx.home).args(["grid", "status"]).arg(&fx.grid).arg("--results").arg(&results).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains(&format!("running   {}  (pid {},", ids[0], first.id())) && status.contains(&format!("pending   {}", ids[1])), "{status}");
+
     let second = fx.run(&results, &[]);
     let log = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{log}");
