@@ -62,6 +62,11 @@ report dir:
 test:
     cargo test --workspace
 
+# Start a one-node Slurm on this machine (root; installs slurm-wlm and munge if missing), so that
+# the Slurm test (`cargo test -p loran-runner --test integration slurm::`) runs instead of skipping.
+slurm-up:
+    bash .ci/slurm-up
+
 # Fuzz the grid parser and config resolver for SECS seconds (release build; `just fuzz 1200`).
 fuzz secs="600":
     LORAN_FUZZ_SECS={{secs}} cargo test --release -p loran-runner --test integration -- --ignored --nocapture fuzz_grids::fuzz_for_a_while

@@ -38,22 +38,34 @@ pub struct ErrorArgs {
 }
 
 /// Process-wide settings both binaries need before any work: no backtraces captured for
-/// errors, the default SIGPIPE disposition, the allocator kept from trimming between
-/// training steps, and the element-wise thread default.
+/// errors, the default SIGPIPE disposition, a clean stop on SIGTERM, the allocator kept
+/// from trimming between training steps, and the element-wise thread default.
 pub fn prepare_process() {
     no_error_backtraces();
     restore_sigpipe();
+    stop_on_sigterm();
     loran_train::alloc::keep_freed_memory();
     loran_train::env::default_elementwise_threads();
 }
 
-/// Success, or the error printed and a failure code: see [`error_text`].
+/// An error that ends the process with its own exit code rather than 1 (`grid run-cell`
+/// exits 3 for a diverged cell, so a scheduler's accounting tells it from a failure).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ExitWith {
+    /// The process's exit code.
+    pub code: u8,
+    /// The `error:` line's text.
+    pub message: String,
+}
+
+/// Success, or the error printed and a failure code (1, or an [`ExitWith`]'s): see [`error_text`].
 pub fn exit_code(outcome: Result<()>, errors: &ErrorArgs) -> std::process::ExitCode {
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{}", error_text(&e, errors.verbose));
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(e.downcast_ref::<ExitWith>().map_or(1, |x| x.code))
         }
     }
 }
@@ -81,6 +93,20 @@ pub fn error_text(error: &anyhow::Error, verbose: bool) -> String {
 fn no_error_backtraces() {
     // Runs first thing in `main`, before any thread exists that could read the environment.
     std::env::set_var("RUST_LIB_BACKTRACE", "0");
+}
+
+/// SIGTERM (`scancel`, a Slurm time limit, `kill`) asks training to stop after its
+/// current step ([`loran_train::stop`]): the cell then records nothing and is redone
+/// later. A second SIGTERM ends the process at once (exit code 143).
+fn stop_on_sigterm() {
+    use signal_hook::consts::SIGTERM;
+    let flag = loran_train::stop::flag();
+    // The conditional exit goes first, so the first signal only sets the flag.
+    let registered = signal_hook::flag::register_conditional_shutdown(SIGTERM, 143, flag.clone())
+        .and_then(|_| signal_hook::flag::register(SIGTERM, flag));
+    if let Err(e) = registered {
+        eprintln!("warning: cannot handle SIGTERM ({e}); a cancelled run stops without a clean exit");
+    }
 }
 
 /// Ends the process quietly when its output pipe closes (`loran grid plan … | head`), as

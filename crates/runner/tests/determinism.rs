@@ -91,7 +91,7 @@ fn bf16_compute_gives_bit_identical_numbers_on_one_and_two_threads_and_differs_f
 
 /// Each run's logged steps without their timings, in run-folder order.
 fn step_logs(dir: &std::path::Path) -> Vec<String> {
-    let mut runs: Vec<_> = std::fs::read_dir(dir.join("runs")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut runs: Vec<_> = std::fs::read_dir(dir.join("runs")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
     runs.sort();
     runs.iter()
         .map(|r| std::fs::read_to_string(r.join("metrics.jsonl")).unwrap())

@@ -21,6 +21,8 @@ mod na_lora_training;
 mod numeric_ranges;
 mod prefix_cache;
 mod repo_paths;
+mod run_cell;
+mod slurm;
 mod report_reconstructed;
 mod stale_runs;
 mod tables;

@@ -24,7 +24,8 @@ pub type Log<'a> = &'a mut dyn CellProgress;
 
 /// Runs `cell` and records it under `grid_dir`; an error becomes a `failed` result,
 /// except a failed write to the results folder ([`ResultsWriteError`]), which is
-/// returned: the cell cannot be recorded, and nor could the next ones.
+/// returned: the cell cannot be recorded, and nor could the next ones; and except a stop
+/// request ([`crate::stop::Stopped`]), returned with no `result.json`, so the cell is redone.
 pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut Resources, log: Log) -> Result<RunResult> {
     let dir = RunDir::new(grid_dir, &cell.run_id);
     let start = Instant::now();
@@ -60,7 +61,7 @@ pub fn run_cell(cell: &Cell, grid_name: &str, grid_dir: &Path, resources: &mut R
         adapter_bytes: None,
     };
     if let Err(e) = execute(cell, &dir, resources, &mut result, log) {
-        if e.chain().any(|c| c.is::<ResultsWriteError>()) {
+        if e.chain().any(|c| c.is::<ResultsWriteError>() || c.is::<crate::stop::Stopped>()) {
             return Err(e);
         }
         result.status = RunStatus::Failed;

@@ -21,4 +21,5 @@ pub mod ranges;
 pub mod record;
 pub mod resources;
 pub mod schedule;
+pub mod stop;
 pub mod train;

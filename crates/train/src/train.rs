@@ -196,6 +196,7 @@ pub fn train(job: TrainJob, on_step: &mut dyn FnMut(&StepRecord) -> Result<()>) 
     let start = Instant::now();
     let mut recent: Vec<f64> = Vec::new();
     for step in 0..cfg.steps {
+        crate::stop::check(step, cfg.steps)?;
         let figures = match trainer.step()? {
             StepOutcome::Stepped(f) => f,
             StepOutcome::Diverged(why) => {

@@ -1,5 +1,5 @@
-//! `loran grid plan|check|run|clean FILE...`: list, check or run the cells of experiment
-//! grids, or move their stale runs away.
+//! `loran grid plan|check|run|run-cell|submit|status|clean FILE...`: list, check, run or
+//! submit the cells of experiment grids, show where they stand, or move stale runs away.
 
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
@@ -49,6 +49,13 @@ enum GridAction {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Run one cell of a grid file and exit with its status: 0 ok (or finished earlier),
+    /// 3 diverged, 1 failed or another process runs it (one Slurm array task each).
+    RunCell(super::grid_cell::RunCellArgs),
+    /// Submit grid files' unfinished cells as a Slurm job array, then a report job after it.
+    Submit(super::grid_slurm::SubmitArgs),
+    /// Each cell's state: done, running, failed, diverged or pending (with the Slurm queue).
+    Status(super::grid_slurm::StatusArgs),
     /// Move the runs that match no cell of the grid files (left from earlier versions of
     /// the grids, and left out of their tables) to `<grid>/stale/`, then re-render.
     Clean {
@@ -118,8 +125,12 @@ pub fn run(args: GridArgs) -> Result<()> {
                 progress.line(&format!("== grid {} ({})", grid.spec.name, grid.path.display()));
                 let outcome = run_grid(grid, &opts, &mut resources, progress.as_mut())?;
                 let dir = opts.results_root.join(&grid.spec.name);
+                let elsewhere = match outcome.elsewhere.len() {
+                    0 => String::new(),
+                    n => format!(", {n} left to other processes running them"),
+                };
                 eprintln!(
-                    "== {}: {} ok, {} skipped, {} diverged, {} failed; report in {}",
+                    "== {}: {} ok, {} skipped, {} diverged, {} failed{elsewhere}; report in {}",
                     grid.spec.name,
                     outcome.ok.len(),
                     outcome.skipped.len(),
@@ -139,6 +150,9 @@ pub fn run(args: GridArgs) -> Result<()> {
             }
             Ok(())
         }
+        GridAction::RunCell(args) => super::grid_cell::run(args),
+        GridAction::Submit(args) => super::grid_slurm::submit(args),
+        GridAction::Status(args) => super::grid_slurm::status(args),
         GridAction::Clean { files, results } => {
             let grids = files.iter().map(|f| read_grid(f)).collect::<Result<Vec<_>>>()?;
             check_all(&grids, &results)?;

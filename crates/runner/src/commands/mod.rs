@@ -5,6 +5,8 @@ pub mod assets;
 pub mod compare_runs;
 pub mod generate;
 pub mod grid;
+pub mod grid_cell;
 pub mod grid_progress;
+pub mod grid_slurm;
 pub mod perplexity;
 pub mod report;

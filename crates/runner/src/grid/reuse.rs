@@ -3,11 +3,12 @@
 //! anywhere under the results root is copied instead of recomputed (the
 //! ablation's Sinter cell and the main table's, say).
 //!
-//! A source is only read under its grid's lock ([`GridLock`], tried, never waited for):
-//! while another process runs or re-renders that grid, its runs may be rewritten, so the
-//! cell is run here instead. A damaged source ([`loran_train::damage`]) is never copied.
+//! A source is only read under its grid's lock and its cell's lock ([`GridLock`],
+//! [`CellLock`], tried, never waited for): while another process re-renders that grid or
+//! reruns that cell (`--force`), the run may be rewritten, so the cell is run here
+//! instead. A damaged source ([`loran_train::damage`]) is never copied.
 
-use crate::grid::lock::{GridLock, LockError};
+use crate::grid::lock::{CellLock, GridLock, LockError};
 use crate::grid::Cell;
 use loran_train::damage;
 use loran_train::dir::RunDir;
@@ -17,12 +18,13 @@ use anyhow::{Context, Result};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// A finished run of another grid, and that grid's lock, held until it is dropped.
+/// A finished run of another grid, and that grid's and cell's locks, held until it is dropped.
 #[derive(Debug)]
 pub struct Source {
     /// The run folder to copy.
     pub run: PathBuf,
     _lock: GridLock,
+    _cell: CellLock,
 }
 
 /// What [`find_finished`] found.
@@ -64,7 +66,13 @@ pub fn find_finished(results_root: &Path, own_grid_dir: &Path, config_hash: &str
         };
         // Under the lock, look again: the run may have changed in between.
         if let Some(run) = matching_run(&grid, config_hash) {
-            return Ok(Found::Run(Source { run, _lock: lock }));
+            let id = run.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            match CellLock::try_acquire(&grid, &id)? {
+                // Under the cell's lock too: it may have been rerun before it was taken.
+                Ok(cell) if matching_run(&grid, config_hash).as_ref() == Some(&run) => return Ok(Found::Run(Source { run, _lock: lock, _cell: cell })),
+                Ok(_) => {}
+                Err(_) => busy.push(grid),
+            }
         }
     }
     Ok(Found::Nothing { busy })

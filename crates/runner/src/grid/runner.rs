@@ -1,8 +1,10 @@
 //! Running every cell of a grid: skip finished ones, record failures, go on, then
-//! render the report; all under the grid folder's lock.
+//! render the report. Each cell runs under its own lock, so several processes can share
+//! one grid's cells; the grid-wide writes take the grid's lock briefly (see
+//! [`crate::grid::lock`]).
 
 use crate::grid::progress::{CellEnd, GridProgress};
-use crate::grid::lock::GridLock;
+use crate::grid::lock::{CellLock, GridLock};
 use crate::grid::{expand, owner, reuse, select, sweep, Cell, GridFile};
 use loran_train::faults;
 use loran_report::RenderSummary;
@@ -37,6 +39,8 @@ pub struct GridOutcome {
     pub diverged: Vec<String>,
     /// Cells that failed, with their error.
     pub failed: Vec<(String, String)>,
+    /// Cells another process was running, left to it (not in this run's report).
+    pub elsewhere: Vec<String>,
     /// What the report rendered after the cells.
     pub report: RenderSummary,
     /// Where the grid's wall time went.
@@ -149,8 +153,9 @@ pub fn preflight(grid: &GridFile, cells: &[&Cell], resources: &mut Resources) ->
 /// Runs the grid's cells in order, then renders its report. With `lr_sweep:`, the
 /// tuning cells run first (in `tuning/`), then the grid's cells at the chosen rates (see
 /// [`crate::grid::sweep`]). A failed cell is recorded and the grid goes on; a failed write
-/// to the results folder stops it (the finished cells are already on disk). Another
-/// process running in the same grid folder is an error (see [`GridLock`]).
+/// to the results folder stops it (the finished cells are already on disk). A cell that
+/// another process is running is left to it ([`CellLock`]); the last process to finish
+/// renders the complete report.
 pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, progress: &mut dyn GridProgress) -> Result<GridOutcome> {
     let all_cells = expand(grid)?;
     let cells = select::select(&all_cells, opts.only.as_deref());
@@ -159,8 +164,7 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
         bail!(select::no_match(only, &[grid.path.as_path()], &all));
     }
     let dir = grid_dir(grid, opts);
-    let _lock = GridLock::acquire(&dir)?;
-    owner::check_owner(grid, &dir)?;
+    locked(&dir, || owner::check_owner(grid, &dir))?;
     // Pin the code revision every cell records to the tree as it is now (see `git_revision`).
     loran_train::env::git_revision();
     let grid_start = Instant::now();
@@ -173,7 +177,7 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
             let tuning = sweep::tuning_cells(lr_sweep, &grid.spec.seeds, &chosen);
             let tuning_all = sweep::tuning_cells(lr_sweep, &grid.spec.seeds, &all_cells);
             let tuning_dir = dir.join(sweep::TUNING_DIR);
-            owner::record(grid, &tuning_all, &tuning_dir)?;
+            locked(&dir, || owner::record(grid, &tuning_all, &tuning_dir))?;
             progress.line(&format!("{}: tuning the learning rate of {} cell(s) on the validation split ({} run(s))", grid.spec.name, chosen.len(), tuning.len()));
             let mut tuned = run_cells(grid, opts, &tuning, &tuning_dir, resources, progress, &mut outcome)?;
             // Groups `--only` left out keep the choice their finished tuning runs make.
@@ -185,7 +189,7 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
             }
             let outcomes = tuned.iter().map(|(id, r)| (id.clone(), sweep::TuningOutcome::from(r))).collect();
             let selection = sweep::select(lr_sweep, &all_cells, &tuning_all, &outcomes);
-            sweep::write_selection(&dir, &selection)?;
+            locked(&dir, || sweep::write_selection(&dir, &selection))?;
             for cell in &chosen {
                 if let Some(why) = selection.undecided.get(&cell.group) {
                     progress.line(&format!("  {}: no learning rate chosen ({why}); its test run is left out", cell.run_id));
@@ -196,15 +200,24 @@ pub fn run_grid(grid: &GridFile, opts: &GridOptions, resources: &mut Resources, 
             (sweep::apply(&all_cells, &selection), sweep::apply(&chosen, &selection))
         }
     };
-    owner::record(grid, &all_cells, &dir)?;
-    loran_report::settings::write_report_settings(&dir, &report)?;
+    locked(&dir, || {
+        owner::record(grid, &all_cells, &dir)?;
+        loran_report::settings::write_report_settings(&dir, &report)
+    })?;
     run_cells(grid, opts, &cells, &dir, resources, progress, &mut outcome)?;
     let report_start = Instant::now();
-    outcome.report = loran_report::render_with(&dir, &report)?;
+    outcome.report = locked(&dir, || loran_report::render_with(&dir, &report))?;
     outcome.time.report_s = report_start.elapsed().as_secs_f64();
     outcome.time.total_s = grid_start.elapsed().as_secs_f64();
     progress.line(&format!("{}: {}", grid.spec.name, outcome.time));
     Ok(outcome)
+}
+
+/// `step` under `dir`'s grid lock, waited for: the grid-wide writes (manifest, report
+/// settings, the report) must not interleave with another process's.
+pub fn locked<T>(dir: &Path, step: impl FnOnce() -> Result<T>) -> Result<T> {
+    let _lock = GridLock::wait(dir)?;
+    step()
 }
 
 /// Runs `cells` in `dir` (skipping finished ones and copying runs of the same config
@@ -235,6 +248,25 @@ fn run_cells(
     for (i, cell) in cells.iter().enumerate() {
         if finished[i] {
             progress.line(&format!("[{}/{}] {} finished earlier, skipped", i + 1, cells.len(), cell.run_id));
+            outcome.skipped.push(cell.run_id.clone());
+            if let Some(r) = RunDir::new(dir, &cell.run_id).read_result() {
+                results.insert(cell.run_id.clone(), r);
+            }
+            progress.cell_ended(i, CellEnd::Reused);
+            continue;
+        }
+        let _cell_lock = match CellLock::try_acquire(dir, &cell.run_id)? {
+            Ok(lock) => lock,
+            Err(holder) => {
+                progress.line(&format!("[{}/{}] {} is being run by another process ({holder}); left to it", i + 1, cells.len(), cell.run_id));
+                outcome.elsewhere.push(cell.run_id.clone());
+                progress.cell_ended(i, CellEnd::Reused);
+                continue;
+            }
+        };
+        // Under the lock, look again: another process may have finished it meanwhile.
+        if !opts.force && cell_state(dir, cell) == CellState::Finished {
+            progress.line(&format!("[{}/{}] {} was finished by another process meanwhile, skipped", i + 1, cells.len(), cell.run_id));
             outcome.skipped.push(cell.run_id.clone());
             if let Some(r) = RunDir::new(dir, &cell.run_id).read_result() {
                 results.insert(cell.run_id.clone(), r);

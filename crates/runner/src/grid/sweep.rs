@@ -205,6 +205,24 @@ pub fn apply(finals: &[Cell], selection: &Selection) -> Vec<Cell> {
         .collect()
 }
 
+/// The tuning cells of `finals` and the selection their recorded results in
+/// `grid_dir/tuning/` make now: what one cell run alone (`grid run-cell`, a Slurm task)
+/// needs, where `grid run` has the results of the tuning runs it just made.
+pub fn selection_now(sweep: &LrSweep, grid_seeds: &[u64], finals: &[Cell], grid_dir: &Path) -> (Vec<Cell>, Selection) {
+    use crate::grid::runner::{cell_state, CellState};
+    let tuning = tuning_cells(sweep, grid_seeds, finals);
+    let tuning_dir = grid_dir.join(TUNING_DIR);
+    let mut results = BTreeMap::new();
+    for cell in &tuning {
+        let Some(r) = loran_train::dir::RunDir::new(&tuning_dir, &cell.run_id).read_result() else { continue };
+        if r.config_hash == cell.config_hash && (r.status == RunStatus::Failed || cell_state(&tuning_dir, cell) == CellState::Finished) {
+            results.insert(cell.run_id.clone(), TuningOutcome::from(&r));
+        }
+    }
+    let selection = select(sweep, finals, &tuning, &results);
+    (tuning, selection)
+}
+
 /// `grid_dir/tuning/selection.json`.
 pub fn selection_path(grid_dir: &Path) -> PathBuf {
     grid_dir.join(TUNING_DIR).join(SELECTION_FILE)

@@ -189,7 +189,8 @@ pub fn assert_nothing_torn(dir: &Path) -> usize {
             "svg" => assert!(text().trim_end().ends_with("</svg>"), "{} is truncated", path.display()),
             "safetensors" => assert_whole_safetensors(&path, &bytes),
             "md" | "tex" => assert!(text().ends_with('\n'), "{} ends mid-line", path.display()),
-            _ if name == ".lock" => {}
+            // The grid lock and the cells' locks (`runs/.<run id>.lock`).
+            _ if name.ends_with(".lock") => {}
             _ => panic!("unexpected file {} in a results folder", path.display()),
         }
         checked += 1;
