@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::process::Command;
+use std::path::Path;
 
 /// Peak resident set size of this process in MiB (`VmHWM`), or 0 where /proc is absent.
 pub fn peak_rss_mb() -> f64 {
@@ -54,7 +55,9 @@ pub fn versions() -> BTreeMap<String, String> {
     ])
 }
 
-/// `git rev-parse HEAD` of the working directory, with `-dirty` when tracked files changed;
+/// `git rev-parse HEAD` of the working directory, with `-dirty` when tracked files of the
+/// code changed (`crates/`, `Cargo.toml`, `Cargo.lock`: an edit to the README or a grid file
+/// changes no number a config computes, and a grid file's edits are in the config hash);
 /// `unknown` outside git. Read once per process (`run_grid` reads it first): `cargo run` (and so
 /// `just`) rebuilds the binary just before it starts, so the tree at that moment is the
 /// code that runs, and an edit made while a grid runs does not relabel its later cells.
@@ -63,13 +66,29 @@ pub fn git_revision() -> String {
     REVISION.get_or_init(read_git_revision).clone()
 }
 
+/// What builds the binary, as top-level pathspecs: a change elsewhere leaves a run's numbers alone.
+const CODE_PATHS: [&str; 3] = [":/crates", ":/Cargo.toml", ":/Cargo.lock"];
+
 fn read_git_revision() -> String {
+    revision_of(Path::new("."))
+}
+
+/// [`git_revision`] of the repository holding `dir`.
+fn revision_of(dir: &Path) -> String {
     let run = |args: &[&str]| {
-        Command::new("git").args(args).output().ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     match run(&["rev-parse", "HEAD"]) {
         Some(head) => {
-            let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+            let mut status = vec!["status", "--porcelain", "--untracked-files=no", "--"];
+            status.extend(CODE_PATHS);
+            let dirty = run(&status).is_some_and(|s| !s.is_empty());
             if dirty {
                 format!("{head}-dirty")
             } else {
@@ -111,6 +130,30 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_795_469_109), "2026-11-23T21:25:09Z");
+    }
+
+    #[test]
+    fn only_a_change_to_the_code_marks_the_revision_dirty() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let out = Command::new("git").args(args).current_dir(dir.path()).output().unwrap();
+            assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        git(&["init", "-q"]);
+        std::fs::create_dir_all(dir.path().join("crates/a/src")).unwrap();
+        std::fs::write(dir.path().join("crates/a/src/lib.rs"), "pub fn f() {}\n").unwrap();
+        std::fs::write(dir.path().join("README.md"), "hello\n").unwrap();
+        git(&["add", "."]);
+        git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one"]);
+        let head = git(&["rev-parse", "HEAD"]);
+        let sub = dir.path().join("crates/a");
+        assert_eq!(revision_of(&sub), head, "a clean tree, asked from a subfolder");
+        std::fs::write(dir.path().join("README.md"), "changed\n").unwrap();
+        assert_eq!(revision_of(dir.path()), head, "a README edit changes no number");
+        std::fs::write(dir.path().join("crates/a/src/lib.rs"), "pub fn g() {}\n").unwrap();
+        assert_eq!(revision_of(&sub), format!("{head}-dirty"));
+        assert_eq!(revision_of(&std::env::temp_dir().join("no-such-folder-here")), "unknown");
     }
 
     #[test]
