@@ -19,7 +19,7 @@ use super::rows::RowAxis;
 use crate::font::font;
 use crate::load::LoadedRun;
 use crate::settings::TableKind;
-use crate::table::build::{row_label_in, sort_rows, LabelContext};
+use crate::table::build::{column_spec, row_label_in, sort_rows, LabelContext};
 use crate::table::majority_floors;
 use loran_train::record::RunStatus;
 use anyhow::Result;
@@ -52,6 +52,8 @@ pub struct BarRow {
     pub n: usize,
     /// All finished runs of the group, whatever their status.
     pub runs: usize,
+    /// Decimals of the printed value, as the table prints the metric.
+    pub decimals: usize,
 }
 
 impl BarRow {
@@ -63,8 +65,8 @@ impl BarRow {
             format!("n={} of {} runs", self.n, self.runs)
         };
         match (self.mean, self.std) {
-            (Some(m), Some(s)) => format!("{m:.3} ± {s:.3} ({count})"),
-            (Some(m), None) => format!("{m:.3} ({count})"),
+            (Some(m), Some(s)) => format!("{m:.d$} ± {s:.d$} ({count})", d = self.decimals),
+            (Some(m), None) => format!("{m:.d$} ({count})", d = self.decimals),
             (None, _) => format!("no ok run ({count})"),
         }
     }
@@ -140,7 +142,11 @@ impl BarFigure {
                 let floor = floors
                     .iter()
                     .find(|f| f.task == task && metric == "accuracy")
-                    .map(|f| (format!("always `{}`: {:.3}", f.label, f.accuracy), f.accuracy));
+                    .map(|f| {
+                        let spec = column_spec(&metric);
+                        let value = f.accuracy * spec.scale;
+                        (format!("always `{}`: {value:.*}", f.label, spec.decimals), value)
+                    });
                 BarPanel {
                     task: task.to_owned(),
                     metric,
@@ -173,12 +179,16 @@ impl BarFigure {
     }
 }
 
+/// A group's bar, on the table's scale (ROUGE, accuracy and macro-F1 ×100), so that the
+/// figure and the table print the same numbers.
 fn bar_row(group: &str, members: &[&LoadedRun], metric: &str) -> BarRow {
+    let spec = column_spec(metric);
     let values: Vec<f64> = members
         .iter()
         .filter(|r| r.result.status == RunStatus::Ok)
         .filter_map(|r| r.result.metrics.get(metric).copied())
         .filter(|v| v.is_finite())
+        .map(|v| v * spec.scale)
         .collect();
     BarRow {
         group: group.to_owned(),
@@ -186,6 +196,7 @@ fn bar_row(group: &str, members: &[&LoadedRun], metric: &str) -> BarRow {
         std: loran_metrics::summarize(&values).std,
         n: values.len(),
         runs: members.len(),
+        decimals: spec.decimals,
     }
 }
 
@@ -261,8 +272,9 @@ impl BarFigure {
             .configure_mesh()
             .disable_y_mesh()
             .x_desc(format!(
-                "{} (mean over ok runs; whiskers ±1 sample std)",
-                panel.metric
+                "{}{} (mean over ok runs; whiskers ±1 sample std)",
+                panel.metric,
+                if column_spec(&panel.metric).scale == 100.0 { " ×100" } else { "" }
             ))
             .x_labels(MAX_TICKS)
             .y_labels(n)

@@ -8,6 +8,7 @@ fn row(mean: Option<f64>, std: Option<f64>, n: usize, runs: usize) -> BarRow {
         std,
         n,
         runs,
+        decimals: 3,
     }
 }
 
@@ -30,7 +31,8 @@ fn rows_average_ok_runs_per_group_with_sample_std() {
     assert_eq!(fig.panels.len(), 2);
     let t = &fig.panels[0];
     assert_eq!((t.task.as_str(), t.metric.as_str()), ("t", "acc"));
-    assert_eq!(t.rows[0], row_named("dora", Some(0.25), None, 1, 1));
+    // `acc` has no scorer spec: scale 1 and the fallback's 4 decimals.
+    assert_eq!(t.rows[0], BarRow { decimals: 4, ..row_named("dora", Some(0.25), None, 1, 1) });
     let b = &t.rows[1];
     assert_eq!((b.group.as_str(), b.n, b.runs), ("lora", 2, 3));
     assert!((b.mean.unwrap() - 0.6).abs() < 1e-12);
@@ -51,6 +53,20 @@ fn row_named(
         group: group.into(),
         ..row(mean, std, n, runs)
     }
+}
+
+#[test]
+fn bars_use_the_tables_scale_and_decimals() {
+    use crate::load::load_runs;
+    use crate::test_support::{result, write_run};
+    let grid = tempfile::tempdir().unwrap();
+    write_run(grid.path(), &result("b", "t", 0, &[("rougeL", 0.1325)]), &[]);
+    write_run(grid.path(), &result("b", "t", 1, &[("rougeL", 0.1375)]), &[]);
+    let runs = load_runs(grid.path()).unwrap();
+    let fig = BarFigure::from_runs(&runs, TableKind::Main, None, "title").unwrap();
+    let bar = &fig.panels[0].rows[0];
+    assert!((bar.mean.unwrap() - 13.5).abs() < 1e-9, "{bar:?}");
+    assert_eq!(bar.label(), "13.50 ± 0.35 (n=2)");
 }
 
 #[test]

@@ -177,14 +177,14 @@ fn figures_have_the_documented_sizes_and_content() {
 
     let bars = svg_texts(&std::fs::read_to_string(figure(grid.path(), "metric_bars.svg")).unwrap());
     for metric in ["rougeL", "accuracy"] {
-        let axis = format!("{metric} (mean over ok runs; whiskers ±1 sample std)");
+        let axis = format!("{metric} ×100 (mean over ok runs; whiskers ±1 sample std)");
         assert!(bars.contains(&axis), "axis label {axis}: {bars:?}");
     }
-    // lora on news: rougeL 0.20, 0.21, 0.22 → mean 0.210, sample std 0.010.
-    assert!(bars.contains(&"0.210 ± 0.010 (n=3)".to_owned()), "{bars:?}");
+    // lora on news: rougeL 0.20, 0.21, 0.22 → mean 21.00, sample std 1.00 on the table's ×100 scale.
+    assert!(bars.contains(&"21.00 ± 1.00 (n=3)".to_owned()), "{bars:?}");
     // The failed seed leaves one ok run of two.
     assert!(
-        bars.contains(&"0.700 (n=1 of 2 runs)".to_owned()),
+        bars.contains(&"70.00 (n=1 of 2 runs)".to_owned()),
         "{bars:?}"
     );
     let loss = svg_texts(&std::fs::read_to_string(figure(grid.path(), "loss_curves.svg")).unwrap());
