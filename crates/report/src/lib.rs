@@ -16,7 +16,7 @@ pub mod output;
 pub mod revisions;
 pub mod settings;
 pub mod table;
-pub mod ema;
+pub mod windows;
 pub mod summary;
 #[cfg(test)]
 mod test_support;

@@ -1,12 +1,12 @@
 //! `loss_curves.{svg,png}`: training loss against optimizer step.
 //!
 //! One panel per task, stacked vertically. Each run is one thin, translucent line of its raw
-//! per-step loss plus one thick line of the same colour for its EMA-smoothed loss (started at
-//! the first step; β from [`ema_beta_for`], so the smoothing window is about 10% of the longest
-//! run and short runs are not drowned in lag). Colour identifies the group, so a group's
-//! seeds share a colour; the legend on the right of each panel lists the panel's groups with
-//! their run counts and explains the thin/thick encoding. Non-finite losses (a diverging run)
-//! are left out of the lines.
+//! per-step loss; each group adds one thick line, the mean of its runs' losses in windows of
+//! a tenth of the panel's longest run ([`window_for`]), inside a band of ±1.96 standard errors of
+//! that mean. Small batches make the per-step loss scatter widely; the band says whether a
+//! fall is larger than that scatter. Colour identifies the group, so a group's seeds share a
+//! colour; the legend on the right lists the panel's groups with their run counts and
+//! explains the encoding. Non-finite losses (a diverging run) are left out.
 
 use super::canvas::{drawing_error, Figure};
 use super::layout::{
@@ -16,15 +16,15 @@ use super::layout::{
 use super::palette::GroupPalette;
 use crate::font::font;
 use crate::load::LoadedRun;
-use crate::ema::ema;
+use crate::windows::{window_for, window_means, WindowMean};
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 use std::collections::BTreeMap;
 
-/// The EMA smoothing window, as a fraction of the longest run's steps.
-pub const EMA_WINDOW_FRACTION: f64 = 0.1;
+/// Half-width of the band around a window mean, in standard errors (a 95% normal interval).
+pub const BAND_Z: f64 = 1.96;
 /// Height of one task panel, pixels.
 pub const PANEL_HEIGHT: u32 = 420;
 /// File stem of the figure.
@@ -43,8 +43,15 @@ pub struct LossCurve {
     pub group: String,
     /// (step, loss) for every finite loss, in step order.
     pub raw: Vec<(f64, f64)>,
-    /// EMA of `raw` at the same steps.
-    pub smoothed: Vec<(f64, f64)>,
+}
+
+/// One group's windowed mean loss, pooled over its runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupMean {
+    /// Group (colour).
+    pub group: String,
+    /// Window means in step order.
+    pub windows: Vec<WindowMean>,
 }
 
 /// The curves of one task.
@@ -54,6 +61,10 @@ pub struct LossPanel {
     pub task: String,
     /// Curves sorted by (group, run_id).
     pub curves: Vec<LossCurve>,
+    /// Group means sorted by group.
+    pub means: Vec<GroupMean>,
+    /// Steps per window of the group means.
+    pub window: usize,
 }
 
 /// The whole loss figure.
@@ -65,26 +76,11 @@ pub struct LossFigure {
     pub panels: Vec<LossPanel>,
     /// Group colours.
     pub palette: GroupPalette,
-    /// Smoothing factor of the EMA curves.
-    pub ema_beta: f64,
-}
-
-/// EMA factor for runs of up to `max_steps` steps: the usual span relation β = 1 − 2/(w + 1)
-/// with a window w of [`EMA_WINDOW_FRACTION`] of the steps (at least one step, i.e. β = 0).
-pub fn ema_beta_for(max_steps: usize) -> f64 {
-    let window = (max_steps as f64 * EMA_WINDOW_FRACTION).max(1.0);
-    1.0 - 2.0 / (window + 1.0)
 }
 
 impl LossFigure {
     /// Collects the curves of every run with at least one finite loss; `None` when no run has one.
     pub fn from_runs(runs: &[LoadedRun], palette: &GroupPalette, title: &str) -> Option<Self> {
-        let max_steps = runs
-            .iter()
-            .map(|r| r.steps.iter().filter(|s| s.loss.is_finite()).count())
-            .max()
-            .unwrap_or(0);
-        let ema_beta = ema_beta_for(max_steps);
         let mut by_task: BTreeMap<&str, Vec<LossCurve>> = BTreeMap::new();
         for run in runs {
             let mut steps: Vec<(f64, f64)> = run
@@ -97,12 +93,6 @@ impl LossFigure {
                 continue;
             }
             steps.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let losses: Vec<f64> = steps.iter().map(|p| p.1).collect();
-            let smoothed = steps
-                .iter()
-                .zip(ema(&losses, ema_beta))
-                .map(|(p, e)| (p.0, e))
-                .collect();
             by_task
                 .entry(&run.result.task)
                 .or_default()
@@ -110,7 +100,6 @@ impl LossFigure {
                     run_id: run.result.run_id.clone(),
                     group: run.result.group.clone(),
                     raw: steps,
-                    smoothed,
                 });
         }
         if by_task.is_empty() {
@@ -120,9 +109,23 @@ impl LossFigure {
             .into_iter()
             .map(|(task, mut curves)| {
                 curves.sort_by(|a, b| (&a.group, &a.run_id).cmp(&(&b.group, &b.run_id)));
+                let window = window_for(curves.iter().map(|c| c.raw.len()).max().unwrap_or(0));
+                let mut pooled: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
+                for curve in &curves {
+                    pooled.entry(&curve.group).or_default().extend(&curve.raw);
+                }
+                let means = pooled
+                    .into_iter()
+                    .map(|(group, points)| GroupMean {
+                        group: group.to_owned(),
+                        windows: window_means(&points, window),
+                    })
+                    .collect();
                 LossPanel {
                     task: task.to_owned(),
                     curves,
+                    means,
+                    window,
                 }
             })
             .collect();
@@ -130,12 +133,12 @@ impl LossFigure {
             title: title.to_owned(),
             panels,
             palette: palette.clone(),
-            ema_beta,
         })
     }
 
-    fn ema_label(&self) -> String {
-        format!("thick: EMA, β = {:.2}", self.ema_beta)
+    fn mean_label(window: usize) -> String {
+        let steps = if window == 1 { "each step".to_owned() } else { format!("windows of {window} steps") };
+        format!("thick: mean of the runs, {steps}")
     }
 
     fn legend_width(&self) -> u32 {
@@ -144,7 +147,8 @@ impl LossFigure {
             .iter()
             .flat_map(legend_entries)
             .map(|(group, n)| text_width(&legend_label(&group, n), LEGEND_FONT))
-            .chain([text_width(&self.ema_label(), LEGEND_FONT)])
+            .chain(self.panels.iter().map(|p| text_width(&Self::mean_label(p.window), LEGEND_FONT)))
+            .chain([text_width(BAND_LABEL, LEGEND_FONT)])
             .max()
             .unwrap_or(0);
         (widest + SWATCH as u32 + 40).clamp(180, WIDTH * 2 / 5)
@@ -223,13 +227,22 @@ impl LossFigure {
                 ))
                 .map_err(drawing_error)?;
         }
-        for curve in &panel.curves {
-            let colour = self.palette.colour(&curve.group);
+        for mean in &panel.means {
+            let colour = self.palette.colour(&mean.group);
+            let upper = mean.windows.iter().map(|w| (w.step, w.mean + BAND_Z * w.se));
+            let lower = mean.windows.iter().rev().map(|w| (w.step, w.mean - BAND_Z * w.se));
             chart
-                .draw_series(LineSeries::new(
-                    curve.smoothed.iter().copied(),
-                    colour.stroke_width(2),
-                ))
+                .draw_series(std::iter::once(Polygon::new(upper.chain(lower).collect::<Vec<_>>(), colour.mix(0.18).filled())))
+                .map_err(drawing_error)?;
+        }
+        for mean in &panel.means {
+            let colour = self.palette.colour(&mean.group);
+            let points = mean.windows.iter().map(|w| (w.step, w.mean));
+            chart
+                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(3)))
+                .map_err(drawing_error)?;
+            chart
+                .draw_series(points.map(|p| Circle::new(p, 3, colour.filled())))
                 .map_err(drawing_error)?;
         }
         Ok(())
@@ -258,8 +271,9 @@ impl LossFigure {
         y += LEGEND_ROW / 2;
         let grey = RGBColor(110, 110, 110);
         let key = [
-            ("thin: loss at each step", grey.mix(0.5).stroke_width(1)),
-            (&*self.ema_label(), grey.stroke_width(3)),
+            ("thin: each run's loss at each step", grey.mix(0.5).stroke_width(1)),
+            (&*Self::mean_label(panel.window), grey.stroke_width(3)),
+            (BAND_LABEL, grey.mix(0.3).stroke_width(10)),
         ];
         for (label, line_style) in key {
             area.draw(&PathElement::new(
@@ -283,6 +297,9 @@ fn legend_entries(panel: &LossPanel) -> Vec<(String, usize)> {
     }
     counts.into_iter().map(|(g, n)| (g.to_owned(), n)).collect()
 }
+
+/// What the shaded band is.
+const BAND_LABEL: &str = "band: ±1.96 SE of that mean (batch noise)";
 
 fn legend_label(group: &str, n: usize) -> String {
     format!("{group} ({n})")

@@ -31,49 +31,41 @@ fn curves_group_by_task_skip_non_finite_losses_and_smooth() {
     assert_eq!(groups, ["a", "b"]);
     let b = &fig.panels[1].curves[1];
     assert_eq!(b.raw, vec![(1.0, 2.5), (2.0, 2.0), (4.0, 1.0)]);
-    // The longest run has 4 finite steps: a window of 1 step, so no smoothing...
-    assert_eq!(fig.ema_beta, 0.0);
-    assert_eq!(b.smoothed, b.raw);
-    // ...while the curves follow the EMA for any β.
-    let beta = 0.5;
-    let smoothed = ema(&[2.5, 2.0, 1.0], beta);
-    let e2 = beta * 2.5 + (1.0 - beta) * 2.0;
-    let e4 = beta * e2 + (1.0 - beta) * 1.0;
-    assert_eq!(smoothed, vec![2.5, e2, e4]);
+    // The longest run has 4 finite steps: windows of 1 step, so each group mean is its run.
+    assert_eq!((fig.panels[0].window, fig.panels[1].window), (1, 1));
+    let mean_b = &fig.panels[1].means[1];
+    assert_eq!(mean_b.group, "b");
+    let points: Vec<(f64, f64)> = mean_b.windows.iter().map(|w| (w.step, w.mean)).collect();
+    assert_eq!(points, b.raw);
     assert_eq!(fig.size(), (WIDTH, TITLE_HEIGHT + 2 * PANEL_HEIGHT));
 }
 
 #[test]
-fn ema_window_scales_with_run_length() {
-    assert_eq!(ema_beta_for(0), 0.0);
-    assert_eq!(ema_beta_for(10), 0.0);
-    // 200 steps: a 20-step window, β = 1 − 2/21.
-    assert!((ema_beta_for(200) - 19.0 / 21.0).abs() < 1e-12);
-    assert!(ema_beta_for(2000) > ema_beta_for(200));
-}
-
-#[test]
-fn smoothing_uses_the_figure_beta() {
+fn group_means_pool_the_seeds_of_a_group_in_windows() {
     let grid = tempfile::tempdir().unwrap();
-    let long: Vec<_> = (0..50)
-        .map(|i| {
-            let mut s = steps()[i % 4].clone();
-            s.step = i + 1;
-            s
-        })
-        .collect();
-    write_run(grid.path(), &result("a", "t", 0, &[]), &long);
+    let long = |offset: f64| -> Vec<_> {
+        (0..50)
+            .map(|i| {
+                let mut s = steps()[0].clone();
+                s.step = i + 1;
+                s.loss = 5.0 - 0.05 * i as f64 + offset;
+                s
+            })
+            .collect()
+    };
+    write_run(grid.path(), &result("a", "t", 0, &[]), &long(0.5));
+    write_run(grid.path(), &result("a", "t", 1, &[]), &long(-0.5));
     let runs = load_runs(grid.path()).unwrap();
     let fig = LossFigure::from_runs(&runs, &GroupPalette::new(["a"]), "t").unwrap();
-    assert_eq!(fig.ema_beta, ema_beta_for(50));
-    let losses: Vec<f64> = long.iter().map(|s| s.loss).collect();
-    let expected = ema(&losses, fig.ema_beta);
-    let got: Vec<f64> = fig.panels[0].curves[0]
-        .smoothed
-        .iter()
-        .map(|p| p.1)
-        .collect();
-    assert_eq!(got, expected);
+    assert_eq!(fig.panels[0].window, 5);
+    let windows = &fig.panels[0].means[0].windows;
+    assert_eq!(windows.len(), 10);
+    // Steps 1..=5 of both runs: the offsets cancel, the mean is the line at step 3.
+    assert_eq!(windows[0].n, 10);
+    assert!((windows[0].step - 3.0).abs() < 1e-12);
+    assert!((windows[0].mean - (5.0 - 0.05 * 2.0)).abs() < 1e-12, "{}", windows[0].mean);
+    assert!(windows[0].se > 0.15, "the ±0.5 seed offsets are spread: {}", windows[0].se);
+    assert!(windows[9].mean < windows[0].mean - 2.0);
 }
 
 #[test]

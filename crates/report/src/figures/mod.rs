@@ -1,6 +1,6 @@
 //! The report figures, each written as SVG and PNG under `results/<grid>/figures/`.
 //!
-//! - [`loss`]: `loss_curves` — raw and EMA-smoothed training loss per run, a panel per task;
+//! - [`loss`]: `loss_curves` — raw training loss per run and windowed group means with their batch noise, a panel per task;
 //! - [`bars`]: `metric_bars` — mean ± sample std of each task's primary metric per group;
 //! - [`activations`]: `activation_shapes` — f and f′ of every registered activation and
 //!   Sinter's ripple (written for grids with LoRAN runs);
@@ -42,7 +42,7 @@ pub fn write_figures(grid_dir: &Path, runs: &[LoadedRun], spec: &ReportSpec, tab
     let palette = palette::GroupPalette::new(runs.iter().map(|r| r.result.group.as_str()));
     let grid = super::grid_name(grid_dir, runs);
     let mut written = Vec::new();
-    let loss_title = format!("{grid}: training loss per run (thin: raw, thick: EMA)");
+    let loss_title = format!("{grid}: training loss (thin: each run; thick: mean of the runs with its batch noise)");
     if let Some(fig) = loss::LossFigure::from_runs(runs, &palette, &loss_title) {
         written.extend(canvas::save_figure(&fig, &dir, loss::STEM)?);
     }
