@@ -58,6 +58,17 @@ sanity: assets
 report dir:
     {{loran}} report {{dir}}
 
+# Open notebooks/explore.ipynb in Jupyter: tables with intervals, loss curves, LoRAN/QLoRA
+# disagreements, confusion, bootstrap of the headline delta. The venv (polars, matplotlib,
+# Jupyter) goes to $LORAN_HOME/notebook-venv on first use. Another grid:
+# `LORAN_GRID=quick-ablation just notebook` (or LORAN_RESULTS=<a grid folder>).
+notebook:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    python="$(notebooks/setup_venv.sh --ui)"
+    cd notebooks
+    exec "$(dirname "$python")/jupyter" notebook explore.ipynb
+
 # Every test: no network, no real assets (CI runs exactly this).
 test:
     cargo test --workspace
