@@ -67,7 +67,10 @@ notebook:
     set -euo pipefail
     python="$(notebooks/setup_venv.sh --ui)"
     cd notebooks
-    exec "$(dirname "$python")/jupyter" notebook explore.ipynb
+    # Jupyter refuses to start as root (containers) without --allow-root.
+    extra=()
+    if [[ $EUID == 0 ]]; then extra=(--allow-root); fi
+    exec "$(dirname "$python")/jupyter" notebook "${extra[@]}" explore.ipynb
 
 # Every test: no network, no real assets (CI runs exactly this).
 test:
