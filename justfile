@@ -58,10 +58,9 @@ sanity: assets
 report dir:
     {{loran}} report {{dir}}
 
-# Open notebooks/explore.ipynb in Jupyter: tables with intervals, loss curves, LoRAN/QLoRA
-# disagreements, confusion, bootstrap of the headline delta. The venv (polars, matplotlib,
-# Jupyter) goes to $LORAN_HOME/notebook-venv on first use. Another grid:
-# `LORAN_GRID=quick-ablation just notebook` (or LORAN_RESULTS=<a grid folder>).
+# The venv (polars, matplotlib, Jupyter) goes to $LORAN_HOME/notebook-venv on first use.
+# Another grid: `LORAN_GRID=quick-ablation just notebook` (or LORAN_RESULTS=<a grid folder>).
+# Open notebooks/explore.ipynb in Jupyter: tables, loss curves, disagreements, confusion, bootstrap.
 notebook:
     #!/usr/bin/env bash
     set -euo pipefail
