@@ -58,6 +58,19 @@ sanity: assets
 report dir:
     {{loran}} report {{dir}}
 
+# The venv (polars, matplotlib, Jupyter) goes to $LORAN_HOME/notebook-venv on first use.
+# Another grid: `LORAN_GRID=quick-ablation just notebook` (or LORAN_RESULTS=<a grid folder>).
+# Open notebooks/explore.ipynb in Jupyter: tables, loss curves, disagreements, confusion, bootstrap.
+notebook:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    python="$(notebooks/setup_venv.sh --ui)"
+    cd notebooks
+    # Jupyter refuses to start as root (containers) without --allow-root.
+    extra=()
+    if [[ $EUID == 0 ]]; then extra=(--allow-root); fi
+    exec "$(dirname "$python")/jupyter" notebook "${extra[@]}" explore.ipynb
+
 # Every test: no network, no real assets (CI runs exactly this).
 test:
     cargo test --workspace

@@ -18,6 +18,7 @@ mod fuzz_grids;
 mod kill_resume;
 mod lr_sweep;
 mod na_lora_training;
+mod notebook;
 mod numeric_ranges;
 mod prefix_cache;
 mod repo_paths;
