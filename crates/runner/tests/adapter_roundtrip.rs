@@ -1,6 +1,6 @@
 //! A run's `adapter/` is the run: `loran eval --adapter RUN/adapter` gives back the
 //! metrics of its `result.json` to the last bit and its predictions, and `loran generate
-//! --adapter` runs the trained model. LoRA, QLoRA (nf4-dq), LoRAN-Sinter and NoLoRA each
+//! --adapter` and `loran perplexity --adapter` run the trained model. LoRA, QLoRA (nf4-dq), LoRAN-Sinter and NoLoRA each
 //! save the layouts of `loran_adapters::folder`.
 
 use crate::train_fixture::{result, Fixture};
@@ -109,6 +109,11 @@ fn a_saved_adapter_reproduces_its_run() {
         assert_eq!(text.trim_end_matches('\n'), direct_generation(&model_dir, &adapter, cfg.quant), "{}", run.display());
         if method == "lora" && cfg.quant == QuantMode::None {
             assert_ne!(text, base_text, "training changed nothing the prompt shows");
+            // `loran perplexity --adapter` scores under the adapted model too.
+            let ppl = |extra: &[&str]| ok(&loran(&fx, &[&["perplexity", "--text", PROMPT, "--model", model], extra].concat()));
+            let (adapted, base) = (ppl(&["--adapter", adapter.to_str().unwrap()]), ppl(&[]));
+            assert!(adapted.contains("mean NLL: ") && base.contains("mean NLL: "), "{adapted}");
+            assert_ne!(adapted, base);
         }
     }
 
