@@ -10,7 +10,8 @@
 //! - `adapter_config.json`, beside them when a foreign layout can hold the method: PEFT's
 //!   (`peft_type: LORA`) for LoRA, QLoRA and DoRA, so PEFT's
 //!   `PeftModel.from_pretrained(base, "RUN/adapter")` loads the folder as it is; the fork's
-//!   (`peft_type: MLORA`) for LoRAN, so the fork's own loader does. A method has at most
+//!   (`peft_type: MLORA`) for LoRAN (the fork's own loader takes square targets only, see
+//!   [`crate::mlora`]). A method has at most
 //!   one of the two, so the name never collides. NoLoRA-, NA-LoRA-style and Sine-LoRA have
 //!   no such layout and get none.
 //!
