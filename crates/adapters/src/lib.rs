@@ -8,6 +8,7 @@
 //! - [`StepHook`]: what the adapters do around each optimizer step;
 //! - [`fused`]: LoRA's and LoRAN's training nodes (a frozen linear with its update);
 //! - [`peft`]: PEFT's file layout;
+//! - [`folder`]: the adapter folder a run saves (native + PEFT or MLORA) and the one loader;
 //! - [`spectrum`]: rank measures of trained updates (`loran analyze`).
 
 pub mod activations;
@@ -17,6 +18,7 @@ pub mod dora;
 pub mod dropout;
 pub mod error;
 mod files;
+pub mod folder;
 pub mod fused;
 pub mod lora;
 pub mod loran;

@@ -259,6 +259,14 @@ pub fn read_config(dir: &Path) -> Result<MloraConfig> {
 /// Errors: a method other than `loran`, `adapter.rslora`, or adapted modules with
 /// different input widths (the format has one `r = [r, d_in]`).
 pub fn save(set: &AdapterSet, model: &Llama, dir: &Path, base_model: Option<&str>) -> Result<()> {
+    write_config(set, model, dir, base_model)?;
+    write_weights(&dir.join(WEIGHTS_FILE), KEY_PREFIX, set.named_parameters())
+}
+
+/// Writes only the fork's `adapter_config.json` for a LoRAN set into `dir` (created if
+/// needed), with the errors of [`save`]: [`crate::folder`] pairs it with the native
+/// weights file, whose keys are the fork's.
+pub fn write_config(set: &AdapterSet, model: &Llama, dir: &Path, base_model: Option<&str>) -> Result<()> {
     let cfg = set.config();
     if cfg.method != "loran" {
         return Err(AdapterError::config("method", format!("MLORA files hold LoRAN; `{}` has its own format", cfg.method)));
@@ -283,8 +291,7 @@ pub fn save(set: &AdapterSet, model: &Llama, dir: &Path, base_model: Option<&str
     let config = MloraConfig::from_adapter_config(cfg, d_in, layers, base_model)?;
     std::fs::create_dir_all(dir).map_err(|e| AdapterError::file(dir, e.to_string()))?;
     let text = serde_json::to_string_pretty(&config).expect("config serializes");
-    write_atomic(&dir.join(CONFIG_FILE), text.as_bytes())?;
-    write_weights(&dir.join(WEIGHTS_FILE), KEY_PREFIX, params)
+    write_atomic(&dir.join(CONFIG_FILE), text.as_bytes())
 }
 
 /// Loads an MLORA folder onto `model`: builds the LoRAN set from the config, then

@@ -1,8 +1,9 @@
 //! loran-lab's own adapter folder, for every method (the PEFT and MLORA layouts hold
-//! only LoRA/DoRA and LoRAN): `loran_adapter.json` (our `adapter:` config) and
-//! `adapter_model.safetensors` with PEFT-style keys `base_model.model.<module>.<suffix>`
-//! for the trainable tensors and, under the same prefix, the methods' state (e.g.
-//! NA-LoRA's `na_lora_mask`).
+//! only LoRA/DoRA and LoRAN): `loran_adapter.json` (our `adapter:` config, the base
+//! model and its quantization) and `adapter_model.safetensors` with PEFT-style keys
+//! `base_model.model.<module>.<suffix>` for the trainable tensors and, under the same
+//! prefix, the methods' state (e.g. NA-LoRA's `na_lora_mask`). For LoRA and DoRA these
+//! keys are PEFT's, for LoRAN the MLORA fork's, so [`crate::folder`] shares the file.
 
 use crate::config::AdapterConfig;
 use crate::error::{AdapterError, Result};
@@ -10,7 +11,7 @@ use crate::files::{write_atomic, write_tensors};
 use crate::peft::{KEY_PREFIX, WEIGHTS_FILE};
 use crate::set::AdapterSet;
 use candle_core::Device;
-use loran_model::Llama;
+use loran_model::{Llama, QuantMode};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -34,10 +35,15 @@ pub struct NativeConfig {
     /// The base model the adapter was trained on, if known.
     #[serde(default)]
     pub base_model: Option<String>,
+    /// How the base's linears were stored in training (`none`, `nf4`, `nf4-dq`), so a
+    /// reload adapts the same base; absent in folders written before it was recorded.
+    #[serde(default)]
+    pub base_quant: Option<QuantMode>,
 }
 
-/// Writes `set` (weights and state) into `dir`, created if needed.
-pub fn save(set: &AdapterSet, dir: &Path, base_model: Option<&str>) -> Result<()> {
+/// Writes `set` (weights and state) into `dir`, created if needed, recording the base
+/// model and its quantization when known.
+pub fn save(set: &AdapterSet, dir: &Path, base_model: Option<&str>, base_quant: Option<QuantMode>) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| AdapterError::file(dir, e.to_string()))?;
     let mut tensors: Vec<_> = set.named_parameters().into_iter().map(|(n, v)| (n, v.as_tensor().clone())).collect();
     tensors.extend(set.named_state()?);
@@ -48,15 +54,14 @@ pub fn save(set: &AdapterSet, dir: &Path, base_model: Option<&str>) -> Result<()
         adapter: set.config().clone(),
         modules: set.module_names().into_iter().map(str::to_string).collect(),
         base_model: base_model.map(str::to_string),
+        base_quant,
     };
     let text = serde_json::to_string_pretty(&config).expect("config serializes");
     write_atomic(&dir.join(CONFIG_FILE), text.as_bytes())
 }
 
-/// Loads a folder written by [`save`] onto `model`: builds the set from the stored
-/// config, then restores every parameter and state tensor. Missing, extra or
-/// mis-shaped keys are errors naming the file and the key.
-pub fn load(dir: &Path, model: &mut Llama, seed: u64) -> Result<AdapterSet> {
+/// Reads and checks `loran_adapter.json` in `dir`.
+pub fn read_config(dir: &Path) -> Result<NativeConfig> {
     let config_path = dir.join(CONFIG_FILE);
     let text = std::fs::read_to_string(&config_path).map_err(|e| AdapterError::file(&config_path, e.to_string()))?;
     let config: NativeConfig =
@@ -64,6 +69,15 @@ pub fn load(dir: &Path, model: &mut Llama, seed: u64) -> Result<AdapterSet> {
     if config.format != FORMAT || config.version != 1 {
         return Err(AdapterError::file(&config_path, format!("format `{}` v{} is not `{FORMAT}` v1", config.format, config.version)));
     }
+    Ok(config)
+}
+
+/// Loads a folder written by [`save`] onto `model`: builds the set from the stored
+/// config, then restores every parameter and state tensor. Missing, extra or
+/// mis-shaped keys are errors naming the file and the key.
+pub fn load(dir: &Path, model: &mut Llama, seed: u64) -> Result<AdapterSet> {
+    let config_path = dir.join(CONFIG_FILE);
+    let config = read_config(dir)?;
     let weights_path = dir.join(WEIGHTS_FILE);
     let mut stored = candle_core::safetensors::load(&weights_path, &Device::Cpu)
         .map_err(|e| AdapterError::file(&weights_path, format!("unreadable or corrupt safetensors: {e}")))?;

@@ -178,16 +178,21 @@ pub const PEFT_METHODS: [&str; 2] = ["lora", "dora"];
 
 /// Writes a LoRA or DoRA set in PEFT's layout into `dir` (created if needed).
 pub fn save(set: &AdapterSet, model: &Llama, dir: &Path, base_model: Option<&str>) -> Result<()> {
+    write_config(set, model, dir, base_model)?;
+    write_weights(&dir.join(WEIGHTS_FILE), KEY_PREFIX, set.named_parameters())
+}
+
+/// Writes only PEFT's `adapter_config.json` for a LoRA or DoRA set into `dir` (created if
+/// needed): [`crate::folder`] pairs it with the native weights file, whose keys are PEFT's.
+pub fn write_config(set: &AdapterSet, model: &Llama, dir: &Path, base_model: Option<&str>) -> Result<()> {
     if !PEFT_METHODS.contains(&set.config().method.as_str()) {
         return Err(AdapterError::config("method", format!("PEFT files hold LoRA and DoRA; `{}` has its own format", set.config().method)));
     }
     std::fs::create_dir_all(dir).map_err(|e| AdapterError::file(dir, e.to_string()))?;
     let layers = set.config().layers.as_ref().map(|l| l.indices(model.config().num_hidden_layers));
     let config = PeftConfig::from_adapter_config(set.config(), layers, base_model);
-    let config_path = dir.join(CONFIG_FILE);
     let text = serde_json::to_string_pretty(&config).expect("config serializes");
-    write_atomic(&config_path, text.as_bytes())?;
-    write_weights(&dir.join(WEIGHTS_FILE), KEY_PREFIX, set.named_parameters())
+    write_atomic(&dir.join(CONFIG_FILE), text.as_bytes())
 }
 
 /// Loads a PEFT LoRA or DoRA folder onto `model`: builds the set from the config, then

@@ -320,7 +320,7 @@ fn mask_state_round_trips_through_save_and_load() {
     let set = with_mask(&mut model);
     let expected = model.forward(&ids(), 0, None).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    native::save(&set, dir.path(), Some("tiny")).unwrap();
+    native::save(&set, dir.path(), Some("tiny"), None).unwrap();
     let mut fresh = tiny_model(4).unwrap();
     let loaded = native::load(dir.path(), &mut fresh, 99).unwrap();
     let dump = |s: &AdapterSet| s.named_state().unwrap().into_iter().map(|(n, t)| (n, vec1(&t))).collect::<Vec<_>>();

@@ -1,29 +1,91 @@
 //! What the `loran` and `loran-bench` binaries share: process set-up, the exit code
-//! with the error on one line, and the model-selection flags.
+//! with the error on one line, and the model- and adapter-selection flags.
 
 use anyhow::{Context, Result};
 use clap::Args;
-use loran_model::{load_by_name, LoadOptions, LoadedModel};
+use loran_adapters::folder;
+use loran_model::{load_by_name, LoadOptions, LoadedModel, QuantMode};
+use loran_train::score::prepare_for_generation;
 use std::path::PathBuf;
+
+/// The base model when none is named.
+pub const DEFAULT_MODEL: &str = "smollm2-135m";
 
 /// Which base model to load.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// Registry key (smollm2-135m, ...), HF folder, .gguf file, or hub id `org/name[@rev]`.
-    #[arg(long, default_value = "smollm2-135m")]
-    pub model: String,
+    /// Registry key (smollm2-135m, ...), HF folder, .gguf file, or hub id `org/name[@rev]`
+    /// (default: smollm2-135m, or with --adapter the base model the adapter records).
+    #[arg(long)]
+    pub model: Option<String>,
     /// Hub cache folder (default: $HF_HOME/hub or ~/.cache/huggingface/hub).
     #[arg(long)]
     pub hub_cache: Option<PathBuf>,
 }
 
 impl ModelArgs {
+    /// The model named by `--model`, else [`DEFAULT_MODEL`].
+    pub fn name(&self) -> &str {
+        self.model.as_deref().unwrap_or(DEFAULT_MODEL)
+    }
+
     /// Loads the model on CPU in f32, printing how long it took.
     pub fn load(&self) -> Result<LoadedModel> {
+        self.load_named(self.name())
+    }
+
+    /// Loads the model `name` (with this hub cache) on CPU in f32, printing how long it took.
+    pub fn load_named(&self, name: &str) -> Result<LoadedModel> {
         let opts = LoadOptions { hub_cache: self.hub_cache.clone(), ..LoadOptions::default() };
         let start = std::time::Instant::now();
-        let loaded = load_by_name(&self.model, &opts).with_context(|| format!("loading model `{}`", self.model))?;
+        let loaded = load_by_name(name, &opts).with_context(|| format!("loading model `{name}`"))?;
         eprintln!("loaded {} in {:.1}s", loaded.source, start.elapsed().as_secs_f64());
+        Ok(loaded)
+    }
+}
+
+/// A saved adapter to put on the base model (`loran generate`, `loran perplexity`).
+#[derive(Debug, Args)]
+pub struct AdapterArgs {
+    /// Adapter folder: a run's `adapter/`, a PEFT LoRA/DoRA folder or the LoRAN fork's
+    /// MLORA folder (layout detected; see `loran_adapters::folder`).
+    #[arg(long)]
+    pub adapter: Option<PathBuf>,
+    /// Storage of the base's linears under the adapter: none, nf4 or nf4-dq (default: the
+    /// quantization the adapter records, as it was trained; else none).
+    #[arg(long, requires = "adapter")]
+    pub quant: Option<QuantMode>,
+}
+
+impl AdapterArgs {
+    /// The base model of `model`, with the adapter (if any) on it: the base named by
+    /// `--model`, else the one the adapter records, stored as the adapter was trained
+    /// (or `--quant`), the adapter merged where exact and the base dequantized, which
+    /// changes no output.
+    pub fn load(&self, model: &ModelArgs) -> Result<LoadedModel> {
+        let Some(dir) = &self.adapter else {
+            return model.load();
+        };
+        let flag = |e: loran_adapters::AdapterError| anyhow::anyhow!("--adapter: {e}");
+        let layout = folder::detect(dir).map_err(flag)?;
+        let recorded = folder::recorded_base(dir).map_err(flag)?;
+        let name = model.model.clone().or(recorded.model.clone()).unwrap_or_else(|| DEFAULT_MODEL.to_string());
+        if let Some(base) = recorded.model.as_ref().filter(|base| **base != name) {
+            eprintln!("note: {} was trained on `{base}`; putting it on --model `{name}`", dir.display());
+        }
+        let quant = self.quant.or(recorded.quant).unwrap_or_default();
+        let mut loaded = model.load_named(&name)?;
+        if quant.is_quantized() {
+            loaded.model.quantize_for_qlora(quant).with_context(|| format!("quantizing model `{name}` (--quant {quant})"))?;
+        }
+        let mut set = folder::load(dir, &mut loaded.model, 0).with_context(|| {
+            let fix = recorded.model.as_ref().map_or("pass the --model it was trained on".to_string(), |base| format!("it was trained on `{base}`: pass --model {base}"));
+            format!("--adapter {} does not fit --model `{name}` ({fix})", dir.display())
+        })?;
+        if let Some(why) = prepare_for_generation(&mut loaded.model, &mut set)? {
+            eprintln!("note: {why}; running it unmerged");
+        }
+        eprintln!("adapter {} ({} layout, {}, r = {}) on `{name}` (quant {quant})", dir.display(), layout.name(), set.config().method, set.config().r);
         Ok(loaded)
     }
 }

@@ -19,9 +19,9 @@ struct Cli {
 enum Command {
     /// Fetch the offline model and datasets into $LORAN_HOME (idempotent).
     Assets(commands::assets::AssetsArgs),
-    /// Continue a prompt with a base model.
+    /// Continue a prompt with a base model, or with a saved adapter on it (--adapter).
     Generate(commands::generate::GenerateArgs),
-    /// Perplexity of a text under a base model.
+    /// Perplexity of a text under a base model, or with a saved adapter on it (--adapter).
     Perplexity(commands::perplexity::PerplexityArgs),
     /// Plan or run experiment grids.
     Grid(commands::grid::GridArgs),
@@ -31,6 +31,8 @@ enum Command {
     CompareRuns(commands::compare_runs::CompareRunsArgs),
     /// Spectra of trained adapters: the dense update s·f(B·A) against s·B·A, per module.
     Analyze(commands::analyze::AnalyzeArgs),
+    /// Score a saved adapter on a task's test split, as its run did (same metrics, same predictions).
+    Eval(commands::eval::EvalArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -52,5 +54,6 @@ fn run(command: Command) -> Result<()> {
         Command::Report(args) => commands::report::run(args),
         Command::CompareRuns(args) => commands::compare_runs::run(args),
         Command::Analyze(args) => commands::analyze::run(args),
+        Command::Eval(args) => commands::eval::run(args),
     }
 }

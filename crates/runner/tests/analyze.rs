@@ -72,7 +72,8 @@ fn runs_save_their_adapter_and_analyze_measures_its_spectrum() {
     assert!(!none.join("adapter").exists() && result(&none).adapter_bytes.is_none());
     for run in [&lora, &sinter] {
         let files = folder_bytes(&run.join("adapter"));
-        assert_eq!(files.keys().collect::<Vec<_>>(), ["adapter_model.safetensors", "loran_adapter.json"]);
+        // loran-lab's layout, plus PEFT's config (LoRA) or the LoRAN fork's (Sinter) beside it.
+        assert_eq!(files.keys().collect::<Vec<_>>(), ["adapter_config.json", "adapter_model.safetensors", "loran_adapter.json"]);
         assert_eq!(result(run).adapter_bytes, Some(files.values().map(|b| b.len() as u64).sum()));
         assert!(!run.join(".adapter.tmp").exists());
     }

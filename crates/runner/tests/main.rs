@@ -4,6 +4,7 @@
 //! `cargo test -p loran-runner --test integration <file>::`.
 
 mod common;
+mod adapter_roundtrip;
 mod analyze;
 mod bad_grids;
 mod bad_inputs;

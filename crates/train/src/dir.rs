@@ -1,17 +1,28 @@
 //! A run's folder: `config.resolved.yaml`, `metrics.jsonl`, `predictions.jsonl`, the
-//! trained `adapter/`, and `result.json` written last and atomically.
+//! trained `adapter/` (see [`loran_adapters::folder`] for its layouts), and `result.json` written last and atomically.
 
 use crate::files::{append_line, create_dir, recreate_dir, write_atomic, ResultsWriteError};
 use crate::record::{PredictionRecord, RunResult, StepRecord};
 use anyhow::Result;
 use loran_adapters::AdapterSet;
+use loran_model::{Llama, QuantMode};
 use serde::Serialize;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// The folder of the trained adapter inside a run folder (`loran_adapters::native` layout).
+/// The folder of the trained adapter inside a run folder ([`loran_adapters::folder`]'s layouts).
 pub const ADAPTER_DIR: &str = "adapter";
+/// The resolved config of a run, the first file in its folder.
+pub const CONFIG_FILE: &str = "config.resolved.yaml";
+
+/// Reads the resolved config of the run in `run_dir`; the error names the file.
+pub fn read_config(run_dir: &Path) -> Result<crate::config::RunConfig> {
+    let path = run_dir.join(CONFIG_FILE);
+    let text = fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
 /// Where the adapter is written before its rename: the leading dot keeps a crash's
 /// leftover out of a reused run's copy.
 const ADAPTER_TMP: &str = ".adapter.tmp";
@@ -47,7 +58,7 @@ impl RunDir {
     /// Empties and recreates the folder, then writes the resolved config.
     pub fn start(&self, resolved_yaml: &str) -> Result<()> {
         recreate_dir(&self.path)?;
-        Ok(write_atomic(&self.path.join("config.resolved.yaml"), resolved_yaml.as_bytes())?)
+        Ok(write_atomic(&self.path.join(CONFIG_FILE), resolved_yaml.as_bytes())?)
     }
 
     /// Appends one line to `metrics.jsonl`.
@@ -70,13 +81,15 @@ impl RunDir {
         self.path.join(ADAPTER_DIR)
     }
 
-    /// Saves `set` (trained on `base_model`) as `adapter/`: written whole into a temporary
-    /// folder, then renamed, so `adapter/` is complete or absent. Returns its size in bytes.
-    pub fn save_adapter(&self, set: &AdapterSet, base_model: &str) -> Result<u64, ResultsWriteError> {
+    /// Saves `set` (trained on `base_model` stored as `quant`) as `adapter/` in the layouts
+    /// of [`loran_adapters::folder`]: written whole into a temporary folder, then renamed,
+    /// so `adapter/` is complete or absent. Returns its size in bytes (every file) and why a
+    /// foreign layout was left out, if one was.
+    pub fn save_adapter(&self, set: &AdapterSet, model: &Llama, base_model: &str, quant: QuantMode) -> Result<(u64, Option<String>), ResultsWriteError> {
         let tmp = self.path.join(ADAPTER_TMP);
         let target = self.adapter_path();
         recreate_dir(&tmp)?;
-        loran_adapters::native::save(set, &tmp, Some(base_model))
+        let saved = loran_adapters::folder::save(set, model, &tmp, base_model, quant)
             .map_err(|e| ResultsWriteError { path: tmp.clone(), source: io::Error::other(e.to_string()) })?;
         let at = |path: &Path| {
             let path = path.to_path_buf();
@@ -86,11 +99,7 @@ impl RunDir {
             fs::remove_dir_all(&target).map_err(at(&target))?;
         }
         fs::rename(&tmp, &target).map_err(at(&target))?;
-        let mut bytes = 0;
-        for entry in fs::read_dir(&target).map_err(at(&target))? {
-            bytes += entry.and_then(|e| e.metadata()).map_err(at(&target))?.len();
-        }
-        Ok(bytes)
+        Ok((folder_bytes(&target).map_err(at(&target))?, saved.skipped))
     }
 
     /// Writes `result.json` last, atomically: the run's completion marker.
@@ -99,6 +108,17 @@ impl RunDir {
         let text = serde_json::to_string_pretty(result).expect("a run result serializes");
         write_atomic(&self.result_path(), text.as_bytes())
     }
+}
+
+/// The size of every file under `dir`, recursively.
+fn folder_bytes(dir: &Path) -> io::Result<u64> {
+    let mut bytes = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        bytes += if meta.is_dir() { folder_bytes(&entry.path())? } else { meta.len() };
+    }
+    Ok(bytes)
 }
 
 fn append_json_line<T: Serialize>(path: &Path, value: &T) -> Result<()> {

@@ -3,19 +3,17 @@
 use crate::cell::Cell;
 use crate::dir::RunDir;
 use crate::files::ResultsWriteError;
-use crate::config::{EvalSplit, RunConfig};
 use crate::env;
 use crate::progress::CellProgress;
 use crate::resources::{Resources, Split};
-use crate::eval::evaluate;
+use crate::score::score;
+/// Where it was defined before scoring moved to [`crate::score`].
+pub use crate::score::VALIDATION_LOSS;
 use crate::record::{RunResult, RunStatus, Timings, TrainSummary, RESULT_SCHEMA};
-use crate::loss::target_loss_per_example;
 use crate::train::{train, TrainJob};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use loran_adapters::AdapterSet;
-use loran_datasets::{batches_in_order, tokenize_for_training, LoadedTask};
-use loran_model::{LoadedModel, QuantMode};
-use std::collections::HashMap;
+use loran_datasets::tokenize_for_training;
 use std::path::Path;
 use std::time::Instant;
 
@@ -130,147 +128,30 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
         }
         if cfg.train.save_adapter {
             // Before evaluation merges it, and before result.json marks the run finished.
-            result.adapter_bytes = Some(dir.save_adapter(&set, &cfg.model)?);
+            let (bytes, skipped) = dir.save_adapter(&set, &model, &cfg.model, cfg.quant)?;
+            result.adapter_bytes = Some(bytes);
+            result.warnings.extend(skipped);
         }
     }
     result.timings.train_s = t_train.elapsed().as_secs_f64();
 
     let t_eval = Instant::now();
-    model.set_compute_dtype(cfg.eval_compute_dtype());
-    if cfg.eval.split == EvalSplit::Validation {
-        log.stage("validation loss");
-        let loss = teacher_forced_loss(&model, &set, &loaded, &task, cfg, eos, resources, Split::Validation)
-            .with_context(|| format!("the validation split of task `{}` (keys `data.validation_fraction`, `eval.split`)", cfg.task))?;
-        log.line(&format!("  validation loss {:.4}", loss.mean));
-        result.metrics.insert(VALIDATION_LOSS.into(), loss.mean);
-        result.primary_metric = VALIDATION_LOSS.into();
-        result.timings.test_loss_s = t_eval.elapsed().as_secs_f64();
-        result.timings.eval_s = result.timings.test_loss_s;
-        result.status = RunStatus::Ok;
-        return Ok(());
+    let scores = score(model, set, &loaded, &task, cfg, resources, log, &cell.run_id)?;
+    if let Some(predictions) = &scores.predictions {
+        dir.write_predictions(predictions)?;
+        result.prediction_records = Some(predictions.len());
     }
-    let teacher_forced = if cfg.eval.test_loss {
-        log.stage("test loss");
-        let loss = teacher_forced_loss(&model, &set, &loaded, &task, cfg, eos, resources, Split::Test)?;
-        log.line(&format!("  test loss {:.4}", loss.mean));
-        result.timings.test_loss_s = t_eval.elapsed().as_secs_f64();
-        Some(loss)
+    result.scorer_version = scores.scorer_version;
+    result.task_labels = scores.task_labels;
+    result.metrics = scores.metrics;
+    result.primary_metric = scores.primary_metric;
+    result.timings.test_loss_s = scores.loss_s;
+    if scores.predictions.is_some() {
+        result.timings.eval_s = t_eval.elapsed().as_secs_f64();
+        result.timings.generate_s = result.timings.eval_s - result.timings.test_loss_s;
     } else {
-        None
-    };
-    // Blocks below the lowest adapter stay the frozen base, whether merged or not;
-    // without adapters every block is, and the cached prompts of other cells serve.
-    let cut = set.lowest_layer().or(resources.base_prompt_cut(cfg)?);
-    let mut set = set;
-    if !set.is_empty() {
-        // Exact for mergeable methods, and generation then runs at base-model speed.
-        if let Err(why) = set.merge(&mut model) {
-            log.line(&format!("{}: {why}; evaluating unmerged", cell.run_id));
-        }
+        result.timings.eval_s = scores.total_s;
     }
-    if cfg.quant != QuantMode::None {
-        // Generation re-reads every weight per token: dequantize once. The dense copy
-        // holds exactly the values the NF4 layers compute with, so scores are unchanged.
-        dequantize_for_eval(&mut model)?;
-    }
-    let prompt_prefixes = match cut {
-        Some(cut) if cut > 0 && cfg.train.cache_frozen_prefix => Some(resources.prompt_prefixes(cfg, cut)?),
-        _ => None,
-    };
-    log.stage("generating");
-    let mut on_example = |done: usize, total: usize| {
-        log.stage(&format!("generated {done}/{total}"));
-    };
-    let mut eval = evaluate(&model, &loaded.tokenizer, &task, &cfg.eval, &limits, prompt_prefixes.as_deref(), &mut on_example)?;
-    if let Some(loss) = &teacher_forced {
-        // Same test examples: each prediction also keeps its share of the test loss.
-        for p in &mut eval.predictions {
-            if let Some(&(sum, tokens)) = loss.per_example.get(&p.id) {
-                p.loss_sum = Some(sum);
-                p.loss_tokens = Some(tokens);
-            }
-        }
-    }
-    dir.write_predictions(&eval.predictions)?;
-    result.prediction_records = Some(eval.predictions.len());
-    result.scorer_version = Some(eval.scorer_version);
-    result.task_labels = task.kind.labels().map(<[String]>::to_vec);
-    result.metrics = eval.metrics;
-    if let Some(loss) = teacher_forced {
-        result.metrics.insert("test_loss".into(), loss.mean);
-    }
-    result.primary_metric = eval.primary_metric;
-    result.timings.eval_s = t_eval.elapsed().as_secs_f64();
-    result.timings.generate_s = result.timings.eval_s - result.timings.test_loss_s;
     result.status = RunStatus::Ok;
     Ok(())
-}
-
-/// Replaces every quantized base linear by the dense weight it dequantizes to, and
-/// widens a 16-bit embedding back to the compute dtype (exact).
-fn dequantize_for_eval(model: &mut loran_model::Llama) -> Result<()> {
-    model.set_embedding_dtype(model.dtype())?;
-    let names: Vec<String> = model.linears().iter().map(|l| l.name().to_string()).collect();
-    for name in names {
-        let linear = model.linear_mut(&name).expect("a name of this model");
-        if linear.base().is_quantized() {
-            let weight = linear.base().weight()?;
-            linear.base_mut().set_weight(weight)?;
-        }
-    }
-    Ok(())
-}
-
-/// The metric a run evaluated on the validation split records (see [`EvalSplit`]).
-pub const VALIDATION_LOSS: &str = "validation_loss";
-
-/// Mean cross-entropy of the reference answers of the first `eval.max_examples` of
-/// `task`'s `split` (test or validation) under teacher forcing (dropout off), in the same order as the
-/// generation metrics. The frozen blocks below the adapters come from a prefix cache of
-/// `split` shared by the cells of a grid.
-#[allow(clippy::too_many_arguments)]
-fn teacher_forced_loss(
-    model: &loran_model::Llama,
-    set: &AdapterSet,
-    loaded: &LoadedModel,
-    task: &LoadedTask,
-    cfg: &RunConfig,
-    eos: u32,
-    resources: &mut Resources,
-    split: Split,
-) -> Result<TestLoss> {
-    let split_examples = if split == Split::Validation { &task.splits.validation } else { &task.splits.test };
-    if split_examples.is_empty() {
-        bail!("the split has no examples");
-    }
-    let limits = cfg.train.token_limits();
-    let examples = split_examples
-        .iter()
-        .take(cfg.eval.max_examples)
-        .map(|ex| tokenize_for_training(&loaded.tokenizer, &task.template, ex, &limits, eos))
-        .collect::<Result<Vec<_>, _>>()?;
-    let cut = match set.lowest_layer() {
-        Some(cut) => cut,
-        None => resources.base_cut(cfg, split, model.config().num_hidden_layers)?,
-    };
-    let cache = if cut > 0 && cfg.train.cache_frozen_prefix { Some(resources.prefix(cfg, cut, split)?) } else { None };
-    set.set_training(false);
-    let mut per_example = vec![(0.0f64, 0usize); examples.len()];
-    for batch in batches_in_order(&examples, cfg.eval.batch_size, eos) {
-        for (i, sum, tokens) in target_loss_per_example(model, &batch, cache.as_deref().map(|c| (c, examples.as_slice())))? {
-            per_example[i] = (sum, tokens);
-        }
-        crate::faults::point("eval-test-loss")?;
-    }
-    let (sum, count) = per_example.iter().fold((0.0, 0), |(s, n), (es, en)| (s + es, n + en));
-    let ids = split_examples.iter().take(examples.len()).map(|ex| ex.id.clone());
-    Ok(TestLoss { mean: sum / count.max(1) as f64, per_example: ids.zip(per_example).collect() })
-}
-
-/// The teacher-forced test loss and its per-example parts.
-struct TestLoss {
-    /// Mean cross-entropy per target token over all examples.
-    mean: f64,
-    /// Example id → (summed cross-entropy, target tokens).
-    per_example: HashMap<String, (f64, usize)>,
 }

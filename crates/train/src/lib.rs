@@ -21,5 +21,6 @@ pub mod ranges;
 pub mod record;
 pub mod resources;
 pub mod schedule;
+pub mod score;
 pub mod stop;
 pub mod train;

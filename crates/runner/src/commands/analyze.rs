@@ -10,8 +10,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use loran_adapters::spectrum::{set_spectra, ModuleSpectrum, RankMeasures};
 use loran_report::figures::{canvas::save_figure, spectrum};
-use loran_train::config::RunConfig;
-use loran_train::dir::ADAPTER_DIR;
+use loran_train::dir::{read_config, ADAPTER_DIR};
 use loran_train::resources::Resources;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -106,12 +105,10 @@ fn analyze(dir: &Path, resources: &mut Resources) -> Result<Analyzed> {
     if !adapter.is_dir() {
         bail!("no `{ADAPTER_DIR}/` (a zero-shot, untrained or diverged run, `train.save_adapter: false`, or a run recorded before adapters were saved)");
     }
-    let config_path = dir.join("config.resolved.yaml");
-    let text = std::fs::read_to_string(&config_path).with_context(|| format!("reading {}", config_path.display()))?;
-    let cfg: RunConfig = serde_saphyr::from_str(&text).map_err(|e| anyhow!("{}: {e}", config_path.display()))?;
+    let cfg = read_config(dir)?;
     let loaded = resources.model(&cfg.model, cfg.quant)?;
     let mut model = loaded.model.clone();
-    let set = loran_adapters::native::load(&adapter, &mut model, cfg.seed)?;
+    let set = loran_adapters::folder::load(&adapter, &mut model, cfg.seed)?;
     let modules = set_spectra(&set, &model)?;
     let run_id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Analyzed { run_id, method: cfg.method_label(), modules })

@@ -1,6 +1,6 @@
 //! `loran generate`: continue a prompt, greedily or by sampling.
 
-use loran_runner::cli::ModelArgs;
+use loran_runner::cli::{AdapterArgs, ModelArgs};
 use anyhow::{anyhow, Result};
 use clap::Args;
 use loran_model::chat::{chatml, Role};
@@ -12,6 +12,8 @@ use loran_model::tokenizer::encode;
 pub struct GenerateArgs {
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    adapter: AdapterArgs,
     /// The prompt (a user message with --chat, raw text otherwise).
     #[arg(long)]
     prompt: String,
@@ -37,7 +39,7 @@ pub struct GenerateArgs {
 
 /// Runs the command.
 pub fn run(args: GenerateArgs) -> Result<()> {
-    let loaded = args.model.load()?;
+    let loaded = args.adapter.load(&args.model)?;
     let text = if args.chat {
         let mut messages = Vec::new();
         if let Some(system) = &args.system {

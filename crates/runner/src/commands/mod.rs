@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod assets;
 pub mod compare_runs;
+pub mod eval;
 pub mod generate;
 pub mod grid;
 pub mod grid_cell;

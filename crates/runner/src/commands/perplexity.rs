@@ -1,6 +1,6 @@
 //! `loran perplexity`: how surprised the model is by a text.
 
-use loran_runner::cli::ModelArgs;
+use loran_runner::cli::{AdapterArgs, ModelArgs};
 use anyhow::{anyhow, Result};
 use clap::Args;
 use loran_model::generate::perplexity;
@@ -11,6 +11,8 @@ use loran_model::tokenizer::encode;
 pub struct PerplexityArgs {
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    adapter: AdapterArgs,
     /// The text to score (tokenized as is, no BOS added).
     #[arg(long)]
     text: String,
@@ -18,7 +20,7 @@ pub struct PerplexityArgs {
 
 /// Runs the command.
 pub fn run(args: PerplexityArgs) -> Result<()> {
-    let loaded = args.model.load()?;
+    let loaded = args.adapter.load(&args.model)?;
     let ids = encode(&loaded.tokenizer, &args.text).map_err(|e| anyhow!("tokenizing the text: {e}"))?;
     let p = perplexity(&loaded.model, &ids)?;
     println!("tokens: {} (predicted: {})", ids.len(), p.nll_per_token.len());

@@ -120,7 +120,7 @@ fn child(args: &BenchMemoryArgs, quant_name: &str) -> Result<Measured> {
 fn spawn(args: &BenchMemoryArgs, quant: &str) -> Result<Measured> {
     let exe = std::env::current_exe().context("finding the loran-bench binary")?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.args(["memory", "--child", quant, "--model", &args.model.model]);
+    cmd.args(["memory", "--child", quant, "--model", args.model.name()]);
     cmd.args(["--steps", &args.steps.to_string(), "--batch", &args.batch.to_string(), "--seq", &args.seq.to_string()]);
     if let Some(last) = args.last {
         cmd.args(["--last", &last.to_string()]);
