@@ -20,11 +20,17 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// Loads the model on CPU in f32, printing how long it took.
     pub fn load(&self) -> Result<LoadedModel> {
-        let opts = LoadOptions { hub_cache: self.hub_cache.clone(), ..LoadOptions::default() };
         let start = std::time::Instant::now();
-        let loaded = load_by_name(&self.model, &opts).with_context(|| format!("loading model `{}`", self.model))?;
+        let loaded = self.load_quietly()?;
         eprintln!("loaded {} in {:.1}s", loaded.source, start.elapsed().as_secs_f64());
         Ok(loaded)
+    }
+
+    /// Loads the model on CPU in f32 and prints nothing (a command whose refusal must be
+    /// its only line on stderr).
+    pub fn load_quietly(&self) -> Result<LoadedModel> {
+        let opts = LoadOptions { hub_cache: self.hub_cache.clone(), ..LoadOptions::default() };
+        load_by_name(&self.model, &opts).with_context(|| format!("loading model `{}`", self.model))
     }
 }
 

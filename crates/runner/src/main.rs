@@ -31,6 +31,8 @@ enum Command {
     CompareRuns(commands::compare_runs::CompareRunsArgs),
     /// Spectra of trained adapters: the dense update s·f(B·A) against s·B·A, per module.
     Analyze(commands::analyze::AnalyzeArgs),
+    /// Fold a trained adapter into its base model and write a plain HF model folder.
+    Merge(commands::merge::MergeArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -52,5 +54,6 @@ fn run(command: Command) -> Result<()> {
         Command::Report(args) => commands::report::run(args),
         Command::CompareRuns(args) => commands::compare_runs::run(args),
         Command::Analyze(args) => commands::analyze::run(args),
+        Command::Merge(args) => commands::merge::run(args),
     }
 }

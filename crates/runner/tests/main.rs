@@ -17,6 +17,7 @@ mod determinism;
 mod fuzz_grids;
 mod kill_resume;
 mod lr_sweep;
+mod merge;
 mod na_lora_training;
 mod numeric_ranges;
 mod prefix_cache;
