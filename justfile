@@ -144,3 +144,21 @@ bench-peft:
     export RAYON_NUM_THREADS={{threads}}
     {{bench}} peft --python "$python"
     {{bench}} rouge --python "$python"
+
+# PEFT interop on real files, both directions (fails above 1e-4): our PEFT-layout LoRA loaded
+# by PeftModel.from_pretrained and our merged folder by transformers, against our logits; then
+# PEFT's own adapter (get_peft_model, save_pretrained) loaded by us, against PEFT's logits. On
+# the tiny fixture model, so the test build (`cargo run` without --release) is enough.
+check-peft:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    python="$(bench/setup_venv.sh)"
+    dir="${TMPDIR:-/tmp}/loran-check-peft"
+    rm -rf "$dir"
+    check="cargo run --quiet -p loran-runner --bin loran-bench --"
+    export RAYON_NUM_THREADS={{threads}}
+    $check peft-export --out "$dir"
+    status=0
+    "$python" bench/check_peft.py --dir "$dir" --tol 1e-4 || status=1
+    $check peft-logits --model "$dir/base" --adapter "$dir/peft" --expect "$dir/peft_logits.json" --tol 1e-4 || status=1
+    exit $status

@@ -46,6 +46,12 @@ pub enum ModelError {
     /// A hub file could not be found in the cache or downloaded.
     #[error("hub repo `{repo}`: cannot get `{file}`: {detail}")]
     Hub { repo: String, file: String, detail: String },
+    /// A model folder cannot be written.
+    #[error("{path}: cannot write: {detail}")]
+    Write { path: PathBuf, detail: String },
+    /// A model with an unmerged adapter was asked for its plain weights.
+    #[error("`{linear}` still has an adapter attached; merge it into the weights before writing the model")]
+    AdapterAttached { linear: String },
     /// An asset of the offline store is missing.
     #[error(transparent)]
     Asset(#[from] loran_assets::AssetError),

@@ -68,10 +68,10 @@ impl Cache {
 #[derive(Debug, Clone)]
 pub struct Llama {
     cfg: LlamaConfig,
-    embed_tokens: Tensor,
-    layers: Vec<DecoderBlock>,
-    norm: RmsNorm,
-    lm_head: Option<Tensor>,
+    pub(crate) embed_tokens: Tensor,
+    pub(crate) layers: Vec<DecoderBlock>,
+    pub(crate) norm: RmsNorm,
+    pub(crate) lm_head: Option<Tensor>,
     rope: Rope,
     kernels: Kernels,
     checkpoint: Option<Arc<GradSink>>,

@@ -36,11 +36,17 @@ impl ModelArgs {
 
     /// Loads the model `name` (with this hub cache) on CPU in f32, printing how long it took.
     pub fn load_named(&self, name: &str) -> Result<LoadedModel> {
-        let opts = LoadOptions { hub_cache: self.hub_cache.clone(), ..LoadOptions::default() };
         let start = std::time::Instant::now();
-        let loaded = load_by_name(name, &opts).with_context(|| format!("loading model `{name}`"))?;
+        let loaded = self.load_named_quietly(name)?;
         eprintln!("loaded {} in {:.1}s", loaded.source, start.elapsed().as_secs_f64());
         Ok(loaded)
+    }
+
+    /// Loads the model `name` on CPU in f32 and prints nothing (a command whose refusal
+    /// must be its only line on stderr).
+    pub fn load_named_quietly(&self, name: &str) -> Result<LoadedModel> {
+        let opts = LoadOptions { hub_cache: self.hub_cache.clone(), ..LoadOptions::default() };
+        load_by_name(name, &opts).with_context(|| format!("loading model `{name}`"))
     }
 }
 

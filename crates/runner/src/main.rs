@@ -33,6 +33,8 @@ enum Command {
     Analyze(commands::analyze::AnalyzeArgs),
     /// Score a saved adapter on a task's test split, as its run did (same metrics, same predictions).
     Eval(commands::eval::EvalArgs),
+    /// Fold a trained adapter into its base model and write a plain HF model folder.
+    Merge(commands::merge::MergeArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -55,5 +57,6 @@ fn run(command: Command) -> Result<()> {
         Command::CompareRuns(args) => commands::compare_runs::run(args),
         Command::Analyze(args) => commands::analyze::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Merge(args) => commands::merge::run(args),
     }
 }

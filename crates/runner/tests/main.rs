@@ -18,6 +18,7 @@ mod determinism;
 mod fuzz_grids;
 mod kill_resume;
 mod lr_sweep;
+mod merge;
 mod na_lora_training;
 mod notebook;
 mod numeric_ranges;

@@ -9,5 +9,6 @@ pub mod grid;
 pub mod grid_cell;
 pub mod grid_progress;
 pub mod grid_slurm;
+pub mod merge;
 pub mod perplexity;
 pub mod report;

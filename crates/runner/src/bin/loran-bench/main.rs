@@ -7,6 +7,7 @@ mod matmul;
 mod memory;
 mod model;
 mod peft;
+mod peft_check;
 mod rouge;
 mod train;
 
@@ -35,6 +36,10 @@ enum Command {
     Memory(memory::BenchMemoryArgs),
     /// Our LoRA/LoRAN training step against PyTorch+PEFT, side by side, plus peak RSS.
     Peft(peft::BenchPeftArgs),
+    /// PEFT interop, our side: the tiny model, our PEFT-layout LoRA, its logits and merge.
+    PeftExport(peft_check::ExportArgs),
+    /// PEFT interop, our side: logits of a PEFT-written adapter against PEFT's own.
+    PeftLogits(peft_check::LogitsArgs),
     /// The bf16 frozen-weight matmul kernels: per-core peak and GFLOP/s on SmolLM2 shapes.
     Matmul(matmul::BenchMatmulArgs),
     /// ROUGE throughput of loran_metrics against the rouge-score Python package.
@@ -54,6 +59,8 @@ fn run(command: Command) -> Result<()> {
         Command::Loran(args) => loran::run(args),
         Command::Memory(args) => memory::run(args),
         Command::Peft(args) => peft::run(args),
+        Command::PeftExport(args) => peft_check::export(args),
+        Command::PeftLogits(args) => peft_check::peft_logits(args),
         Command::Matmul(args) => matmul::run(args),
         Command::Rouge(args) => rouge::run(args),
     }
