@@ -85,7 +85,7 @@ fn save(set: &AdapterSet, model: &Llama, layout: Layout, dir: &Path) {
     match layout {
         Layout::Peft => peft::save(set, model, dir, Some("tiny")).unwrap(),
         Layout::Mlora => mlora::save(set, model, dir, Some("tiny")).unwrap(),
-        Layout::Native => native::save(set, dir, Some("tiny")).unwrap(),
+        Layout::Native => native::save(set, dir, Some("tiny"), None).unwrap(),
     }
 }
 
