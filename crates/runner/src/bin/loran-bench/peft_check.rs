@@ -14,7 +14,7 @@
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use clap::Args;
-use loran_adapters::{peft, AdapterConfig, AdapterSet};
+use loran_adapters::{folder, peft, AdapterConfig, AdapterSet};
 use loran_model::load::{load_hf_folder, LoadOptions};
 use loran_model::synthetic::uniform;
 use loran_model::tiny::{tiny_model, tiny_tokenizer};
@@ -116,7 +116,10 @@ pub fn peft_logits(args: LogitsArgs) -> Result<()> {
     let expected: Logits = serde_json::from_str(&text).with_context(|| format!("{}: not a logits file", args.expect.display()))?;
     let (mut model, _) = load_hf_folder(&args.model, &LoadOptions::default())?;
     let base = logits(&model, &expected.ids)?;
-    let set = peft::load(&args.adapter, &mut model, 0)?;
+    // Through the layout detection `--adapter` uses, which must find PEFT's layout here.
+    let layout = folder::detect(&args.adapter)?;
+    anyhow::ensure!(layout == folder::Layout::Peft, "{}: detected as {} layout, not PEFT", args.adapter.display(), layout.name());
+    let set = folder::load(&args.adapter, &mut model, 0)?;
     let ours = logits(&model, &expected.ids)?;
     let vocab = expected.logits.first().map_or(0, Vec::len);
     let rows = expected.logits.len();
