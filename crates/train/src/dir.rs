@@ -39,6 +39,11 @@ impl RunDir {
         Self { path: grid_dir.join("runs").join(run_id) }
     }
 
+    /// The run folder at `path` itself (e.g. one named on the command line).
+    pub fn at(path: &Path) -> Self {
+        Self { path: path.to_path_buf() }
+    }
+
     /// The folder.
     pub fn path(&self) -> &Path {
         &self.path

@@ -24,7 +24,8 @@ pub const PANEL_HEIGHT: u32 = 520;
 /// Height of one legend line, pixels.
 pub const LEGEND_LINE: u32 = 22;
 
-/// The figure: runs (label, modules) in the order given.
+/// The figure: runs (label, modules) in the order given. Runs with the same label (the
+/// seeds of one configuration) share a colour and, when adjacent, one legend line.
 #[derive(Debug, Clone)]
 pub struct SpectrumFigure {
     /// Text of the title band.
@@ -37,6 +38,20 @@ pub struct SpectrumFigure {
 
 impl SpectrumFigure {
     /// The figure of `runs`, coloured by label.
+    ///
+    /// The legend's lines: (first, last) 1-based run numbers and the label, one line per
+    /// run of adjacent runs with the same label.
+    pub fn legend_rows(&self) -> Vec<(usize, usize, &str)> {
+        let mut rows: Vec<(usize, usize, &str)> = Vec::new();
+        for (i, (label, _)) in self.runs.iter().enumerate() {
+            match rows.last_mut() {
+                Some(last) if last.2 == label => last.1 = i + 1,
+                _ => rows.push((i + 1, i + 1, label)),
+            }
+        }
+        rows
+    }
+
     pub fn new(title: &str, runs: Vec<(String, Vec<ModuleSpectrum>)>) -> Self {
         let palette = GroupPalette::new(runs.iter().map(|(label, _)| label.as_str()));
         Self { title: title.to_string(), runs, palette }
@@ -60,7 +75,7 @@ impl SpectrumFigure {
 
 impl Figure for SpectrumFigure {
     fn size(&self) -> (u32, u32) {
-        (WIDTH, TITLE_HEIGHT + PANEL_HEIGHT + LEGEND_LINE * self.runs.len() as u32 + 2 * MARGIN)
+        (WIDTH, TITLE_HEIGHT + PANEL_HEIGHT + LEGEND_LINE * self.legend_rows().len() as u32 + 2 * MARGIN)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
@@ -70,11 +85,12 @@ impl Figure for SpectrumFigure {
         let (left, right) = panels.split_horizontally(WIDTH / 2);
         self.draw_ranks(&left)?;
         self.draw_energy(&right)?;
-        for (i, (label, _)) in self.runs.iter().enumerate() {
+        for (i, (first, last, label)) in self.legend_rows().into_iter().enumerate() {
             let y = (MARGIN + LEGEND_LINE * i as u32 + LEGEND_LINE / 2) as i32;
             let colour = self.palette.colour(label);
             legend.draw(&Circle::new((MARGIN as i32 + 30, y), 6, colour.filled())).map_err(drawing_error)?;
-            let line = format!("{}  {label}", i + 1);
+            let runs = if first == last { format!("{first}") } else { format!("{first}–{last}") };
+            let line = format!("{runs}  {label}");
             legend.draw(&Text::new(line, (MARGIN as i32 + 44, y), text(15.0, HPos::Left, VPos::Center))).map_err(drawing_error)?;
         }
         Ok(())
@@ -163,7 +179,18 @@ mod tests {
         let fig = SpectrumFigure::new("t", vec![("a".into(), vec![module(0.0, 3e-9)]), ("b".into(), vec![module(2.5e-15, 0.2)])]);
         assert!((fig.energy_floor() / 1e-16 - 1.0).abs() < 1e-12, "{}", fig.energy_floor());
         let zero = SpectrumFigure::new("t", vec![("a".into(), vec![module(0.0, 0.0)])]);
+        assert_eq!(fig.legend_rows(), vec![(1, 1, "a"), (2, 2, "b")]);
         assert_eq!(zero.energy_floor(), 1e-20);
         assert_eq!(fig.size(), (WIDTH, TITLE_HEIGHT + PANEL_HEIGHT + 2 * LEGEND_LINE + 2 * MARGIN));
+    }
+
+    #[test]
+    fn seeds_of_one_configuration_share_a_legend_line_and_a_colour() {
+        let runs = ["id", "id", "id", "sin", "sin", "id"].iter().map(|l| (l.to_string(), vec![module(0.0, 1e-3)])).collect();
+        let fig = SpectrumFigure::new("t", runs);
+        assert_eq!(fig.legend_rows(), vec![(1, 3, "id"), (4, 5, "sin"), (6, 6, "id")]);
+        assert_eq!(fig.palette.colour("id"), fig.palette.colour(&fig.runs[5].0));
+        assert_ne!(fig.palette.colour("id"), fig.palette.colour("sin"));
+        assert_eq!(fig.size().1, TITLE_HEIGHT + PANEL_HEIGHT + 3 * LEGEND_LINE + 2 * MARGIN);
     }
 }

@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use loran_adapters::spectrum::{set_spectra, ModuleSpectrum, RankMeasures};
 use loran_report::figures::{canvas::save_figure, spectrum};
-use loran_train::dir::{read_config, ADAPTER_DIR};
+use loran_train::dir::{read_config, RunDir, ADAPTER_DIR};
 use loran_train::resources::Resources;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -32,6 +32,8 @@ pub struct AnalyzeArgs {
 /// One analyzed run.
 struct Analyzed {
     run_id: String,
+    /// The run's group in its grid (its configuration without the seed), else its id.
+    group: String,
     method: String,
     modules: Vec<ModuleSpectrum>,
 }
@@ -62,7 +64,8 @@ pub fn run(args: AnalyzeArgs) -> Result<()> {
         bail!("no run could be analyzed (see above); runs save `adapter/` since `train.save_adapter` exists: rerun older ones");
     }
     loran_io::write_atomic(&out.join(CSV_FILE), csv(&done).as_bytes()).with_context(|| format!("writing {}", out.join(CSV_FILE).display()))?;
-    let runs: Vec<(String, Vec<ModuleSpectrum>)> = done.into_iter().map(|r| (format!("{} ({})", r.run_id, r.method), r.modules)).collect();
+    // Labelled by group, so the seeds of one configuration share a colour and a legend line.
+    let runs: Vec<(String, Vec<ModuleSpectrum>)> = done.into_iter().map(|r| (format!("{} ({})", r.group, r.method), r.modules)).collect();
     let fig = spectrum::SpectrumFigure::new("update spectra: s·f(B·A) against s·B·A, per module", runs);
     let written = save_figure(&fig, &out, spectrum::STEM)?;
     println!("wrote {} and {}", out.join(CSV_FILE).display(), written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
@@ -111,7 +114,8 @@ fn analyze(dir: &Path, resources: &mut Resources) -> Result<Analyzed> {
     let set = loran_adapters::folder::load(&adapter, &mut model, cfg.seed)?;
     let modules = set_spectra(&set, &model)?;
     let run_id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(Analyzed { run_id, method: cfg.method_label(), modules })
+    let group = RunDir::at(dir).read_result().map_or_else(|| run_id.clone(), |r| r.group);
+    Ok(Analyzed { run_id, group, method: cfg.method_label(), modules })
 }
 
 /// The run's table: per module, both updates' effective and stable rank, numerical rank
