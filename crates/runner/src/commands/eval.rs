@@ -11,7 +11,7 @@ use clap::Args;
 use loran_adapters::folder;
 use loran_model::QuantMode;
 use loran_train::config::RunConfig;
-use loran_train::dir::{read_config, CONFIG_FILE};
+use loran_train::dir::{read_config, RunDir, CONFIG_FILE};
 use loran_train::record::PredictionRecord;
 use loran_train::resources::Resources;
 use loran_train::score::{score_saved, SavedScores};
@@ -134,8 +134,9 @@ fn default_settings(args: &EvalArgs) -> Result<RunConfig> {
 
 /// Says on stderr whether the metrics equal those the run recorded in `result.json`.
 fn compare_with_run(run: &Path, metrics: &BTreeMap<String, f64>) {
-    let path = run.join("result.json");
-    let Some(recorded) = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str::<loran_train::record::RunResult>(&t).ok()) else {
+    let dir = RunDir::at(run);
+    let path = dir.result_path();
+    let Some(recorded) = dir.read_result() else {
         return;
     };
     if recorded.metrics == *metrics {

@@ -13,7 +13,7 @@ use clap::Args;
 use loran_adapters::folder;
 use loran_model::QuantMode;
 use loran_runner::cli::{ModelArgs, DEFAULT_MODEL};
-use loran_train::config::RunConfig;
+use loran_train::dir::{read_config, CONFIG_FILE};
 use std::path::{Path, PathBuf};
 
 /// Arguments of `loran merge`.
@@ -69,10 +69,8 @@ pub fn run(args: MergeArgs) -> Result<()> {
 /// The `quant` of the run whose `adapter/` folder `adapter` is (its parent's
 /// `config.resolved.yaml`), or none when the folder is not inside a run.
 fn run_quant(adapter: &Path) -> Result<QuantMode> {
-    let Some(config) = adapter.parent().map(|run| run.join(loran_report::load::CONFIG_FILE)).filter(|p| p.is_file()) else {
-        return Ok(QuantMode::None);
-    };
-    let text = std::fs::read_to_string(&config).with_context(|| format!("reading {}", config.display()))?;
-    let cfg: RunConfig = serde_saphyr::from_str(&text).with_context(|| format!("{}: not a run config", config.display()))?;
-    Ok(cfg.quant)
+    match adapter.parent().filter(|run| run.join(CONFIG_FILE).is_file()) {
+        Some(run) => Ok(read_config(run)?.quant),
+        None => Ok(QuantMode::None),
+    }
 }
