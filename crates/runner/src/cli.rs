@@ -29,6 +29,11 @@ impl ModelArgs {
         self.model.as_deref().unwrap_or(DEFAULT_MODEL)
     }
 
+    /// The model named by `--model`, else the base an adapter records, else [`DEFAULT_MODEL`].
+    pub fn name_or(&self, recorded: Option<&str>) -> String {
+        self.model.as_deref().or(recorded).unwrap_or(DEFAULT_MODEL).to_string()
+    }
+
     /// Loads the model on CPU in f32, printing how long it took.
     pub fn load(&self) -> Result<LoadedModel> {
         self.load_named(self.name())
@@ -75,7 +80,7 @@ impl AdapterArgs {
         let flag = |e: loran_adapters::AdapterError| anyhow::anyhow!("--adapter: {e}");
         let layout = folder::detect(dir).map_err(flag)?;
         let recorded = folder::recorded_base(dir).map_err(flag)?;
-        let name = model.model.clone().or(recorded.model.clone()).unwrap_or_else(|| DEFAULT_MODEL.to_string());
+        let name = model.name_or(recorded.model.as_deref());
         if let Some(base) = recorded.model.as_ref().filter(|base| **base != name) {
             eprintln!("note: {} was trained on `{base}`; putting it on --model `{name}`", dir.display());
         }

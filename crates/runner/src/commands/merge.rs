@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use loran_adapters::folder;
 use loran_model::QuantMode;
-use loran_runner::cli::{ModelArgs, DEFAULT_MODEL};
+use loran_runner::cli::ModelArgs;
 use loran_train::dir::{read_config, CONFIG_FILE};
 use std::path::{Path, PathBuf};
 
@@ -46,7 +46,7 @@ pub fn run(args: MergeArgs) -> Result<()> {
         Some(q) => q,
         None => run_quant(&args.adapter)?,
     };
-    let name = args.model.model.clone().or(recorded.model).unwrap_or_else(|| DEFAULT_MODEL.to_string());
+    let name = args.model.name_or(recorded.model.as_deref());
     let loaded = args.model.load_named_quietly(&name)?;
     let mut model = loaded.model;
     if quant != QuantMode::None {
