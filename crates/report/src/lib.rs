@@ -105,7 +105,7 @@ pub fn render_with(grid_dir: &Path, spec: &settings::ReportSpec) -> Result<Rende
 /// the report now leaves out.
 fn remove_unwritten(grid_dir: &Path, tables: &[PathBuf], figures: &[PathBuf]) -> Result<()> {
     let table_files = ["csv", "md", "tex"].map(|ext| grid_dir.join(format!("{}.{ext}", table::TABLE_STEM)));
-    let figure_stems = [figures::loss::STEM, figures::bars::STEM, figures::rank::STEM, figures::activations::STEM];
+    let figure_stems = [figures::loss::STEM, figures::loss::STEM_VS_BASE, figures::bars::STEM, figures::rank::STEM, figures::activations::STEM];
     let figure_files = figure_stems.iter().flat_map(|stem| ["svg", "png"].map(|ext| grid_dir.join(figures::FIGURES_DIR).join(format!("{stem}.{ext}"))));
     for path in table_files.into_iter().chain(figure_files) {
         if !tables.contains(&path) && !figures.contains(&path) && path.is_file() {

@@ -80,6 +80,7 @@ pub fn steps() -> Vec<StepRecord> {
             grad_norm: 1.0,
             tokens: 25,
             elapsed_s: step as f64,
+            base_loss: Some(3.0),
         })
         .collect()
 }

@@ -131,7 +131,7 @@ fn write_run(grid: &Path, id: &str, loss: f64) {
     let dir = grid.join("runs").join(id);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("result.json"), serde_json::to_string_pretty(&result).unwrap()).unwrap();
-    let step = StepRecord { step: 1, loss: 2.5, lr: 1e-4, grad_norm: 1.0, tokens: 10, elapsed_s: 0.1 };
+    let step = StepRecord { step: 1, loss: 2.5, lr: 1e-4, grad_norm: 1.0, tokens: 10, elapsed_s: 0.1, base_loss: None };
     std::fs::write(dir.join("metrics.jsonl"), serde_json::to_string(&step).unwrap() + "\n").unwrap();
     let scores = BTreeMap::from([("accuracy".to_string(), 1.0)]);
     let prediction = PredictionRecord { id: "q1".into(), target: "a".into(), prediction: "a".into(), score: 1.0, scores, label: Some("a".into()), loss_sum: Some(1.0), loss_tokens: Some(1) };

@@ -76,3 +76,54 @@ fn evaluation_prompts_cached_below_the_adapters_decode_as_without_the_cache() {
     let other = vec![vec![1u32, 2, 3]];
     assert_eq!(prefixes.batch(0, &base, &other).unwrap().rows(), 1);
 }
+
+/// Trains `adapter` on the tiny fixture for 6 steps with a prefix cache and the base,
+/// returning each step's (loss, base loss) and the batches' example indices.
+fn paired_steps(model: &loran_model::Llama, adapter: &AdapterConfig, cache: &PrefixCache) -> Vec<(f64, f64)> {
+    use loran_train::config::TrainConfig;
+    use loran_train::train::{train, TrainJob};
+    let mut tuned = model.clone();
+    let set = AdapterSet::attach(&mut tuned, adapter, 0).unwrap();
+    let cfg = TrainConfig { steps: 6, lr: 3e-2, batch_size: 3, warmup_ratio: 0.0, ..TrainConfig::default() };
+    let mut seen = Vec::new();
+    let job = TrainJob::new(&tuned, &set, examples(), &cfg).pad_id(2).prefix(Some(cache)).base(Some(model));
+    train(job, &mut |r| {
+        seen.push((r.loss, r.base_loss.expect("a job with a base and a prefix cache records the base loss")));
+        Ok(())
+    })
+    .unwrap();
+    seen
+}
+
+#[test]
+fn the_base_loss_beside_each_step_is_the_frozen_model_on_that_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = tiny_config();
+    write_hf_folder(dir.path(), &cfg, &random_weights(&cfg, 31)).unwrap();
+    let base = load(&ModelSource::HfFolder(dir.path().to_path_buf()), &LoadOptions::default()).unwrap().model;
+    let lora = AdapterConfig { r: 4, alpha: 8.0, dropout: 0.1, layers: Some(LayerSelection::Last { last: 1 }), ..AdapterConfig::default() };
+    let cache = PrefixCache::new(1);
+    let lora_steps = paired_steps(&base, &lora, &cache);
+
+    // Independently: the same batch order (seed 0) through the base with no cache at all.
+    let mut batches = BatchIter::new(examples(), 3, 2, 0);
+    for (i, &(loss, base_loss)) in lora_steps.iter().enumerate() {
+        let (expected, _) = target_loss(&base, &batches.next().unwrap(), None).unwrap();
+        let expected = f64::from(expected.to_scalar::<f32>().unwrap());
+        assert!((base_loss - expected).abs() < 1e-5, "step {}: base loss {base_loss} vs {expected}", i + 1);
+        if i == 0 {
+            // LoRA's B starts at zero: before the first update the adapter adds nothing.
+            assert!((loss - base_loss).abs() < 1e-5, "step 1: loss {loss} vs base {base_loss}");
+        }
+    }
+    let last = lora_steps.last().unwrap();
+    assert!(last.0 < last.1 - 1e-3, "after 5 updates at a high rate LoRA beats the base on its batch: {last:?}");
+
+    // Another adapter on the same seed sees the same batches: the same base losses, bit for bit,
+    // whether read from the cache or (with a fresh cache) computed again.
+    let loran = AdapterConfig { method: "loran".into(), ..lora.clone() };
+    for cache in [&cache, &PrefixCache::new(1)] {
+        let other: Vec<f64> = paired_steps(&base, &loran, cache).iter().map(|s| s.1).collect();
+        assert_eq!(other, lora_steps.iter().map(|s| s.1).collect::<Vec<_>>());
+    }
+}

@@ -86,6 +86,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
     model.set_compute_dtype(cfg.train.compute_dtype);
     let eos = *model.config().eos_token_ids.first().ok_or_else(|| anyhow!("model `{}` declares no eos token", cfg.model))?;
     let limits = cfg.train.token_limits();
+    let base = model.clone();
     let set = AdapterSet::attach(&mut model, &cfg.adapter, cfg.seed)?;
     result.train.trainable_params = set.num_parameters() as u64;
     result.timings.load_s = t_load.elapsed().as_secs_f64();
@@ -113,7 +114,7 @@ fn execute(cell: &Cell, dir: &RunDir, resources: &mut Resources, result: &mut Ru
             log.step(r, cfg.train.steps);
             Ok(())
         };
-        let job = TrainJob::new(&model, &set, examples, &cfg.train).seed(cfg.seed).pad_id(eos).prefix(prefix.as_deref());
+        let job = TrainJob::new(&model, &set, examples, &cfg.train).seed(cfg.seed).pad_id(eos).prefix(prefix.as_deref()).base(Some(&base));
         let trained = train(job, &mut on_step);
         result.step_records = Some(logged);
         let outcome = trained?;

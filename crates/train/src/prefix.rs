@@ -3,29 +3,63 @@
 //! computed once per training example and reused by every step and every
 //! cell that shares the model, data and cut.
 
+use crate::loss::target_loss_per_example;
 use candle_core::{Result, Tensor};
-use loran_datasets::{Batch, TokenizedExample};
+use loran_datasets::{collate, Batch, TokenizedExample};
 use loran_model::generate::prefill_prompts;
 use loran_model::{BlockPrefix, Kernels, Llama};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Per-example residual states entering block `cut`.
+/// Per-example residual states entering block `cut`, and each example's loss under the
+/// frozen base (for the paired training-loss curve, see [`PrefixCache::base_loss`]).
 #[derive(Debug)]
 pub struct PrefixCache {
     cut: usize,
     states: Mutex<HashMap<usize, Tensor>>,
+    base_losses: Mutex<HashMap<usize, (f64, usize)>>,
 }
 
 impl PrefixCache {
     /// An empty cache for states entering block `cut`.
     pub fn new(cut: usize) -> Self {
-        Self { cut, states: Mutex::new(HashMap::new()) }
+        Self { cut, states: Mutex::new(HashMap::new()), base_losses: Mutex::new(HashMap::new()) }
     }
 
     /// The block the cached states enter.
     pub fn cut(&self) -> usize {
         self.cut
+    }
+
+    /// The frozen base's mean cross-entropy over the target tokens of `batch`, weighted by
+    /// tokens as the training loss is. `base` is the model without adapters.
+    ///
+    /// A batch's training loss mostly measures how hard its examples are: with a few
+    /// examples a step, that scatter hides whether the adapter learns. The training loss
+    /// minus this figure, on the same batch, removes it. Each example is scored alone
+    /// (from its cached prefix) and once, so the figure never depends on the batch or
+    /// cell that first asked for it.
+    pub fn base_loss(&self, base: &Llama, batch: &Batch, examples: &[TokenizedExample]) -> Result<f64> {
+        let (mut sum, mut tokens) = (0.0, 0);
+        for &i in &batch.example_indices {
+            let cached = self.base_losses.lock().expect("prefix cache poisoned").get(&i).copied();
+            let (s, n) = match cached {
+                Some(v) => v,
+                None => {
+                    let mut alone = collate(&[&examples[i]], 0);
+                    alone.example_indices = vec![i];
+                    let (_, s, n) = target_loss_per_example(base, &alone, Some((self, examples)))?[0];
+                    self.base_losses.lock().expect("prefix cache poisoned").insert(i, (s, n));
+                    (s, n)
+                }
+            };
+            sum += s;
+            tokens += n;
+        }
+        if tokens == 0 {
+            candle_core::bail!("a batch has no target tokens");
+        }
+        Ok(sum / tokens as f64)
     }
 
     /// Examples cached so far.

@@ -49,7 +49,7 @@ mod tests {
     use super::*;
 
     fn record(step: usize) -> StepRecord {
-        StepRecord { step, loss: 1.5, lr: 1e-3, grad_norm: 0.25, tokens: 10, elapsed_s: step as f64 }
+        StepRecord { step, loss: 1.5, lr: 1e-3, grad_norm: 0.25, tokens: 10, elapsed_s: step as f64, base_loss: None }
     }
 
     #[test]

@@ -214,6 +214,10 @@ pub struct StepRecord {
     /// Seconds since training started.
     #[serde(with = "nullable_f64")]
     pub elapsed_s: f64,
+    /// The frozen base's loss on the same batch (absent without a frozen-prefix cache).
+    /// `loss − base_loss` is the step's gain free of how hard its examples are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_loss: Option<f64>,
 }
 
 /// One line of `predictions.jsonl`: a test example, what the model said and its score.

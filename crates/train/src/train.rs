@@ -63,11 +63,14 @@ pub struct StepFigures {
     pub grad_norm: f64,
     /// Learning rate used.
     pub lr: f64,
+    /// The frozen base's loss on the same batch, when the job has a base and a prefix
+    /// cache (see [`PrefixCache::base_loss`]).
+    pub base_loss: Option<f64>,
 }
 
 /// What one training run works on: the model with its adapters attached, the examples,
 /// the settings, and where batches and padding come from. Built with [`TrainJob::new`]
-/// (seed 0, pad id 0, no prefix cache) and the setters.
+/// (seed 0, pad id 0, no prefix cache, no base) and the setters.
 pub struct TrainJob<'a> {
     model: &'a Llama,
     set: &'a AdapterSet,
@@ -76,12 +79,13 @@ pub struct TrainJob<'a> {
     seed: u64,
     pad_id: u32,
     prefix: Option<&'a PrefixCache>,
+    base: Option<&'a Llama>,
 }
 
 impl<'a> TrainJob<'a> {
     /// Training of the adapters of `set` (attached to `model`) on `examples` as `cfg` says.
     pub fn new(model: &'a Llama, set: &'a AdapterSet, examples: Vec<TokenizedExample>, cfg: &'a TrainConfig) -> Self {
-        Self { model, set, examples, cfg, seed: 0, pad_id: 0, prefix: None }
+        Self { model, set, examples, cfg, seed: 0, pad_id: 0, prefix: None, base: None }
     }
 
     /// The seed of the batch order.
@@ -97,6 +101,12 @@ impl<'a> TrainJob<'a> {
     /// The cache of the frozen blocks below the lowest adapter (see [`PrefixCache`]).
     pub fn prefix(self, prefix: Option<&'a PrefixCache>) -> Self {
         Self { prefix, ..self }
+    }
+
+    /// The model without adapters, whose loss on each batch is recorded beside the
+    /// training loss (needs the prefix cache, which keeps it per example).
+    pub fn base(self, base: Option<&'a Llama>) -> Self {
+        Self { base, ..self }
     }
 }
 
@@ -120,6 +130,7 @@ pub struct Trainer<'a> {
     opt: AdamW,
     batches: BatchIter,
     prefix: Option<(&'a PrefixCache, Vec<TokenizedExample>)>,
+    base: Option<&'a Llama>,
     cfg: TrainConfig,
     step: usize,
 }
@@ -127,7 +138,7 @@ pub struct Trainer<'a> {
 impl<'a> Trainer<'a> {
     /// A trainer for `job`; batches are drawn in an order fixed by the job's seed.
     pub fn new(job: TrainJob<'a>) -> Result<Self> {
-        let TrainJob { model, set, examples, cfg, seed, pad_id, prefix } = job;
+        let TrainJob { model, set, examples, cfg, seed, pad_id, prefix, base } = job;
         let mut model = model.clone();
         model.set_kernels(Kernels::Differentiable);
         model.set_checkpointing(cfg.gradient_checkpointing);
@@ -137,7 +148,7 @@ impl<'a> Trainer<'a> {
         let prefix = prefix.map(|cache| (cache, examples.clone()));
         let batches = BatchIter::new(examples, cfg.batch_size, pad_id, seed);
         set.set_training(true);
-        Ok(Self { model, hook: set.step_hook(), valid: set.valid_tokens(), vars, opt, batches, prefix, cfg: cfg.clone(), step: 0 })
+        Ok(Self { model, hook: set.step_hook(), valid: set.valid_tokens(), vars, opt, batches, prefix, base, cfg: cfg.clone(), step: 0 })
     }
 
     /// Steps taken so far.
@@ -170,6 +181,10 @@ impl<'a> Trainer<'a> {
                 grads.insert(var.as_tensor(), sum);
             }
         }
+        let base_loss = match (self.base, &self.prefix) {
+            (Some(base), Some((cache, examples))) => Some(cache.base_loss(base, &batch, examples)?),
+            _ => None,
+        };
         let norm = grad_norm(&grads, &self.vars)?;
         if !norm.is_finite() {
             return Ok(StepOutcome::Diverged(format!("gradient norm is {norm} at step {}", self.step + 1)));
@@ -180,7 +195,7 @@ impl<'a> Trainer<'a> {
         // The adapters' rules around the step (e.g. NA-LoRA's step scaling) run inside the hook.
         self.hook.run(self.step + 1, || self.opt.step(&grads))?;
         self.step += 1;
-        Ok(StepOutcome::Stepped(StepFigures { loss: loss_value, tokens, grad_norm: norm, lr }))
+        Ok(StepOutcome::Stepped(StepFigures { loss: loss_value, tokens, grad_norm: norm, lr, base_loss }))
     }
 }
 
@@ -217,6 +232,7 @@ pub fn train(job: TrainJob, on_step: &mut dyn FnMut(&StepRecord) -> Result<()>) 
             grad_norm: figures.grad_norm,
             tokens: figures.tokens as u64,
             elapsed_s: start.elapsed().as_secs_f64(),
+            base_loss: figures.base_loss,
         })?;
         crate::faults::point("train-step")?;
     }

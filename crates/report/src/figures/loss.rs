@@ -1,4 +1,10 @@
-//! `loss_curves.{svg,png}`: training loss against optimizer step.
+//! `loss_curves.{svg,png}`: training loss against optimizer step; `loss_vs_base.{svg,png}`:
+//! the same steps' training loss minus the frozen base's loss on the same batch.
+//!
+//! With a few examples a step, the training loss mostly says how hard each batch was, a
+//! scatter that can hide a real fall. Subtracting the frozen base's loss on the very same
+//! batch (recorded as `base_loss` when the run caches its frozen prefix) removes that
+//! scatter: 0 is the base, below 0 the adapter has learned something the base lacked.
 //!
 //! One panel per task, stacked vertically. Each run is one thin, translucent line of its raw
 //! per-step loss; each group adds one thick line, the mean of its runs' losses in windows of
@@ -27,8 +33,44 @@ use std::collections::BTreeMap;
 pub const BAND_Z: f64 = 1.96;
 /// Height of one task panel, pixels.
 pub const PANEL_HEIGHT: u32 = 420;
-/// File stem of the figure.
+/// File stem of the training-loss figure.
 pub const STEM: &str = "loss_curves";
+/// File stem of the figure of the training loss minus the base's loss on the same batch.
+pub const STEM_VS_BASE: &str = "loss_vs_base";
+
+/// What a loss figure plots at each step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossMeasure {
+    /// The training loss.
+    Training,
+    /// The training loss minus the frozen base's loss on the same batch (steps without a
+    /// recorded base loss are left out).
+    OverBase,
+}
+
+impl LossMeasure {
+    fn value(self, step: &loran_train::record::StepRecord) -> Option<f64> {
+        let v = match self {
+            Self::Training => Some(step.loss),
+            Self::OverBase => step.base_loss.map(|b| step.loss - b),
+        };
+        v.filter(|v| v.is_finite())
+    }
+
+    fn axis(self) -> &'static str {
+        match self {
+            Self::Training => "training loss",
+            Self::OverBase => "training loss − base's loss, same batch",
+        }
+    }
+
+    fn thin_label(self) -> &'static str {
+        match self {
+            Self::Training => "thin: each run's loss at each step",
+            Self::OverBase => "thin: each run at each step; 0 = the frozen base",
+        }
+    }
+}
 
 const LEGEND_FONT: f64 = 15.0;
 const LEGEND_ROW: i32 = 24;
@@ -76,18 +118,20 @@ pub struct LossFigure {
     pub panels: Vec<LossPanel>,
     /// Group colours.
     pub palette: GroupPalette,
+    /// What is plotted.
+    pub measure: LossMeasure,
 }
 
 impl LossFigure {
-    /// Collects the curves of every run with at least one finite loss; `None` when no run has one.
-    pub fn from_runs(runs: &[LoadedRun], palette: &GroupPalette, title: &str) -> Option<Self> {
+    /// Collects the curves of every run with at least one finite value of `measure`; `None`
+    /// when no run has one.
+    pub fn from_runs(runs: &[LoadedRun], palette: &GroupPalette, title: &str, measure: LossMeasure) -> Option<Self> {
         let mut by_task: BTreeMap<&str, Vec<LossCurve>> = BTreeMap::new();
         for run in runs {
             let mut steps: Vec<(f64, f64)> = run
                 .steps
                 .iter()
-                .filter(|s| s.loss.is_finite())
-                .map(|s| (s.step as f64, s.loss))
+                .filter_map(|s| measure.value(s).map(|v| (s.step as f64, v)))
                 .collect();
             if steps.is_empty() {
                 continue;
@@ -133,6 +177,7 @@ impl LossFigure {
             title: title.to_owned(),
             panels,
             palette: palette.clone(),
+            measure,
         })
     }
 
@@ -148,7 +193,7 @@ impl LossFigure {
             .flat_map(legend_entries)
             .map(|(group, n)| text_width(&legend_label(&group, n), LEGEND_FONT))
             .chain(self.panels.iter().map(|p| text_width(&Self::mean_label(p.window), LEGEND_FONT)))
-            .chain([text_width(BAND_LABEL, LEGEND_FONT)])
+            .chain([text_width(BAND_LABEL, LEGEND_FONT), text_width(self.measure.thin_label(), LEGEND_FONT)])
             .max()
             .unwrap_or(0);
         (widest + SWATCH as u32 + 40).clamp(180, WIDTH * 2 / 5)
@@ -191,7 +236,7 @@ impl LossFigure {
         panel: &LossPanel,
         area: &DrawingArea<DB, Shift>,
     ) -> Result<()> {
-        let (x_range, y_range) = ranges(panel);
+        let (x_range, y_range) = ranges(panel, self.measure == LossMeasure::OverBase);
         let x_span = x_range.end - x_range.start;
         let y_span = y_range.end - y_range.start;
         let mut chart = ChartBuilder::on(area)
@@ -206,7 +251,7 @@ impl LossFigure {
         chart
             .configure_mesh()
             .x_desc("optimizer step")
-            .y_desc("training loss")
+            .y_desc(self.measure.axis())
             .x_labels(MAX_TICKS)
             .y_labels(8)
             .x_label_formatter(&x_fmt)
@@ -218,6 +263,10 @@ impl LossFigure {
             .bold_line_style(GRID_BOLD)
             .draw()
             .map_err(drawing_error)?;
+        if self.measure == LossMeasure::OverBase {
+            let zero = [(x_range_of(panel).start, 0.0), (x_range_of(panel).end, 0.0)];
+            chart.draw_series(LineSeries::new(zero, BLACK.stroke_width(2))).map_err(drawing_error)?;
+        }
         for curve in &panel.curves {
             let colour = self.palette.colour(&curve.group);
             chart
@@ -271,7 +320,7 @@ impl LossFigure {
         y += LEGEND_ROW / 2;
         let grey = RGBColor(110, 110, 110);
         let key = [
-            ("thin: each run's loss at each step", grey.mix(0.5).stroke_width(1)),
+            (self.measure.thin_label(), grey.mix(0.5).stroke_width(1)),
             (&*Self::mean_label(panel.window), grey.stroke_width(3)),
             (BAND_LABEL, grey.mix(0.3).stroke_width(10)),
         ];
@@ -305,8 +354,14 @@ fn legend_label(group: &str, n: usize) -> String {
     format!("{group} ({n})")
 }
 
-/// Axis ranges covering every curve of the panel, with 5% head-room on the loss axis.
-fn ranges(panel: &LossPanel) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
+/// The step axis of a panel.
+fn x_range_of(panel: &LossPanel) -> std::ops::Range<f64> {
+    ranges(panel, false).0
+}
+
+/// Axis ranges covering every curve of the panel (and 0 when `with_zero`), with 5%
+/// head-room on the loss axis.
+fn ranges(panel: &LossPanel, with_zero: bool) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
     let points = || panel.curves.iter().flat_map(|c| c.raw.iter());
     let (mut x_lo, mut x_hi) = (f64::INFINITY, f64::NEG_INFINITY);
     let (mut y_lo, mut y_hi) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -315,6 +370,10 @@ fn ranges(panel: &LossPanel) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
         x_hi = x_hi.max(x);
         y_lo = y_lo.min(y);
         y_hi = y_hi.max(y);
+    }
+    if with_zero {
+        y_lo = y_lo.min(0.0);
+        y_hi = y_hi.max(0.0);
     }
     if x_hi <= x_lo {
         x_lo -= 1.0;

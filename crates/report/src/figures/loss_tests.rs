@@ -14,7 +14,7 @@ fn curves_group_by_task_skip_non_finite_losses_and_smooth() {
     write_run(grid.path(), &result("d", "t1", 0, &[]), &[]);
     let runs = load_runs(grid.path()).unwrap();
     let palette = GroupPalette::new(runs.iter().map(|r| r.result.group.as_str()));
-    let fig = LossFigure::from_runs(&runs, &palette, "title").unwrap();
+    let fig = LossFigure::from_runs(&runs, &palette, "title", LossMeasure::Training).unwrap();
 
     let tasks: Vec<&str> = fig.panels.iter().map(|p| p.task.as_str()).collect();
     assert_eq!(tasks, ["t1", "t2"]);
@@ -56,7 +56,7 @@ fn group_means_pool_the_seeds_of_a_group_in_windows() {
     write_run(grid.path(), &result("a", "t", 0, &[]), &long(0.5));
     write_run(grid.path(), &result("a", "t", 1, &[]), &long(-0.5));
     let runs = load_runs(grid.path()).unwrap();
-    let fig = LossFigure::from_runs(&runs, &GroupPalette::new(["a"]), "t").unwrap();
+    let fig = LossFigure::from_runs(&runs, &GroupPalette::new(["a"]), "t", LossMeasure::Training).unwrap();
     assert_eq!(fig.panels[0].window, 5);
     let windows = &fig.panels[0].means[0].windows;
     assert_eq!(windows.len(), 10);
@@ -74,5 +74,31 @@ fn no_steps_means_no_figure() {
     write_run(grid.path(), &result("a", "t", 0, &[]), &[]);
     let runs = load_runs(grid.path()).unwrap();
     let palette = GroupPalette::new(["a"]);
-    assert_eq!(LossFigure::from_runs(&runs, &palette, "t"), None);
+    assert_eq!(LossFigure::from_runs(&runs, &palette, "t", LossMeasure::Training), None);
+}
+
+#[test]
+fn the_paired_measure_subtracts_the_base_loss_of_the_same_step_and_skips_steps_without_one() {
+    let grid = tempfile::tempdir().unwrap();
+    let mut s = steps();
+    // Losses 2.5, 2.0, 1.5, 1.0 on batches whose base losses differ.
+    for (step, base) in s.iter_mut().zip([2.75, 2.0, 4.0, 1.5]) {
+        step.base_loss = Some(base);
+    }
+    s[1].base_loss = None;
+    write_run(grid.path(), &result("a", "t", 0, &[]), &s);
+    let mut without = steps();
+    for step in &mut without {
+        step.base_loss = None;
+    }
+    write_run(grid.path(), &result("b", "u", 0, &[]), &without);
+    let runs = load_runs(grid.path()).unwrap();
+    let palette = GroupPalette::new(["a", "b"]);
+    let fig = LossFigure::from_runs(&runs, &palette, "t", LossMeasure::OverBase).unwrap();
+    assert_eq!(fig.panels.len(), 1, "a task whose runs record no base loss has no panel");
+    assert_eq!(fig.panels[0].curves[0].raw, vec![(1.0, -0.25), (3.0, -2.5), (4.0, -0.5)]);
+    let (_, y) = ranges(&fig.panels[0], true);
+    assert!(y.start < -2.5 && y.end > 0.0, "the zero line (the base) is on the axis: {y:?}");
+    let training = LossFigure::from_runs(&runs, &palette, "t", LossMeasure::Training).unwrap();
+    assert_eq!(training.panels.len(), 2);
 }

@@ -1,6 +1,7 @@
 //! The report figures, each written as SVG and PNG under `results/<grid>/figures/`.
 //!
 //! - [`loss`]: `loss_curves` — raw training loss per run and windowed group means with their batch noise, a panel per task;
+//!   `loss_vs_base` — the same with the frozen base's loss on each batch subtracted (runs that record it);
 //! - [`bars`]: `metric_bars` — mean ± sample std of each task's primary metric per group;
 //! - [`activations`]: `activation_shapes` — f and f′ of every registered activation and
 //!   Sinter's ripple (written for grids with LoRAN runs);
@@ -43,8 +44,12 @@ pub fn write_figures(grid_dir: &Path, runs: &[LoadedRun], spec: &ReportSpec, tab
     let grid = super::grid_name(grid_dir, runs);
     let mut written = Vec::new();
     let loss_title = format!("{grid}: training loss (thin: each run; thick: mean of the runs with its batch noise)");
-    if let Some(fig) = loss::LossFigure::from_runs(runs, &palette, &loss_title) {
+    if let Some(fig) = loss::LossFigure::from_runs(runs, &palette, &loss_title, loss::LossMeasure::Training) {
         written.extend(canvas::save_figure(&fig, &dir, loss::STEM)?);
+    }
+    let paired_title = format!("{grid}: training loss minus the frozen base's loss on the same batch");
+    if let Some(fig) = loss::LossFigure::from_runs(runs, &palette, &paired_title, loss::LossMeasure::OverBase) {
+        written.extend(canvas::save_figure(&fig, &dir, loss::STEM_VS_BASE)?);
     }
     let per = match spec.table {
         TableKind::Main => "method",

@@ -54,6 +54,7 @@ pub fn steps_for(method_index: usize, seed: u64, n: usize) -> Vec<StepRecord> {
                 grad_norm: 1.0 / t,
                 tokens: 64,
                 elapsed_s: 0.5 * t,
+                base_loss: Some(3.2 + 0.08 * (1.7 * t + seed as f64).sin()),
             }
         })
         .collect()

@@ -21,6 +21,9 @@ fn render_counts_runs_and_writes_every_file() {
         figures: [
             "loss_curves.svg",
             "loss_curves.png",
+            // The fixture's steps record the base's loss on each batch.
+            "loss_vs_base.svg",
+            "loss_vs_base.png",
             "metric_bars.svg",
             "metric_bars.png",
             // The fixture has LoRAN runs.
@@ -216,7 +219,7 @@ fn rendering_twice_is_byte_identical() {
     let second = render(grid.path()).unwrap();
     assert_eq!(first, second);
     let after = read_all(&second);
-    assert_eq!(before.len(), 7);
+    assert_eq!(before.len(), 9);
     for ((a, b), path) in before
         .iter()
         .zip(&after)
