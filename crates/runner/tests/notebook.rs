@@ -115,7 +115,7 @@ fn the_notebook_runs_on_a_fixture_grid_and_on_an_empty_folder() {
         "explore",
         &[
             // The base's default rank (64) is above the fixture's narrowest target (16).
-            ("adapter: { method: lora, alpha: 16,", "adapter: { method: lora, r: 4, alpha: 16,"),
+            ("adapter: { method: lora, alpha: 16,", "adapter: { method: lora, r: 4, alpha: 16, layers: { last: 1 },"),
             ("max_test_examples: 4", "max_test_examples: 8"),
             ("max_examples: 4", "max_examples: 8"),
             (
@@ -135,6 +135,15 @@ fn the_notebook_runs_on_a_fixture_grid_and_on_an_empty_folder() {
         assert!(summary.contains(&format!(",{method},")), "no {method} runs:\n{summary}");
     }
     assert!(grid_dir.join("table.csv").exists(), "the grid run renders its table");
+    // Adapters on the last block only: the runs cache the frozen prefix and log the base's
+    // loss on each batch, which the notebook draws as its second loss column.
+    for run in std::fs::read_dir(grid_dir.join("runs")).unwrap() {
+        let run = run.unwrap().path();
+        if run.join("metrics.jsonl").exists() {
+            let log = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+            assert!(log.lines().all(|l| l.contains("\"base_loss\":")), "{} logs no base loss:\n{log}", run.display());
+        }
+    }
 
     let start = std::time::Instant::now();
     let out = fx.dir.path().join("notebook");
