@@ -70,16 +70,22 @@ impl Attention {
         let v = self.v_proj.forward(x)?.reshape((b, t, kvh, d))?.transpose(1, 2)?.contiguous()?;
         let q = rope.apply(&q, start, kernels)?;
         let k = rope.apply(&k, start, kernels)?;
+        let scale = 1.0 / (d as f64).sqrt();
+        let decoding = cache.is_some() && t == 1 && kernels == Kernels::Fused && crate::decode_attention::in_place();
         let (k, v) = match cache {
             Some(cache) => cache.append(&k, &v)?,
             None => (k, v),
         };
+        if decoding {
+            // One new position against the cache: read in place (see `decode_attention`).
+            let out = crate::decode_attention::attend_one_position(&q, &k, &v, mask, scale)?;
+            return self.o_proj.forward(&out.reshape((b, 1, h * d))?);
+        }
         let v = v.contiguous()?;
         let kv_len = k.dim(2)?;
         // Group the query heads that share a KV head: [b, kvh, groups * t, d].
         let groups = h / kvh;
         let q = q.reshape((b, kvh, groups * t, d))?;
-        let scale = 1.0 / (d as f64).sqrt();
         let raw = q.matmul(&k.t()?.contiguous()?)?;
         if mask.is_none() && t > 1 {
             // The causal case (training, prefill): scale, mask and softmax in one node.

@@ -278,6 +278,22 @@ mod tests {
     }
 
     #[test]
+    fn a_decoding_step_against_the_cache_gives_the_states_of_a_full_pass() {
+        let mut model = tiny_model(5).unwrap();
+        model.set_kernels(Kernels::Fused);
+        let padded = pad_prompts(&prompts(), model.device()).unwrap();
+        let next = Tensor::new(&[[11u32], [250], [3]], model.device()).unwrap();
+        let whole = Tensor::cat(&[&padded.ids, &next], 1).unwrap();
+        let full = model.forward_hidden(&whole, 0, None, Some(&left_pad_mask(&padded.pads, 8, 8, model.device()).unwrap())).unwrap();
+        let mut cache = model.new_cache(16);
+        model.forward_hidden(&padded.ids, 0, Some(&mut cache), Some(&left_pad_mask(&padded.pads, 7, 7, model.device()).unwrap())).unwrap();
+        // One new position per row: the in-place decoding attention reads the cache.
+        let step = model.forward_hidden(&next, 7, Some(&mut cache), Some(&left_pad_mask(&padded.pads, 1, 8, model.device()).unwrap())).unwrap();
+        let diff = (full.narrow(1, 7, 1).unwrap() - step).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(diff < 1e-5, "{diff}");
+    }
+
+    #[test]
     fn a_prefix_of_other_prompts_is_refused() {
         let model = tiny_model(3).unwrap();
         let prefix = prefill_prompts(&model, &prompts()[..2], 1).unwrap();

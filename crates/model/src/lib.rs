@@ -14,6 +14,7 @@ pub mod chat;
 pub mod checkpoint;
 pub mod config;
 pub mod cpu_op;
+pub mod decode_attention;
 pub mod error;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;
