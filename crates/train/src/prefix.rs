@@ -42,17 +42,12 @@ impl PrefixCache {
     pub fn base_loss(&self, base: &Llama, batch: &Batch, examples: &[TokenizedExample]) -> Result<f64> {
         let (mut sum, mut tokens) = (0.0, 0);
         for &i in &batch.example_indices {
-            let cached = self.base_losses.lock().expect("prefix cache poisoned").get(&i).copied();
-            let (s, n) = match cached {
-                Some(v) => v,
-                None => {
-                    let mut alone = collate(&[&examples[i]], 0);
-                    alone.example_indices = vec![i];
-                    let (_, s, n) = target_loss_per_example(base, &alone, Some((self, examples)))?[0];
-                    self.base_losses.lock().expect("prefix cache poisoned").insert(i, (s, n));
-                    (s, n)
-                }
-            };
+            let (s, n) = cached(&self.base_losses, i, || {
+                let mut alone = collate(&[&examples[i]], 0);
+                alone.example_indices = vec![i];
+                let (_, s, n) = target_loss_per_example(base, &alone, Some((self, examples)))?[0];
+                Ok((s, n))
+            })?;
             sum += s;
             tokens += n;
         }
@@ -82,16 +77,10 @@ impl PrefixCache {
         let hidden = model.config().hidden_size;
         let mut rows = Vec::with_capacity(batch.batch_size);
         for &i in &batch.example_indices {
-            let cached = self.states.lock().expect("prefix cache poisoned").get(&i).cloned();
-            let state = match cached {
-                Some(s) => s,
-                None => {
-                    let ids = Tensor::from_slice(&examples[i].input_ids, (1, examples[i].input_ids.len()), model.device())?;
-                    let s = fused.forward_prefix(&ids, self.cut)?.squeeze(0)?;
-                    self.states.lock().expect("prefix cache poisoned").insert(i, s.clone());
-                    s
-                }
-            };
+            let state = cached(&self.states, i, || {
+                let ids = Tensor::from_slice(&examples[i].input_ids, (1, examples[i].input_ids.len()), model.device())?;
+                fused.forward_prefix(&ids, self.cut)?.squeeze(0)
+            })?;
             let len = state.dim(0)?;
             let padded = if len < batch.seq_len {
                 let pad = Tensor::zeros((batch.seq_len - len, hidden), state.dtype(), state.device())?;
@@ -103,6 +92,16 @@ impl PrefixCache {
         }
         Tensor::stack(&rows, 0)
     }
+}
+
+/// The value of example `i` in `map`, computed (outside the lock) and kept the first time.
+fn cached<V: Clone>(map: &Mutex<HashMap<usize, V>>, i: usize, compute: impl FnOnce() -> Result<V>) -> Result<V> {
+    if let Some(v) = map.lock().expect("prefix cache poisoned").get(&i) {
+        return Ok(v.clone());
+    }
+    let v = compute()?;
+    map.lock().expect("prefix cache poisoned").insert(i, v.clone());
+    Ok(v)
 }
 
 /// One generation batch's prompts (token ids) and their states after the frozen blocks.

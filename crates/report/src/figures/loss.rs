@@ -237,7 +237,8 @@ impl LossFigure {
         area: &DrawingArea<DB, Shift>,
     ) -> Result<()> {
         let (x_range, y_range) = ranges(panel, self.measure == LossMeasure::OverBase);
-        let x_span = x_range.end - x_range.start;
+        let (x_lo, x_hi) = (x_range.start, x_range.end);
+        let x_span = x_hi - x_lo;
         let y_span = y_range.end - y_range.start;
         let mut chart = ChartBuilder::on(area)
             .caption(format!("task: {}", panel.task), font(19.0))
@@ -264,7 +265,7 @@ impl LossFigure {
             .draw()
             .map_err(drawing_error)?;
         if self.measure == LossMeasure::OverBase {
-            let zero = [(x_range_of(panel).start, 0.0), (x_range_of(panel).end, 0.0)];
+            let zero = [(x_lo, 0.0), (x_hi, 0.0)];
             chart.draw_series(LineSeries::new(zero, BLACK.stroke_width(2))).map_err(drawing_error)?;
         }
         for curve in &panel.curves {
@@ -352,11 +353,6 @@ const BAND_LABEL: &str = "band: ±1.96 SE of that mean (batch noise)";
 
 fn legend_label(group: &str, n: usize) -> String {
     format!("{group} ({n})")
-}
-
-/// The step axis of a panel.
-fn x_range_of(panel: &LossPanel) -> std::ops::Range<f64> {
-    ranges(panel, false).0
 }
 
 /// Axis ranges covering every curve of the panel (and 0 when `with_zero`), with 5%
